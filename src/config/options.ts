@@ -1,0 +1,170 @@
+/**
+ * The options of `createTasker`, validated once at start-up and resolved into a complete config.
+ * Every problem is reported at once. Environment fallbacks: DATABASE_URL (use PostgreSQL) and
+ * TASKER_DATA_DIR (where embedded PGlite keeps its files; default ./.tasker).
+ */
+import { z } from 'zod';
+import { zodProblems } from '../definitions/define-task.js';
+import { DEFAULT_BACKOFF } from '../engine/backoff.js';
+import { formatProblems, TaskerError } from '../errors.js';
+
+const positiveInt = z.number().int().positive();
+
+export const databaseOptionsSchema = z
+  .object({
+    /** PostgreSQL connection string. Unset: embedded PGlite. @defaultValue process.env.DATABASE_URL */
+    url: z.string().min(1).optional(),
+    /** Embedded PGlite's data directory. @defaultValue process.env.TASKER_DATA_DIR ?? './.tasker' */
+    dataDir: z.string().min(1).optional(),
+    /** Keep the embedded database in memory (tests). @defaultValue false */
+    inMemory: z.boolean().optional(),
+    /** Schema holding Tasker's tables and functions. @defaultValue 'tasker' */
+    schema: z.string().optional(),
+    /** Pool size (PostgreSQL). @defaultValue 10 */
+    maxConnections: positiveInt.max(1000).optional(),
+    /** Apply pending migrations at start-up. @defaultValue true */
+    migrate: z.boolean().optional(),
+  })
+  .strict();
+
+export const executionOptionsSchema = z
+  .object({
+    /** Steps a worker runs at once. @defaultValue 10 */
+    concurrency: positiveInt.max(10_000).optional(),
+    /** How long a worker's leases last without a heartbeat. @defaultValue 30000 */
+    leaseMs: positiveInt.min(1000).optional(),
+    /** How often a worker renews its leases. @defaultValue leaseMs / 3 */
+    heartbeatIntervalMs: positiveInt.min(100).optional(),
+    /** Fallback poll when no notification arrives. @defaultValue 2000 */
+    pollIntervalMs: positiveInt.min(10).optional(),
+    /** On stop: how long running steps may take to finish before they are released. @defaultValue 30000 */
+    shutdownTimeoutMs: z.number().int().min(0).optional(),
+    /** Most step outcomes recorded in one round trip. @defaultValue 500 */
+    maxBatchSize: positiveInt.max(10_000).optional(),
+  })
+  .strict();
+
+export const backoffOptionsSchema = z
+  .object({
+    scheduleMs: z.array(z.number().int().min(0)).optional(),
+    exponent: z.number().positive().optional(),
+    maxMs: z.number().int().min(0).optional(),
+    jitterRatio: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const identityOptionsSchema = z
+  .object({
+    /**
+     * unique: every request creates a task (unless it carries an idempotency key). hash: identical
+     * requests within the same minute return the first task. @defaultValue 'unique'
+     */
+    strategy: z.enum(['unique', 'hash']).optional(),
+  })
+  .strict();
+
+export const taskerOptionsSchema = z
+  .object({
+    database: databaseOptionsSchema.optional(),
+    execution: executionOptionsSchema.optional(),
+    backoff: backoffOptionsSchema.optional(),
+    identity: identityOptionsSchema.optional(),
+    logger: z
+      .custom<Logger>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function',
+        {
+          message: 'expected a logger with debug/info/warn/error methods (pino works)',
+        },
+      )
+      .optional(),
+  })
+  .strict();
+
+/** Any pino-compatible logger. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child?(bindings: Record<string, unknown>): Logger;
+}
+
+export type TaskerOptions = z.input<typeof taskerOptionsSchema>;
+
+export interface ResolvedConfig {
+  readonly database: {
+    readonly url: string | null;
+    readonly dataDir: string | null;
+    readonly schema: string;
+    readonly maxConnections: number;
+    readonly migrate: boolean;
+  };
+  readonly execution: {
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly pollIntervalMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly maxBatchSize: number;
+  };
+  readonly backoff: {
+    readonly scheduleMs: readonly number[];
+    readonly exponent: number;
+    readonly maxMs: number;
+    readonly jitterRatio: number;
+  };
+  readonly identity: { readonly strategy: 'unique' | 'hash' };
+}
+
+/** Validates options and fills in defaults. Throws TASKER_INVALID_CONFIG listing every problem. */
+export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const parsed = taskerOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error);
+    throw new TaskerError(
+      'TASKER_INVALID_CONFIG',
+      `invalid Tasker configuration:\n${formatProblems(problems)}`,
+      {
+        details: problems,
+      },
+    );
+  }
+  const o = parsed.data;
+  const db = o.database ?? {};
+  const ex = o.execution ?? {};
+  const leaseMs = ex.leaseMs ?? 30_000;
+  const heartbeatIntervalMs = ex.heartbeatIntervalMs ?? Math.max(100, Math.floor(leaseMs / 3));
+  if (heartbeatIntervalMs * 2 > leaseMs) {
+    const problem = {
+      path: 'execution.heartbeatIntervalMs',
+      message: `must be at most half of execution.leaseMs (${leaseMs}), so that one late heartbeat does not lose the lease`,
+    };
+    throw new TaskerError(
+      'TASKER_INVALID_CONFIG',
+      `invalid Tasker configuration:\n${formatProblems([problem])}`,
+      {
+        details: [problem],
+      },
+    );
+  }
+  const url = db.url ?? (db.inMemory || db.dataDir ? undefined : env.DATABASE_URL) ?? null;
+  return {
+    database: {
+      url: url || null,
+      dataDir: url ? null : db.inMemory ? null : (db.dataDir ?? env.TASKER_DATA_DIR ?? './.tasker'),
+      schema: db.schema ?? 'tasker',
+      maxConnections: db.maxConnections ?? 10,
+      migrate: db.migrate ?? true,
+    },
+    execution: {
+      concurrency: ex.concurrency ?? 10,
+      leaseMs,
+      heartbeatIntervalMs,
+      pollIntervalMs: ex.pollIntervalMs ?? 2000,
+      shutdownTimeoutMs: ex.shutdownTimeoutMs ?? 30_000,
+      maxBatchSize: ex.maxBatchSize ?? 500,
+    },
+    backoff: { ...DEFAULT_BACKOFF, ...(o.backoff ?? {}) },
+    identity: { strategy: o.identity?.strategy ?? 'unique' },
+  };
+}

@@ -1,0 +1,157 @@
+/** The Database interface over a node-postgres pool, with a self-healing LISTEN connection. */
+import pg from 'pg';
+import { type Database, type Queryable, type QueryResult, quoteIdent } from './database.js';
+
+export interface PostgresOptions {
+  readonly connectionString: string;
+  /** Pool size. @defaultValue 10 */
+  readonly maxConnections?: number;
+  readonly applicationName?: string;
+  /** Called with errors the pool or the listener meet in the background (they are retried). */
+  readonly onBackgroundError?: (error: Error) => void;
+}
+
+// int8 (20) as a JS number: ids stay below 2^53 for any realistic table. Per pool, never global.
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as pg.CustomTypesConfig;
+
+function wrap<Row>(result: pg.QueryResult): QueryResult<Row> {
+  return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+}
+
+export function createPostgresDatabase(options: PostgresOptions): Database {
+  const maxConnections = options.maxConnections ?? 10;
+  const clientConfig = {
+    connectionString: options.connectionString,
+    application_name: options.applicationName ?? 'tasker',
+    types: typeParsers,
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: maxConnections, idleTimeoutMillis: 30_000 });
+  const onBackgroundError = options.onBackgroundError ?? (() => {});
+  // An idle client losing its connection emits on the pool; without a listener Node would crash.
+  pool.on('error', (error) => onBackgroundError(error));
+
+  let closed = false;
+  const listeners = new Set<{ stop(): Promise<void> }>();
+
+  return {
+    kind: 'postgres',
+    maxConnections,
+
+    async query<Row>(text: string, params?: readonly unknown[]) {
+      return wrap<Row>(await pool.query(text, params as unknown[]));
+    },
+
+    async exec(sql: string) {
+      await pool.query(sql);
+    },
+
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const tx: Queryable = {
+          async query<Row>(text: string, params?: readonly unknown[]) {
+            return wrap<Row>(await client.query(text, params as unknown[]));
+          },
+          async exec(sql: string) {
+            await client.query(sql);
+          },
+        };
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true; // the connection is gone; do not return it to the pool
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+
+    async listen(channels, onNotification, onReconnect) {
+      let client: pg.Client | null = null;
+      let stopped = false;
+      let retryTimer: NodeJS.Timeout | undefined;
+      let attempt = 0;
+
+      const connect = async (): Promise<void> => {
+        const c = new pg.Client(clientConfig);
+        c.on('notification', (msg) => {
+          if (channels.includes(msg.channel)) onNotification(msg.channel, msg.payload ?? '');
+        });
+        c.on('error', (error) => {
+          onBackgroundError(error);
+          scheduleReconnect(c);
+        });
+        c.on('end', () => scheduleReconnect(c));
+        await c.connect();
+        for (const channel of channels) await c.query(`LISTEN ${quoteIdent(channel)}`);
+        if (stopped) {
+          await c.end().catch(() => {});
+          return;
+        }
+        client = c;
+        attempt = 0;
+      };
+
+      const scheduleReconnect = (failed: pg.Client) => {
+        if (stopped || client !== failed || retryTimer) return;
+        client = null;
+        failed.removeAllListeners('end');
+        failed.end().catch(() => {});
+        const delay = Math.min(100 * 2 ** attempt++, 5_000);
+        retryTimer = setTimeout(async () => {
+          retryTimer = undefined;
+          try {
+            await connect();
+            onReconnect?.();
+          } catch (error) {
+            onBackgroundError(error as Error);
+            const placeholder = new pg.Client(clientConfig);
+            client = placeholder;
+            scheduleReconnect(placeholder);
+          }
+        }, delay);
+        retryTimer.unref?.();
+      };
+
+      await connect();
+      const handle = {
+        async stop() {
+          stopped = true;
+          if (retryTimer) clearTimeout(retryTimer);
+          const c = client;
+          client = null;
+          if (c) {
+            c.removeAllListeners('end');
+            await c.end().catch(() => {});
+          }
+          listeners.delete(handle);
+        },
+      };
+      listeners.add(handle);
+      return () => handle.stop();
+    },
+
+    poolStats() {
+      return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...listeners].map((l) => l.stop()));
+      await pool.end();
+    },
+  };
+}

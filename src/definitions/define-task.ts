@@ -1,0 +1,220 @@
+/**
+ * `defineTask`: checks a task definition and turns it into a TaskTemplate. Pure; every problem in the
+ * definition is reported at once, each with its path (`steps[2].dependsOn[0]`) and what was expected.
+ * The context schema is compiled later, when the template is registered (it needs the engine's ajv).
+ */
+import { createHash } from 'node:crypto';
+import semver from 'semver';
+import { z } from 'zod';
+import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { childrenOf, findCycle, topologicalOrder } from './dag.js';
+import type { StepHandler, TaskDefinition, TaskTemplate, TemplateStep } from './types.js';
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+export const DEFAULT_NAMESPACE = 'default';
+export const DEFAULT_VERSION = '0.1.0';
+export const DEFAULT_RETRY_LIMIT = 3;
+/** Upper bounds that keep a misconfiguration from becoming a runaway. */
+export const MAX_RETRY_LIMIT = 1000;
+export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+export const MAX_STEPS = 1000;
+
+const name = (max: number, what: string) =>
+  z
+    .string({ error: `expected a ${what} (a string)` })
+    .min(1, `expected a non-empty ${what}`)
+    .max(max, `expected at most ${max} characters`)
+    .regex(NAME, 'expected letters, digits, "_", "-" or "." (starting with a letter, digit or "_")');
+
+const customEventSchema = z.object({ name: z.string().min(1), description: z.string().optional() }).strict();
+
+const stepSchema = z
+  .object({
+    name: name(128, 'step name'),
+    handler: z.union([z.string().min(1), z.custom<StepHandler>((v) => typeof v === 'function')], {
+      error: 'expected a handler function or the name of a registered handler',
+    }),
+    dependsOn: z.array(z.string({ error: 'expected a step name' })).optional(),
+    description: z.string().optional(),
+    dependentSystem: name(64, 'dependent system name').optional(),
+    retryable: z.boolean().optional(),
+    retryLimit: z
+      .number()
+      .int('expected a whole number of attempts')
+      .positive('expected a positive number of attempts (the first included)')
+      .max(MAX_RETRY_LIMIT)
+      .optional(),
+    timeoutMs: z
+      .number()
+      .int('expected whole milliseconds')
+      .positive('expected a positive timeout in milliseconds')
+      .max(MAX_TIMEOUT_MS)
+      .optional(),
+    skippable: z.boolean().optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    customEvents: z.array(customEventSchema).optional(),
+  })
+  .strict();
+
+const definitionSchema = z
+  .object({
+    namespace: name(64, 'namespace').optional(),
+    name: name(64, 'task name'),
+    version: z
+      .string()
+      .refine((v) => semver.valid(v) !== null, 'expected a semantic version such as 1.0.0')
+      .optional(),
+    description: z.string().optional(),
+    contextSchema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
+    dependentSystem: name(64, 'dependent system name').optional(),
+    steps: z
+      .array(stepSchema, { error: 'expected an array of steps' })
+      .min(1, 'expected at least one step')
+      .max(MAX_STEPS, `expected at most ${MAX_STEPS} steps`),
+  })
+  .strict();
+
+/** Renders a zod issue path the way users write it: `steps[2].dependsOn[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out ? `${out}.${String(key)}` : String(key);
+  }, '');
+}
+
+export function zodProblems(error: z.ZodError, prefix = ''): Problem[] {
+  return error.issues.map((issue) => {
+    const path = formatPath(issue.path);
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
+    return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message };
+  });
+}
+
+/** Everything wrong with the dependencies of a definition whose shape is valid. */
+function dependencyProblems(
+  steps: ReadonlyArray<{ name: string; dependsOn?: readonly string[] }>,
+): Problem[] {
+  const problems: Problem[] = [];
+  const positions = new Map<string, number>();
+  steps.forEach((step, i) => {
+    if (positions.has(step.name)) {
+      problems.push({
+        path: `steps[${i}].name`,
+        message: `duplicate step name "${step.name}" (also steps[${positions.get(step.name)}])`,
+      });
+    } else {
+      positions.set(step.name, i);
+    }
+  });
+  steps.forEach((step, i) => {
+    const seen = new Set<string>();
+    (step.dependsOn ?? []).forEach((dep, j) => {
+      const path = `steps[${i}].dependsOn[${j}]`;
+      if (dep === step.name) problems.push({ path, message: `step "${step.name}" cannot depend on itself` });
+      else if (!positions.has(dep)) {
+        problems.push({
+          path,
+          message: `unknown step "${dep}"; expected one of: ${[...positions.keys()].map((n) => `"${n}"`).join(', ')}`,
+        });
+      } else if (seen.has(dep)) problems.push({ path, message: `"${dep}" is listed twice` });
+      seen.add(dep);
+    });
+  });
+  if (problems.length > 0) return problems;
+
+  const parents = steps.map((s) => (s.dependsOn ?? []).map((d) => positions.get(d)!));
+  const cycle = findCycle(parents);
+  if (cycle) {
+    const names = cycle.map((p) => steps[p]!.name);
+    problems.push({ path: 'steps', message: `dependency cycle: ${names.join(' -> ')}` });
+  }
+  return problems;
+}
+
+/** The template's structure as canonical JSON (handler functions are named, not hashed). */
+function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string {
+  return JSON.stringify({
+    namespace: template.namespace,
+    name: template.name,
+    version: template.version,
+    contextSchema: template.contextSchema,
+    steps: template.steps.map((s) => ({
+      name: s.name,
+      handler: typeof s.handler === 'string' ? s.handler : null,
+      parents: s.parentPositions,
+      retryable: s.retryable,
+      retryLimit: s.retryLimit,
+      timeoutMs: s.timeoutMs,
+      skippable: s.skippable,
+      config: s.config,
+    })),
+  });
+}
+
+/**
+ * Checks a definition and returns the template the engine runs. Throws TASKER_INVALID_DEFINITION listing
+ * every problem: unknown keys, bad names, non-semver versions, unknown or duplicate dependencies, cycles
+ * (named step by step), non-positive retry limits or timeouts.
+ *
+ * @example
+ * const order = defineTask({
+ *   namespace: 'ecommerce', name: 'order_processing', version: '1.0.0',
+ *   steps: [
+ *     { name: 'validate_cart', handler: async ({ context }) => ({ valid: true }) },
+ *     { name: 'create_order', dependsOn: ['validate_cart'], handler: async ({ parents }) => parents.validate_cart },
+ *   ],
+ * });
+ */
+export function defineTask<TContext = Record<string, unknown>>(
+  definition: TaskDefinition<TContext>,
+): TaskTemplate {
+  const parsed = definitionSchema.safeParse(definition);
+  const problems = parsed.success ? dependencyProblems(parsed.data.steps) : zodProblems(parsed.error);
+  if (!parsed.success || problems.length > 0) {
+    const label = typeof definition?.name === 'string' ? `task "${definition.name}"` : 'task definition';
+    throw new TaskerError('TASKER_INVALID_DEFINITION', `invalid ${label}:\n${formatProblems(problems)}`, {
+      details: problems,
+    });
+  }
+  const def = parsed.data;
+  const positions = new Map(def.steps.map((s, i) => [s.name, i]));
+  const parents = def.steps.map((s) => (s.dependsOn ?? []).map((d) => positions.get(d)!));
+  const children = childrenOf(parents);
+  const dependentSystem = def.dependentSystem ?? 'default';
+  const steps: TemplateStep[] = def.steps.map((s, i) =>
+    Object.freeze({
+      position: i,
+      name: s.name,
+      handler: s.handler as StepHandler<never> | string,
+      dependsOn: Object.freeze([...(s.dependsOn ?? [])]),
+      parentPositions: Object.freeze(parents[i]!),
+      childPositions: Object.freeze(children[i]!),
+      description: s.description ?? null,
+      dependentSystem: s.dependentSystem ?? dependentSystem,
+      retryable: s.retryable ?? true,
+      retryLimit: s.retryable === false ? 1 : (s.retryLimit ?? DEFAULT_RETRY_LIMIT),
+      timeoutMs: s.timeoutMs ?? null,
+      skippable: s.skippable ?? false,
+      config: Object.freeze({ ...(s.config ?? {}) }),
+      customEvents: Object.freeze([...(s.customEvents ?? [])]),
+    }),
+  );
+  const base = {
+    namespace: def.namespace ?? DEFAULT_NAMESPACE,
+    name: def.name,
+    version: def.version ?? DEFAULT_VERSION,
+    description: def.description ?? null,
+    contextSchema: def.contextSchema ?? null,
+    dependentSystem,
+    steps: Object.freeze(steps),
+    executionOrder: Object.freeze(topologicalOrder(parents).map((p) => steps[p]!.name)),
+  };
+  return Object.freeze({
+    ...base,
+    fullName: `${base.namespace}.${base.name}@${base.version}`,
+    hash: createHash('sha256').update(structureOf(base)).digest('hex'),
+  });
+}

@@ -1,0 +1,120 @@
+/** The types a workflow author writes against: definitions, handlers and what a handler receives. */
+
+/** A JSON Schema object (draft-07 keywords; validated with ajv when the template is registered). */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/** What a step handler receives. */
+export interface StepContext<TContext = Record<string, unknown>> {
+  /** The task this step belongs to. */
+  readonly task: {
+    readonly id: number;
+    readonly namespace: string;
+    readonly name: string;
+    readonly version: string;
+    readonly correlationId: string | null;
+  };
+  /** This step. `attempt` counts from 1 and includes attempts before a task retry. */
+  readonly step: {
+    readonly id: number;
+    readonly name: string;
+    readonly attempt: number;
+    readonly retryLimit: number;
+  };
+  /** The task's context, validated against the template's schema (defaults filled in). */
+  readonly context: TContext;
+  /** Step-specific inputs (null unless set through the API). */
+  readonly inputs: unknown;
+  /** Results of the steps this one depends on, by step name (a skipped parent has none). */
+  readonly parents: Readonly<Record<string, unknown>>;
+  /** The step's handler configuration from its definition. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Same as `step.attempt`. */
+  readonly attempt: number;
+  /** Aborted when the step times out, its task is cancelled, its lease is lost or its worker stops. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A step handler: returns the step's results (any JSON value; `undefined` is stored as null) or throws.
+ * Throw `RetryableError` to ask for a retry (optionally after a delay), `PermanentError` to fail the step
+ * at once; any other error is retried until the step's retry limit.
+ */
+export type StepHandler<TContext = Record<string, unknown>> = (context: StepContext<TContext>) => unknown;
+
+export interface CustomEventDefinition {
+  readonly name: string;
+  readonly description?: string;
+}
+
+export interface StepDefinition<TContext = Record<string, unknown>> {
+  /** Unique within the task; letters, digits, `_`, `-` and `.`. */
+  readonly name: string;
+  /** The function that runs the step, or the name of a handler registered with `tasker.registerHandler`. */
+  readonly handler: StepHandler<TContext> | string;
+  /** Names of the steps that must finish first. */
+  readonly dependsOn?: readonly string[];
+  readonly description?: string;
+  /** The external system the step talks to (informational; defaults to the task's). */
+  readonly dependentSystem?: string;
+  /** When false, the first failure fails the step. @defaultValue true */
+  readonly retryable?: boolean;
+  /** Attempts in all, the first included. @defaultValue 3 */
+  readonly retryLimit?: number;
+  /** Abort the handler's signal and count a retryable failure after this long. @defaultValue no timeout */
+  readonly timeoutMs?: number;
+  /** Whether a task may be created with this step bypassed. @defaultValue false */
+  readonly skippable?: boolean;
+  /** Passed to the handler as `config`. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** Events the handler may publish (see docs/events.md). */
+  readonly customEvents?: readonly CustomEventDefinition[];
+}
+
+export interface TaskDefinition<TContext = Record<string, unknown>> {
+  /** @defaultValue 'default' */
+  readonly namespace?: string;
+  readonly name: string;
+  /** A semantic version. @defaultValue '0.1.0' */
+  readonly version?: string;
+  readonly description?: string;
+  /** JSON Schema the task context must match; defaults in it are filled in. */
+  readonly contextSchema?: JsonSchema;
+  /** Default dependent system of the steps. @defaultValue 'default' */
+  readonly dependentSystem?: string;
+  readonly steps: readonly StepDefinition<TContext>[];
+}
+
+/** A step of a validated template. Positions are indexes into `TaskTemplate.steps`. */
+export interface TemplateStep {
+  readonly position: number;
+  readonly name: string;
+  readonly handler: StepHandler<never> | string;
+  readonly dependsOn: readonly string[];
+  readonly parentPositions: readonly number[];
+  readonly childPositions: readonly number[];
+  readonly description: string | null;
+  readonly dependentSystem: string;
+  readonly retryable: boolean;
+  readonly retryLimit: number;
+  readonly timeoutMs: number | null;
+  readonly skippable: boolean;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly customEvents: readonly CustomEventDefinition[];
+}
+
+/** A validated, normalized task definition: what `defineTask` returns and the registry holds. */
+export interface TaskTemplate {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  /** `namespace.name@version` */
+  readonly fullName: string;
+  readonly description: string | null;
+  readonly contextSchema: JsonSchema | null;
+  readonly dependentSystem: string;
+  readonly steps: readonly TemplateStep[];
+  /** Step names in a dependency-respecting order. */
+  readonly executionOrder: readonly string[];
+  /** SHA-256 of the template's structure (everything but the handler functions). */
+  readonly hash: string;
+}

@@ -1,0 +1,299 @@
+/**
+ * Creating tasks: each request is checked (its fields, its template, its context against the template's
+ * schema, the steps it bypasses) before anything is written, then written with its steps in one
+ * transaction. Concurrent createTask calls are coalesced: the calls that arrive while a write is in
+ * flight go together in the next one (one statement per template), so creating tasks one call at a time
+ * costs few commits under load and one round trip when idle.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Queryable } from '../db/database.js';
+import { isTransientDatabaseError } from '../db/sql-errors.js';
+import type { ContextValidator } from '../definitions/context-validator.js';
+import { zodProblems } from '../definitions/define-task.js';
+import type { TemplateRegistry } from '../definitions/registry.js';
+import type { TaskTemplate } from '../definitions/types.js';
+import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import type { TaskState } from '../model/states.js';
+import type { CreatedTask } from '../model/types.js';
+import type { SqlContext } from './sql/sql-context.js';
+
+export const createTaskRequestSchema = z
+  .object({
+    namespace: z.string().min(1).max(64).optional(),
+    name: z.string({ error: 'expected the name of a registered task' }).min(1).max(64),
+    version: z.string().min(1).max(64).optional(),
+    context: z.record(z.string(), z.unknown(), { error: 'expected a JSON object' }).optional(),
+    initiator: z.string().max(128).optional(),
+    sourceSystem: z.string().max(128).optional(),
+    reason: z.string().max(128).optional(),
+    tags: z.array(z.string().min(1).max(64)).max(100).optional(),
+    bypassSteps: z.array(z.string().min(1)).optional(),
+    requestedAt: z.union([z.date(), z.iso.datetime({ offset: true })]).optional(),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+    correlationId: z.string().min(1).max(128).optional(),
+    traceparent: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+export type CreateTaskRequest = z.input<typeof createTaskRequestSchema>;
+
+export type IdentityStrategy = 'unique' | 'hash';
+
+/** A request checked and ready to insert. */
+interface PreparedTask {
+  readonly template: TaskTemplate;
+  readonly row: Record<string, unknown>;
+}
+
+/** JSON with object keys sorted, so equal values hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * The identity key of a request: a caller's idempotency key (scoped to the template's namespace and
+ * name), a hash of the request under the `hash` strategy (requested_at to the minute, as the original),
+ * or null: every request makes a new task.
+ */
+export function identityKey(
+  template: TaskTemplate,
+  request: z.output<typeof createTaskRequestSchema>,
+  context: Record<string, unknown>,
+  requestedAt: Date,
+  strategy: IdentityStrategy,
+): string | null {
+  if (request.idempotencyKey !== undefined) {
+    return `key:${template.namespace}.${template.name}:${request.idempotencyKey}`;
+  }
+  if (strategy === 'unique') return null;
+  const minute = new Date(Math.floor(requestedAt.getTime() / 60_000) * 60_000).toISOString();
+  const digest = createHash('sha256')
+    .update(
+      canonicalJson({
+        task: template.fullName,
+        context,
+        initiator: request.initiator ?? null,
+        sourceSystem: request.sourceSystem ?? null,
+        reason: request.reason ?? null,
+        bypassSteps: [...(request.bypassSteps ?? [])].sort(),
+        requestedAt: minute,
+      }),
+    )
+    .digest('hex');
+  return `hash:${digest}`;
+}
+
+export interface TaskCreatorDeps {
+  readonly sql: SqlContext;
+  readonly registry: TemplateRegistry;
+  readonly validator: ContextValidator;
+  readonly identityStrategy: IdentityStrategy;
+  /** The stored id of a template (stored on first use). */
+  readonly templateId: (template: TaskTemplate) => Promise<number>;
+  /** Writes in flight at once. */
+  readonly maxConcurrentWrites: number;
+  /** Most tasks per statement. */
+  readonly maxBatchSize: number;
+}
+
+export interface TaskCreator {
+  /** Checks a request; returns the problems (empty when it can be created). */
+  prepare(request: unknown, pathPrefix?: string): PreparedTask | Problem[];
+  createTask(request: CreateTaskRequest): Promise<CreatedTask>;
+  /** All or nothing: if any request is invalid, nothing is written and every problem is reported. */
+  createTasks(requests: readonly CreateTaskRequest[]): Promise<CreatedTask[]>;
+}
+
+export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
+  const { sql, registry, validator } = deps;
+
+  function prepare(request: unknown, prefix = ''): PreparedTask | Problem[] {
+    const at = (path: string) => (prefix ? (path ? `${prefix}.${path}` : prefix) : path);
+    const parsed = createTaskRequestSchema.safeParse(request);
+    if (!parsed.success) return zodProblems(parsed.error, prefix);
+    const r = parsed.data;
+    const template = registry.find(r.namespace ?? 'default', r.name, r.version);
+    if (!template) {
+      try {
+        registry.get(r.namespace ?? 'default', r.name, r.version);
+      } catch (error) {
+        return [{ path: at('name'), message: (error as Error).message }];
+      }
+    }
+    const t = template!;
+    const problems: Problem[] = [];
+    const checked = validator.check(t, r.context ?? {});
+    if (!checked.ok) {
+      for (const p of checked.problems)
+        problems.push({ path: at(`context${p.path === '/' ? '' : p.path}`), message: p.message });
+    }
+    const bypassPositions: number[] = [];
+    (r.bypassSteps ?? []).forEach((stepName, i) => {
+      const step = t.steps.find((s) => s.name === stepName);
+      const path = at(`bypassSteps[${i}]`);
+      if (!step) problems.push({ path, message: `${t.fullName} has no step "${stepName}"` });
+      else if (!step.skippable) {
+        problems.push({
+          path,
+          message: `step "${stepName}" is not skippable; mark it skippable: true to allow bypassing it`,
+        });
+      } else if (!bypassPositions.includes(step.position)) bypassPositions.push(step.position);
+    });
+    if (bypassPositions.length === t.steps.length) {
+      problems.push({ path: at('bypassSteps'), message: 'cannot bypass every step of a task' });
+    }
+    if (problems.length > 0 || !checked.ok) return problems;
+    const requestedAt = r.requestedAt === undefined ? new Date() : new Date(r.requestedAt);
+    return {
+      template: t,
+      row: {
+        context: checked.context,
+        initiator: r.initiator ?? null,
+        source_system: r.sourceSystem ?? null,
+        reason: r.reason ?? null,
+        tags: r.tags ?? [],
+        bypass_steps: r.bypassSteps ?? [],
+        bypass_positions: bypassPositions,
+        requested_at: requestedAt.toISOString(),
+        identity_key: identityKey(t, r, checked.context, requestedAt, deps.identityStrategy),
+        correlation_id: r.correlationId ?? null,
+        traceparent: r.traceparent ?? null,
+      },
+    };
+  }
+
+  function invalid(problems: Problem[], what: string): TaskerError {
+    const contextOnly = problems.every((p) => /^(\[\d+\]\.)?context(\/|$)/.test(p.path));
+    return new TaskerError(
+      contextOnly ? 'TASKER_INVALID_CONTEXT' : 'TASKER_INVALID_REQUEST',
+      `invalid ${what}:\n${formatProblems(problems)}`,
+      { details: problems },
+    );
+  }
+
+  /** Inserts prepared tasks, one statement per template, on `q` (a transaction or the pool). */
+  async function insert(q: Queryable, tasks: readonly PreparedTask[]): Promise<CreatedTask[]> {
+    const results = new Array<CreatedTask>(tasks.length);
+    const byTemplate = new Map<TaskTemplate, number[]>();
+    tasks.forEach((t, i) => {
+      const list = byTemplate.get(t.template) ?? [];
+      list.push(i);
+      byTemplate.set(t.template, list);
+    });
+    for (const [template, indexes] of byTemplate) {
+      const namedTaskId = await deps.templateId(template);
+      const { rows } = await q.query<{ ord: number; task_id: number; created: boolean; state: TaskState }>(
+        `SELECT * FROM ${sql.schema}.create_tasks($1, $2)`,
+        [namedTaskId, JSON.stringify(indexes.map((i) => tasks[i]!.row))],
+      );
+      for (const row of rows) {
+        results[indexes[row.ord - 1]!] = {
+          id: row.task_id,
+          namespace: template.namespace,
+          name: template.name,
+          version: template.version,
+          state: row.state,
+          created: row.created,
+        };
+      }
+    }
+    return results;
+  }
+
+  // --- coalescing of concurrent createTask calls
+  interface Waiter {
+    readonly task: PreparedTask;
+    resolve(created: CreatedTask): void;
+    reject(error: unknown): void;
+  }
+  let queue: Waiter[] = [];
+  let writing = 0;
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled || writing >= deps.maxConcurrentWrites || queue.length === 0) return;
+    scheduled = true;
+    // Let calls made in the same tick join this batch.
+    queueMicrotask(() => {
+      scheduled = false;
+      void write();
+    });
+  }
+
+  async function write(): Promise<void> {
+    if (writing >= deps.maxConcurrentWrites || queue.length === 0) return;
+    const batch = queue.slice(0, deps.maxBatchSize);
+    queue = queue.slice(batch.length);
+    writing++;
+    try {
+      const created = await insert(
+        sql.db,
+        batch.map((w) => w.task),
+      );
+      for (const [i, w] of batch.entries()) w.resolve(created[i]!);
+    } catch (error) {
+      if (batch.length > 1 && !isTransientDatabaseError(error)) {
+        // One bad row must not fail the others: write them one by one.
+        for (const w of batch) {
+          try {
+            w.resolve((await insert(sql.db, [w.task]))[0]!);
+          } catch (single) {
+            w.reject(single);
+          }
+        }
+      } else {
+        for (const w of batch) w.reject(error);
+      }
+    } finally {
+      writing--;
+      schedule();
+    }
+  }
+
+  return {
+    prepare,
+
+    createTask(request) {
+      const prepared = prepare(request);
+      if (Array.isArray(prepared)) return Promise.reject(invalid(prepared, 'task request'));
+      return new Promise<CreatedTask>((resolve, reject) => {
+        queue.push({ task: prepared, resolve, reject });
+        schedule();
+      });
+    },
+
+    async createTasks(requests) {
+      if (!Array.isArray(requests)) {
+        throw new TaskerError('TASKER_INVALID_REQUEST', 'createTasks expects an array of task requests');
+      }
+      const prepared: PreparedTask[] = [];
+      const problems: Problem[] = [];
+      requests.forEach((request, i) => {
+        const p = prepare(request, `[${i}]`);
+        if (Array.isArray(p)) problems.push(...p);
+        else prepared.push(p);
+      });
+      if (problems.length > 0) throw invalid(problems, 'task requests');
+      if (prepared.length === 0) return [];
+      // Templates are stored before the transaction opens: storing one uses the pool, and PGlite has a
+      // single connection, which the open transaction would hold.
+      for (const template of new Set(prepared.map((p) => p.template))) await deps.templateId(template);
+      // One transaction for the whole call, in statements of at most maxBatchSize tasks.
+      return sql.db.transaction(async (tx) => {
+        const created: CreatedTask[] = [];
+        for (let i = 0; i < prepared.length; i += deps.maxBatchSize) {
+          created.push(...(await insert(tx, prepared.slice(i, i + deps.maxBatchSize))));
+        }
+        return created;
+      });
+    },
+  };
+}

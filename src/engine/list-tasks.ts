@@ -1,0 +1,82 @@
+/** Listing tasks with filters and keyset (cursor) pagination: a stable order that new tasks do not shift. */
+import { z } from 'zod';
+import { zodProblems } from '../definitions/define-task.js';
+import { formatProblems, TaskerError } from '../errors.js';
+import { TASK_STATES } from '../model/states.js';
+import type { Task } from '../model/types.js';
+import type { SqlContext } from './sql/sql-context.js';
+import { taskColumns, toTask } from './sql/task-queries.js';
+
+export const listTasksFilterSchema = z
+  .object({
+    state: z.union([z.enum(TASK_STATES), z.array(z.enum(TASK_STATES)).min(1)]).optional(),
+    namespace: z.string().min(1).max(64).optional(),
+    name: z.string().min(1).max(64).optional(),
+    version: z.string().min(1).max(64).optional(),
+    tag: z.string().min(1).max(64).optional(),
+    createdAfter: z.coerce.date().optional(),
+    createdBefore: z.coerce.date().optional(),
+    /** Newest first (desc, the default) or oldest first. */
+    order: z.enum(['asc', 'desc']).optional(),
+    /** @defaultValue 50 */
+    limit: z.number().int().min(1).max(500).optional(),
+    /** From a previous page's nextCursor. */
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export type ListTasksFilter = z.input<typeof listTasksFilterSchema>;
+
+export interface TaskPage {
+  readonly tasks: Task[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+function decodeCursor(cursor: string): number {
+  const id = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!Number.isSafeInteger(id) || id <= 0) {
+    throw new TaskerError('TASKER_INVALID_REQUEST', 'invalid cursor: pass the nextCursor of a previous page');
+  }
+  return id;
+}
+
+export async function listTasks(sql: SqlContext, filter: ListTasksFilter): Promise<TaskPage> {
+  const parsed = listTasksFilterSchema.safeParse(filter);
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error);
+    throw new TaskerError('TASKER_INVALID_REQUEST', `invalid task filter:\n${formatProblems(problems)}`, {
+      details: problems,
+    });
+  }
+  const f = parsed.data;
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(`$${params.length}`));
+  };
+  if (f.state !== undefined) add((p) => `t.state = ANY (${p})`, Array.isArray(f.state) ? f.state : [f.state]);
+  if (f.namespace !== undefined) add((p) => `ns.name = ${p}`, f.namespace);
+  if (f.name !== undefined) add((p) => `nt.name = ${p}`, f.name);
+  if (f.version !== undefined) add((p) => `nt.version = ${p}`, f.version);
+  if (f.tag !== undefined) add((p) => `${p} = ANY (t.tags)`, f.tag);
+  if (f.createdAfter !== undefined) add((p) => `t.created_at >= ${p}`, f.createdAfter);
+  if (f.createdBefore !== undefined) add((p) => `t.created_at < ${p}`, f.createdBefore);
+  const desc = (f.order ?? 'desc') === 'desc';
+  if (f.cursor !== undefined) add((p) => `t.id ${desc ? '<' : '>'} ${p}`, decodeCursor(f.cursor));
+  const limit = f.limit ?? 50;
+  params.push(limit + 1);
+  const { rows } = await sql.db.query<Parameters<typeof toTask>[0]>(
+    `SELECT ${taskColumns(sql.schema)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY t.id ${desc ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+    params,
+  );
+  const tasks = rows.slice(0, limit).map(toTask);
+  const last = tasks[tasks.length - 1];
+  return {
+    tasks,
+    nextCursor:
+      rows.length > limit && last ? Buffer.from(String(last.id), 'utf8').toString('base64url') : null,
+  };
+}

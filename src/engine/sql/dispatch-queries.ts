@@ -1,0 +1,83 @@
+/** The worker's hot path: claim ready steps; record outcomes and claim more, in one round trip. */
+import type { SqlContext } from './sql-context.js';
+
+/** A row of tasker.dispatch_row. */
+export interface DispatchRow {
+  readonly kind: 'claimed' | 'refused' | 'retry' | 'task';
+  readonly step_id: number | null;
+  readonly task_id: number | null;
+  readonly state: string | null;
+  readonly named_task_id: number | null;
+  readonly step_name: string | null;
+  readonly attempt: number | null;
+  readonly attempts_base: number | null;
+  readonly retry_limit: number | null;
+  readonly timeout_ms: number | null;
+  readonly inputs: unknown;
+  readonly context: Record<string, unknown> | null;
+  readonly parent_results: Record<string, unknown> | null;
+  readonly correlation_id: string | null;
+  readonly traceparent: string | null;
+  /** claimed: when the step became ready; retry: when it may run again; task: when it started. */
+  readonly run_at: Date | null;
+  readonly task_created_at: Date | null;
+}
+
+/** What a worker reports for one attempt of a step. */
+export interface StepOutcome {
+  readonly step_id: number;
+  /** The attempt the step was claimed with (its lease). */
+  readonly attempt: number;
+  readonly ok: boolean;
+  readonly results?: unknown;
+  readonly error?: SerializedError;
+  readonly permanent?: boolean;
+  readonly retry_delay_ms?: number;
+}
+
+export interface SerializedError {
+  readonly class: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly code?: string;
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+export async function claimSteps(
+  sql: SqlContext,
+  workerId: string,
+  namedTaskIds: readonly number[] | null,
+  limit: number,
+): Promise<DispatchRow[]> {
+  const { rows } = await sql.db.query<DispatchRow>(`SELECT * FROM ${sql.schema}.claim_steps($1, $2, $3)`, [
+    workerId,
+    namedTaskIds,
+    limit,
+  ]);
+  return rows;
+}
+
+export async function finishSteps(
+  sql: SqlContext,
+  workerId: string,
+  outcomes: readonly StepOutcome[],
+  claimLimit: number,
+  namedTaskIds: readonly number[] | null,
+): Promise<DispatchRow[]> {
+  const { rows } = await sql.db.query<DispatchRow>(
+    `SELECT * FROM ${sql.schema}.finish_steps($1, $2, $3, $4)`,
+    [workerId, JSON.stringify(outcomes), claimLimit, namedTaskIds],
+  );
+  return rows;
+}
+
+export async function nextRunAt(
+  sql: SqlContext,
+  namedTaskIds: readonly number[] | null,
+): Promise<Date | null> {
+  const { rows } = await sql.db.query<{ run_at: Date | null }>(
+    `SELECT ${sql.schema}.next_run_at($1) AS run_at`,
+    [namedTaskIds],
+  );
+  return rows[0]?.run_at ?? null;
+}

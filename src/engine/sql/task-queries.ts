@@ -1,0 +1,219 @@
+/** Reads of tasks, steps and their transitions. */
+import type { StepState, TaskState } from '../../model/states.js';
+import type { Step, StepError, StepTransition, Task, TaskTransition } from '../../model/types.js';
+import type { SqlContext } from './sql-context.js';
+
+interface TaskRow {
+  id: number;
+  namespace: string;
+  name: string;
+  version: string;
+  state: TaskState;
+  context: Record<string, unknown>;
+  initiator: string | null;
+  source_system: string | null;
+  reason: string | null;
+  tags: string[];
+  bypass_steps: string[];
+  requested_at: Date;
+  identity_key: string | null;
+  correlation_id: string | null;
+  traceparent: string | null;
+  step_count: number;
+  unfinished_steps: number;
+  failed_steps: number;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+interface StepRow {
+  id: number;
+  task_id: number;
+  name: string;
+  position: number;
+  state: StepState;
+  attempts: number;
+  attempts_base: number;
+  retry_limit: number;
+  retryable: boolean;
+  timeout_ms: number | null;
+  skippable: boolean;
+  blocked: boolean;
+  parent_ids: number[];
+  child_ids: number[];
+  inputs: unknown;
+  results: unknown;
+  last_error: StepError | null;
+  run_at: Date | null;
+  backoff_request_seconds: string | null;
+  last_attempted_at: Date | null;
+  completed_at: Date | null;
+  worker_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function taskColumns(schema: string): string {
+  return `t.id, ns.name AS namespace, nt.name, nt.version, t.state, t.context, t.initiator, t.source_system, t.reason,
+    t.tags, t.bypass_steps, t.requested_at, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
+    t.unfinished_steps, t.failed_steps, t.created_at, t.updated_at, t.started_at, t.completed_at
+    FROM ${schema}.tasks t
+    JOIN ${schema}.named_tasks nt ON nt.id = t.named_task_id
+    JOIN ${schema}.task_namespaces ns ON ns.id = nt.namespace_id`;
+}
+
+export function toTask(r: TaskRow): Task {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    name: r.name,
+    version: r.version,
+    state: r.state,
+    context: r.context,
+    initiator: r.initiator,
+    sourceSystem: r.source_system,
+    reason: r.reason,
+    tags: r.tags,
+    bypassSteps: r.bypass_steps,
+    requestedAt: r.requested_at,
+    identityKey: r.identity_key,
+    correlationId: r.correlation_id,
+    traceparent: r.traceparent,
+    stepCount: r.step_count,
+    unfinishedSteps: r.unfinished_steps,
+    failedSteps: r.failed_steps,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+  };
+}
+
+function toStep(r: StepRow): Step {
+  return {
+    id: r.id,
+    taskId: r.task_id,
+    name: r.name,
+    position: r.position,
+    state: r.state,
+    attempts: r.attempts - r.attempts_base,
+    totalAttempts: r.attempts,
+    retryLimit: r.retry_limit,
+    retryable: r.retryable,
+    timeoutMs: r.timeout_ms,
+    skippable: r.skippable,
+    blocked: r.blocked,
+    parentIds: r.parent_ids,
+    childIds: r.child_ids,
+    inputs: r.inputs,
+    results: r.results,
+    lastError: r.last_error,
+    runAt: r.run_at,
+    backoffRequestSeconds: r.backoff_request_seconds === null ? null : Number(r.backoff_request_seconds),
+    lastAttemptedAt: r.last_attempted_at,
+    completedAt: r.completed_at,
+    workerId: r.worker_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const STEP_COLUMNS = `s.id, s.task_id, s.name, s.position, s.state, s.attempts, s.attempts_base, s.retry_limit, s.retryable,
+  s.timeout_ms, s.skippable, s.blocked, s.parent_ids, s.child_ids, s.inputs, s.results, s.last_error, s.run_at,
+  s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
+
+export async function findTask(sql: SqlContext, id: number): Promise<Task | null> {
+  const { rows } = await sql.db.query<TaskRow>(`SELECT ${taskColumns(sql.schema)} WHERE t.id = $1`, [id]);
+  return rows[0] ? toTask(rows[0]) : null;
+}
+
+export async function findTasks(sql: SqlContext, ids: readonly number[]): Promise<Task[]> {
+  const { rows } = await sql.db.query<TaskRow>(
+    `SELECT ${taskColumns(sql.schema)} WHERE t.id = ANY ($1) ORDER BY t.id`,
+    [ids],
+  );
+  return rows.map(toTask);
+}
+
+export async function findSteps(sql: SqlContext, taskIds: readonly number[]): Promise<Step[]> {
+  const { rows } = await sql.db.query<StepRow>(
+    `SELECT ${STEP_COLUMNS} FROM ${sql.schema}.steps s WHERE s.task_id = ANY ($1) ORDER BY s.task_id, s.position`,
+    [taskIds],
+  );
+  return rows.map(toStep);
+}
+
+export async function findStep(sql: SqlContext, id: number): Promise<Step | null> {
+  const { rows } = await sql.db.query<StepRow>(
+    `SELECT ${STEP_COLUMNS} FROM ${sql.schema}.steps s WHERE s.id = $1`,
+    [id],
+  );
+  return rows[0] ? toStep(rows[0]) : null;
+}
+
+export async function taskStates(sql: SqlContext, ids: readonly number[]): Promise<Map<number, TaskState>> {
+  const { rows } = await sql.db.query<{ id: number; state: TaskState }>(
+    `SELECT id, state FROM ${sql.schema}.tasks WHERE id = ANY ($1)`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.state]));
+}
+
+export async function findTaskTransitions(sql: SqlContext, taskId: number): Promise<TaskTransition[]> {
+  const { rows } = await sql.db.query<{
+    task_id: number;
+    sort_key: number;
+    from_state: TaskState | null;
+    to_state: TaskState;
+    metadata: Record<string, unknown> | null;
+    created_at: Date;
+    most_recent: boolean;
+  }>(`SELECT * FROM ${sql.schema}.task_transition_history WHERE task_id = $1 ORDER BY sort_key`, [taskId]);
+  return rows.map((r) => ({
+    taskId: r.task_id,
+    sortKey: r.sort_key,
+    fromState: r.from_state,
+    toState: r.to_state,
+    metadata: r.metadata,
+    createdAt: r.created_at,
+    mostRecent: r.most_recent,
+  }));
+}
+
+/** Step transitions of one step, or of every step of a task when `by` is 'task'. */
+export async function findStepTransitions(
+  sql: SqlContext,
+  by: 'step' | 'task',
+  id: number,
+): Promise<StepTransition[]> {
+  const { rows } = await sql.db.query<{
+    step_id: number;
+    task_id: number;
+    step_name: string;
+    sort_key: number;
+    from_state: StepState | null;
+    to_state: StepState;
+    metadata: Record<string, unknown> | null;
+    created_at: Date;
+    most_recent: boolean;
+  }>(
+    `SELECT h.*, s.name AS step_name FROM ${sql.schema}.step_transition_history h
+     JOIN ${sql.schema}.steps s ON s.id = h.step_id
+     WHERE ${by === 'step' ? 'h.step_id' : 'h.task_id'} = $1
+     ORDER BY h.created_at, h.step_id, h.sort_key`,
+    [id],
+  );
+  return rows.map((r) => ({
+    stepId: r.step_id,
+    taskId: r.task_id,
+    stepName: r.step_name,
+    sortKey: r.sort_key,
+    fromState: r.from_state,
+    toState: r.to_state,
+    metadata: r.metadata,
+    createdAt: r.created_at,
+    mostRecent: r.most_recent,
+  }));
+}

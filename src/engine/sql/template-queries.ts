@@ -1,0 +1,51 @@
+/** Storing task templates, so that tasks can be created (also from SQL) and other processes see them. */
+import type { TaskTemplate } from '../../definitions/types.js';
+import type { SqlContext } from './sql-context.js';
+
+/** The template as stored in named_tasks.configuration (handlers by name; functions are not storable). */
+export function templateConfiguration(template: TaskTemplate): Record<string, unknown> {
+  return {
+    contextSchema: template.contextSchema,
+    dependentSystem: template.dependentSystem,
+    steps: template.steps.map((s) => ({
+      name: s.name,
+      description: s.description,
+      dependsOn: s.dependsOn,
+      dependentSystem: s.dependentSystem,
+      handler: typeof s.handler === 'string' ? s.handler : s.handler.name || '(function)',
+      retryable: s.retryable,
+      retryLimit: s.retryLimit,
+      timeoutMs: s.timeoutMs,
+      skippable: s.skippable,
+      config: s.config,
+      customEvents: s.customEvents,
+    })),
+  };
+}
+
+/** Creates or updates the stored template; returns its named_tasks id. */
+export async function storeTemplate(sql: SqlContext, template: TaskTemplate): Promise<number> {
+  const steps = template.steps.map((s) => ({
+    name: s.name,
+    description: s.description,
+    dependent_system: s.dependentSystem,
+    retryable: s.retryable,
+    retry_limit: s.retryLimit,
+    timeout_ms: s.timeoutMs,
+    skippable: s.skippable,
+    parent_positions: s.parentPositions,
+  }));
+  const { rows } = await sql.db.query<{ id: number }>(
+    `SELECT ${sql.schema}.register_template($1, $2, $3, $4, $5, $6, $7) AS id`,
+    [
+      template.namespace,
+      template.name,
+      template.version,
+      template.description,
+      template.hash,
+      JSON.stringify(templateConfiguration(template)),
+      JSON.stringify(steps),
+    ],
+  );
+  return rows[0]!.id;
+}

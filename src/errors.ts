@@ -1,0 +1,128 @@
+/**
+ * Every error Tasker raises on purpose is a `TaskerError` with a stable `code`, an HTTP status the API
+ * server uses as is, and optional structured `details` (for validation errors: one entry per problem).
+ * The table below is the single registry of codes; `test/errors.test.ts` keeps it and the docs in step.
+ */
+export const ERROR_CODES = {
+  TASKER_INVALID_DEFINITION: { status: 400, summary: 'A task definition or template is invalid.' },
+  TASKER_DUPLICATE_DEFINITION: {
+    status: 409,
+    summary: 'A task with this namespace, name and version is already registered.',
+  },
+  TASKER_UNKNOWN_TASK: { status: 404, summary: 'No task template is registered under that name.' },
+  TASKER_INVALID_REQUEST: {
+    status: 400,
+    summary: 'A request is malformed (which field, what was expected).',
+  },
+  TASKER_INVALID_CONTEXT: { status: 422, summary: "A task context does not match the template's schema." },
+  TASKER_TASK_NOT_FOUND: { status: 404, summary: 'No task has that id.' },
+  TASKER_STEP_NOT_FOUND: { status: 404, summary: 'No step has that id.' },
+  TASKER_ILLEGAL_TRANSITION: { status: 409, summary: 'The state machine does not allow that transition.' },
+  TASKER_OPERATION_NOT_ALLOWED: {
+    status: 409,
+    summary: 'The operation is not allowed in the current state of the task or step.',
+  },
+  TASKER_INVALID_CONFIG: { status: 500, summary: 'The configuration is invalid.' },
+  TASKER_WAIT_TIMEOUT: { status: 408, summary: 'A task did not finish within the time waited for it.' },
+  TASKER_CLOSED: { status: 503, summary: 'The Tasker instance has been closed.' },
+  TASKER_DATABASE_UNAVAILABLE: { status: 503, summary: 'The database could not be reached.' },
+  TASKER_MIGRATION_FAILED: { status: 500, summary: 'A database migration failed.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem found while validating input: where it is and what was expected. */
+export interface Problem {
+  /** Where the problem is: a JSON pointer (`/cart/id`), a field path (`steps[2].dependsOn`) or a file. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class TaskerError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: readonly Problem[] | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: readonly Problem[]; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TaskerError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = options.details;
+  }
+}
+
+/** True for a TaskerError, optionally of the given code. */
+export function isTaskerError(error: unknown, code?: ErrorCode): error is TaskerError {
+  return error instanceof TaskerError && (code === undefined || error.code === code);
+}
+
+/** Formats problems as an indented list for error messages. */
+export function formatProblems(problems: readonly Problem[]): string {
+  return problems.map((p) => `  - ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors a step handler throws to tell the engine what to do with a failure.
+
+/** A failure worth retrying. `retryAfterMs` asks for a specific delay (capped by the backoff maximum). */
+export class RetryableError extends Error {
+  readonly retryAfterMs: number | undefined;
+  readonly context: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    message: string,
+    options: { retryAfterMs?: number; context?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RetryableError';
+    if (
+      options.retryAfterMs !== undefined &&
+      !(Number.isFinite(options.retryAfterMs) && options.retryAfterMs >= 0)
+    ) {
+      throw new TypeError(`retryAfterMs must be a non-negative number, got ${options.retryAfterMs}`);
+    }
+    this.retryAfterMs = options.retryAfterMs;
+    this.context = options.context;
+  }
+}
+
+/** A failure that retrying cannot fix: the step fails at once, whatever attempts are left. */
+export class PermanentError extends Error {
+  readonly code: string | undefined;
+  readonly context: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    message: string,
+    options: { code?: string; context?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PermanentError';
+    this.code = options.code;
+    this.context = options.context;
+  }
+}
+
+/** Raised into a handler's AbortSignal (and recorded) when a step runs past its timeout. */
+export class StepTimeoutError extends Error {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`step timed out after ${timeoutMs} ms`);
+    this.name = 'StepTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Raised into a handler's AbortSignal when its task is cancelled or its worker stops. */
+export class StepAbortedError extends Error {
+  readonly reason: 'task_cancelled' | 'lease_lost' | 'worker_stopping';
+  constructor(reason: StepAbortedError['reason'], message: string) {
+    super(message);
+    this.name = 'StepAbortedError';
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * An in-process event bus: subscribers by exact name or wildcard (`step.*`, `*`). Events are delivered
+ * after the emitting code has moved on, and a subscriber that throws (or rejects) is isolated: the error
+ * goes to `onSubscriberError`, the engine and other subscribers carry on.
+ */
+export type EventListener<P = unknown> = (payload: P, name: string) => unknown;
+
+export interface EventBus {
+  /** Subscribes; returns the function that unsubscribes. */
+  on<P = unknown>(pattern: string, listener: EventListener<P>): () => void;
+  off(pattern: string, listener: EventListener<never>): void;
+  emit(name: string, payload: Record<string, unknown>): void;
+  /** Whether anyone listens for this name (lets emitters skip building payloads). */
+  has(name: string): boolean;
+}
+
+function matches(pattern: string, name: string): boolean {
+  if (pattern === '*' || pattern === name) return true;
+  if (pattern.endsWith('.*')) return name.startsWith(pattern.slice(0, -1));
+  return false;
+}
+
+export function createEventBus(
+  options: { onSubscriberError?: (error: unknown, name: string) => void } = {},
+): EventBus {
+  const listeners = new Map<string, Set<EventListener<never>>>();
+  const report = options.onSubscriberError ?? (() => {});
+
+  return {
+    on(pattern, listener) {
+      let set = listeners.get(pattern);
+      if (!set) {
+        set = new Set();
+        listeners.set(pattern, set);
+      }
+      set.add(listener as EventListener<never>);
+      return () => this.off(pattern, listener as EventListener<never>);
+    },
+    off(pattern, listener) {
+      listeners.get(pattern)?.delete(listener);
+    },
+    has(name) {
+      for (const [pattern, set] of listeners) if (set.size > 0 && matches(pattern, name)) return true;
+      return false;
+    },
+    emit(name, payload) {
+      const targets: EventListener<never>[] = [];
+      for (const [pattern, set] of listeners) if (matches(pattern, name)) targets.push(...set);
+      if (targets.length === 0) return;
+      const event = Object.freeze({ ...payload, timestamp: new Date().toISOString() });
+      setImmediate(() => {
+        for (const listener of targets) {
+          try {
+            const result = (listener as EventListener)(event, name);
+            if (result instanceof Promise) result.catch((error) => report(error, name));
+          } catch (error) {
+            report(error, name);
+          }
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/** Tasker for TypeScript: durable DAG workflows on PostgreSQL (or embedded PGlite). */
+
+export type { Logger, ResolvedConfig, TaskerOptions } from './config/options.js';
+export type { Database } from './db/database.js';
+export { defineTask } from './definitions/define-task.js';
+export type {
+  CustomEventDefinition,
+  JsonSchema,
+  StepContext,
+  StepDefinition,
+  StepHandler,
+  TaskDefinition,
+  TaskTemplate,
+  TemplateStep,
+} from './definitions/types.js';
+export { type BackoffPolicy, baseBackoffMs, DEFAULT_BACKOFF, retryDelayMs } from './engine/backoff.js';
+export type { CreateTaskRequest } from './engine/create-tasks.js';
+export type { ExecutionStatus, StepReadiness, TaskExecutionContext } from './engine/introspection.js';
+export type { ListTasksFilter, TaskPage } from './engine/list-tasks.js';
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  isTaskerError,
+  PermanentError,
+  type Problem,
+  RetryableError,
+  StepAbortedError,
+  StepTimeoutError,
+  TaskerError,
+} from './errors.js';
+export {
+  STEP_STATES,
+  STEP_TRANSITIONS,
+  type StepState,
+  TASK_STATES,
+  TASK_TRANSITIONS,
+  type TaskState,
+} from './model/states.js';
+export type {
+  CreatedTask,
+  Step,
+  StepError,
+  StepTransition,
+  Task,
+  TaskTransition,
+  TaskWithSteps,
+} from './model/types.js';
+export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js';
+export type { Worker, WorkerOptions } from './worker/worker.js';

@@ -1,0 +1,102 @@
+/** The shapes the engine returns: tasks, steps and their audit trail. */
+import type { StepState, TaskState } from './states.js';
+
+export interface Task {
+  readonly id: number;
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly state: TaskState;
+  readonly context: Record<string, unknown>;
+  readonly initiator: string | null;
+  readonly sourceSystem: string | null;
+  readonly reason: string | null;
+  readonly tags: readonly string[];
+  readonly bypassSteps: readonly string[];
+  readonly requestedAt: Date;
+  readonly identityKey: string | null;
+  readonly correlationId: string | null;
+  readonly traceparent: string | null;
+  readonly stepCount: number;
+  /** Steps that can still run or are running. */
+  readonly unfinishedSteps: number;
+  /** Steps that failed for good. */
+  readonly failedSteps: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
+}
+
+export interface StepError {
+  readonly class: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly code?: string;
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+export interface Step {
+  readonly id: number;
+  readonly taskId: number;
+  readonly name: string;
+  readonly position: number;
+  readonly state: StepState;
+  /** Attempts counted against the retry limit (since the last task retry). */
+  readonly attempts: number;
+  /** Every attempt ever made. */
+  readonly totalAttempts: number;
+  readonly retryLimit: number;
+  readonly retryable: boolean;
+  readonly timeoutMs: number | null;
+  readonly skippable: boolean;
+  /** Pending below a step that failed for good: cannot run unless that step is retried or resolved. */
+  readonly blocked: boolean;
+  readonly parentIds: readonly number[];
+  readonly childIds: readonly number[];
+  readonly inputs: unknown;
+  readonly results: unknown;
+  readonly lastError: StepError | null;
+  /** When the step can next be claimed (set once its parents are done). */
+  readonly runAt: Date | null;
+  readonly backoffRequestSeconds: number | null;
+  readonly lastAttemptedAt: Date | null;
+  readonly completedAt: Date | null;
+  readonly workerId: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface TaskWithSteps extends Task {
+  readonly steps: readonly Step[];
+}
+
+export interface Transition<S extends string = string> {
+  readonly sortKey: number;
+  readonly fromState: S | null;
+  readonly toState: S;
+  readonly metadata: Record<string, unknown> | null;
+  readonly createdAt: Date;
+  readonly mostRecent: boolean;
+}
+
+export interface TaskTransition extends Transition<TaskState> {
+  readonly taskId: number;
+}
+
+export interface StepTransition extends Transition<StepState> {
+  readonly stepId: number;
+  readonly taskId: number;
+  readonly stepName: string;
+}
+
+/** What createTask returns. */
+export interface CreatedTask {
+  readonly id: number;
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly state: TaskState;
+  /** False when the request was a duplicate (same idempotency key or identity hash): this is the existing task. */
+  readonly created: boolean;
+}

@@ -1,0 +1,325 @@
+/**
+ * `createTasker`: the engine instance. It owns a database connection (embedded PGlite by default, or a
+ * PostgreSQL pool), the registry of task templates and step handlers, the event bus and the workers it
+ * starts. Several instances can live side by side (e.g. one per schema); nothing is global.
+ */
+import pino from 'pino';
+import { type Logger, type ResolvedConfig, resolveConfig, type TaskerOptions } from './config/options.js';
+import type { Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { createPgliteDatabase } from './db/pglite-database.js';
+import { createPostgresDatabase } from './db/postgres-database.js';
+import { translateDatabaseError } from './db/sql-errors.js';
+import { createContextValidator } from './definitions/context-validator.js';
+import { defineTask } from './definitions/define-task.js';
+import { createTemplateRegistry } from './definitions/registry.js';
+import type { StepHandler, TaskDefinition, TaskTemplate, TemplateStep } from './definitions/types.js';
+import { type CreateTaskRequest, createTaskCreator } from './engine/create-tasks.js';
+import { createIntrospection, type Introspection } from './engine/introspection.js';
+import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
+import { createNotificationHub } from './engine/notifications.js';
+import { createOperations, type Operations } from './engine/operations.js';
+import { createSqlContext } from './engine/sql/sql-context.js';
+import {
+  findStep,
+  findSteps,
+  findStepTransitions,
+  findTask,
+  findTaskTransitions,
+} from './engine/sql/task-queries.js';
+import { storeTemplate } from './engine/sql/template-queries.js';
+import { createTaskWaiter } from './engine/wait-for-task.js';
+import { TaskerError } from './errors.js';
+import { createEventBus, type EventBus } from './events/event-bus.js';
+import type { CreatedTask, Step, StepTransition, TaskTransition, TaskWithSteps } from './model/types.js';
+import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
+
+export interface Tasker extends Operations, Introspection {
+  readonly config: ResolvedConfig;
+  readonly events: EventBus;
+  readonly logger: Logger;
+  /** The database connection (for health checks and tools; Tasker's tables are private). */
+  readonly database: Database;
+
+  /**
+   * Registers a task template (a definition is checked with defineTask first). Registering the same
+   * namespace/name/version twice fails unless `replace` is set.
+   */
+  register(definition: TaskDefinition<never> | TaskTemplate, options?: { replace?: boolean }): TaskTemplate;
+  /** Makes a handler available by name to templates whose steps name it (YAML templates, built-ins). */
+  registerHandler(name: string, handler: StepHandler<never>, options?: { replace?: boolean }): void;
+  /** Registered templates. */
+  templates(): TaskTemplate[];
+  /** Finds a registered template; the latest version when none is given. Throws TASKER_UNKNOWN_TASK. */
+  template(namespace: string, name: string, version?: string): TaskTemplate;
+
+  /** Creates a task (validated; deduplicated when it carries an idempotency key or under the hash strategy). */
+  createTask(request: CreateTaskRequest): Promise<CreatedTask>;
+  /** Creates many tasks in one transaction: all or nothing. */
+  createTasks(requests: readonly CreateTaskRequest[]): Promise<CreatedTask[]>;
+
+  /** A task with its steps. Throws TASKER_TASK_NOT_FOUND. */
+  getTask(id: number): Promise<TaskWithSteps>;
+  getStep(id: number): Promise<Step>;
+  listTasks(filter?: ListTasksFilter): Promise<TaskPage>;
+  /** The task's own transitions. */
+  getTaskTransitions(taskId: number): Promise<TaskTransition[]>;
+  /** Transitions of one step. */
+  getStepTransitions(stepId: number): Promise<StepTransition[]>;
+  /** The whole audit trail of a task: its transitions and its steps', in time order. */
+  getAuditTrail(taskId: number): Promise<Array<TaskTransition | StepTransition>>;
+  /** Resolves with the task once it is complete, in error, cancelled or resolved. */
+  waitForTask(id: number, options?: { timeoutMs?: number }): Promise<TaskWithSteps>;
+
+  /** Starts a worker in this process. */
+  startWorker(options?: WorkerOptions): Promise<Worker>;
+  /** Stops workers, closes connections. */
+  close(): Promise<void>;
+}
+
+export interface TaskerDependencies {
+  /** Use this database instead of opening one (it is not closed by `close()`). */
+  readonly database?: Database;
+  /** Telemetry seams for workers (tracing spans, log context around each handler call). */
+  readonly instrumentation?: WorkerInstrumentation;
+}
+
+function isTemplate(value: unknown): value is TaskTemplate {
+  return typeof value === 'object' && value !== null && typeof (value as TaskTemplate).hash === 'string';
+}
+
+function defaultLogger(): Logger {
+  return pino({ name: 'tasker', level: process.env.TASKER_LOG_LEVEL ?? 'warn' });
+}
+
+/**
+ * Creates an engine: opens (and migrates) the database and returns the API.
+ *
+ * @example
+ * const tasker = await createTasker(); // embedded PGlite in ./.tasker
+ * const tasker = await createTasker({ database: { url: process.env.DATABASE_URL } });
+ */
+export async function createTasker(
+  options: TaskerOptions = {},
+  dependencies: TaskerDependencies = {},
+): Promise<Tasker> {
+  const config = resolveConfig(options);
+  const logger = options.logger ?? defaultLogger();
+  const ownsDatabase = !dependencies.database;
+  const database =
+    dependencies.database ??
+    (config.database.url
+      ? createPostgresDatabase({
+          connectionString: config.database.url,
+          maxConnections: config.database.maxConnections,
+          onBackgroundError: (error) => logger.warn({ err: error }, 'database connection error'),
+        })
+      : await createPgliteDatabase({ dataDir: config.database.dataDir ?? undefined }));
+
+  try {
+    if (config.database.migrate) await migrate(database, config.database.schema);
+  } catch (error) {
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw error;
+  }
+
+  const sql = createSqlContext(database, config.database.schema);
+  const registry = createTemplateRegistry();
+  const validator = createContextValidator();
+  const handlers = new Map<string, StepHandler<never>>();
+  const events = createEventBus({
+    onSubscriberError: (error, name) => logger.error({ err: error, event: name }, 'event subscriber failed'),
+  });
+  const notifications = createNotificationHub(database, (error) =>
+    logger.error({ err: error }, 'notification listener failed'),
+  );
+  const workers = new Set<Worker>();
+  let closed = false;
+
+  const stored = new Map<TaskTemplate, Promise<number>>();
+  const templateId = (template: TaskTemplate): Promise<number> => {
+    let id = stored.get(template);
+    if (!id) {
+      id = storeTemplate(sql, template);
+      id.catch(() => stored.delete(template));
+      stored.set(template, id);
+    }
+    return id;
+  };
+
+  const creator = createTaskCreator({
+    sql,
+    registry,
+    validator,
+    identityStrategy: config.identity.strategy,
+    templateId,
+    maxConcurrentWrites:
+      database.kind === 'pglite' ? 1 : Math.max(1, Math.floor(config.database.maxConnections / 2)),
+    maxBatchSize: config.execution.maxBatchSize,
+  });
+
+  const assertOpen = () => {
+    if (closed) throw new TaskerError('TASKER_CLOSED', 'this Tasker has been closed');
+  };
+  /** Runs a database call, turning the engine's SQL errors into TaskerErrors. */
+  const db = async <T>(fn: () => Promise<T>): Promise<T> => {
+    assertOpen();
+    try {
+      return await fn();
+    } catch (error) {
+      throw translateDatabaseError(error);
+    }
+  };
+
+  const resolveHandler = (template: TaskTemplate, step: TemplateStep): StepHandler<never> => {
+    if (typeof step.handler === 'function') return step.handler;
+    const handler = handlers.get(step.handler);
+    if (!handler) {
+      throw new TaskerError(
+        'TASKER_INVALID_DEFINITION',
+        `step "${step.name}" of ${template.fullName} names handler "${step.handler}", which is not registered` +
+          (handlers.size > 0 ? ` (registered: ${[...handlers.keys()].join(', ')})` : ''),
+      );
+    }
+    return handler;
+  };
+
+  const getTask = async (id: number): Promise<TaskWithSteps> => {
+    const task = await db(() => findTask(sql, id));
+    if (!task) throw new TaskerError('TASKER_TASK_NOT_FOUND', `task ${id} does not exist`);
+    return { ...task, steps: await db(() => findSteps(sql, [id])) };
+  };
+
+  const waiter = createTaskWaiter({ sql, notifications, getTask });
+
+  const tasker: Tasker = {
+    config,
+    events,
+    logger,
+    database,
+    ...createOperations(sql, db),
+    ...createIntrospection(sql, db),
+
+    register(definition, registerOptions = {}) {
+      assertOpen();
+      const template = isTemplate(definition) ? definition : defineTask(definition as TaskDefinition);
+      validator.compile(template);
+      registry.add(template, registerOptions);
+      return template;
+    },
+
+    registerHandler(name, handler, registerOptions = {}) {
+      if (typeof name !== 'string' || name.length === 0) {
+        throw new TaskerError('TASKER_INVALID_DEFINITION', 'a handler name must be a non-empty string');
+      }
+      if (typeof handler !== 'function') {
+        throw new TaskerError('TASKER_INVALID_DEFINITION', `handler "${name}" must be a function`);
+      }
+      if (handlers.has(name) && !registerOptions.replace) {
+        throw new TaskerError(
+          'TASKER_DUPLICATE_DEFINITION',
+          `a handler named "${name}" is already registered; pass { replace: true } to replace it`,
+        );
+      }
+      handlers.set(name, handler);
+    },
+
+    templates: () => registry.list(),
+    template: (namespace, name, version) => registry.get(namespace, name, version),
+
+    async createTask(request) {
+      assertOpen();
+      try {
+        return await creator.createTask(request);
+      } catch (error) {
+        throw translateDatabaseError(error);
+      }
+    },
+    async createTasks(requests) {
+      assertOpen();
+      try {
+        return await creator.createTasks(requests);
+      } catch (error) {
+        throw translateDatabaseError(error);
+      }
+    },
+
+    getTask,
+    async getStep(id) {
+      const step = await db(() => findStep(sql, id));
+      if (!step) throw new TaskerError('TASKER_STEP_NOT_FOUND', `step ${id} does not exist`);
+      return step;
+    },
+    listTasks: (filter = {}) => db(() => listTasks(sql, filter)),
+    async getTaskTransitions(taskId) {
+      await getTaskExists(taskId);
+      return db(() => findTaskTransitions(sql, taskId));
+    },
+    async getStepTransitions(stepId) {
+      await tasker.getStep(stepId);
+      return db(() => findStepTransitions(sql, 'step', stepId));
+    },
+    async getAuditTrail(taskId) {
+      await getTaskExists(taskId);
+      const [own, steps] = await Promise.all([
+        db(() => findTaskTransitions(sql, taskId)),
+        db(() => findStepTransitions(sql, 'task', taskId)),
+      ]);
+      return [...own, ...steps].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    },
+    waitForTask(id, waitOptions = {}) {
+      assertOpen();
+      return waiter.wait(id, waitOptions);
+    },
+
+    async startWorker(workerOptions = {}) {
+      assertOpen();
+      const wanted = workerOptions.namespaces;
+      const served = registry.list().filter((t) => !wanted || wanted.includes(t.namespace));
+      if (served.length === 0) {
+        throw new TaskerError(
+          'TASKER_INVALID_REQUEST',
+          wanted
+            ? `no registered task templates in namespaces ${wanted.join(', ')}`
+            : 'register at least one task template before starting a worker',
+        );
+      }
+      const templates = new Map<number, TaskTemplate>();
+      for (const template of served) {
+        for (const step of template.steps) resolveHandler(template, step); // fail early on a missing handler
+        templates.set(await templateId(template), template);
+      }
+      const worker = await startWorker(
+        {
+          sql,
+          config,
+          logger,
+          events,
+          notifications,
+          templates,
+          resolveHandler,
+          instrumentation: dependencies.instrumentation,
+          onStopped: (w) => workers.delete(w),
+        },
+        workerOptions,
+      );
+      workers.add(worker);
+      return worker;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...workers].map((w) => w.stop()));
+      await notifications.close();
+      if (ownsDatabase) await database.close();
+    },
+  };
+
+  async function getTaskExists(taskId: number): Promise<void> {
+    const task = await db(() => findTask(sql, taskId));
+    if (!task) throw new TaskerError('TASKER_TASK_NOT_FOUND', `task ${taskId} does not exist`);
+  }
+
+  return tasker;
+}

@@ -1,0 +1,113 @@
+/**
+ * Runs one attempt of a step: calls its handler with the context, parent results, config and an
+ * AbortSignal, enforces the timeout, and turns what happened into an outcome for the database.
+ * A handler that ignores its signal is not waited for once the signal fires.
+ */
+import type { StepContext, StepHandler } from '../definitions/types.js';
+import type { BackoffPolicy } from '../engine/backoff.js';
+import { retryDelayMs } from '../engine/backoff.js';
+import type { SerializedError, StepOutcome } from '../engine/sql/dispatch-queries.js';
+import { PermanentError, RetryableError, StepAbortedError, StepTimeoutError } from '../errors.js';
+
+const MAX_STACK = 8000;
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) {
+    return { class: 'NonError', message: typeof error === 'string' ? error : safeJson(error) };
+  }
+  const ownCode = (error as Error & { code?: unknown }).code;
+  const code =
+    error instanceof PermanentError ? error.code : typeof ownCode === 'string' ? ownCode : undefined;
+  const context =
+    error instanceof PermanentError || error instanceof RetryableError ? error.context : undefined;
+  return {
+    class: error.name && error.name !== 'Error' ? error.name : error.constructor?.name || 'Error',
+    message: error.message,
+    ...(error.stack ? { stack: error.stack.slice(0, MAX_STACK) } : {}),
+    ...(code !== undefined ? { code } : {}),
+    ...(context !== undefined ? { context: JSON.parse(safeJson(context)) } : {}),
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    return String(value);
+  }
+}
+
+export interface StepRun {
+  readonly stepId: number;
+  /** The attempt the step was claimed with (all attempts ever; the lease's fence). */
+  readonly leaseAttempt: number;
+  /** The attempt counted against the retry limit (1-based). */
+  readonly attempt: number;
+  readonly handler: StepHandler<never>;
+  readonly context: Omit<StepContext, 'signal'>;
+  readonly timeoutMs: number | null;
+  readonly controller: AbortController;
+  readonly backoff: BackoffPolicy;
+}
+
+/**
+ * The outcome of one attempt, or null when the attempt was given up without a verdict (the worker is
+ * stopping or lost the lease: the step is released or already taken back).
+ */
+export async function runStep(run: StepRun): Promise<StepOutcome | null> {
+  const { controller } = run;
+  let timer: NodeJS.Timeout | undefined;
+  if (run.timeoutMs !== null) {
+    timer = setTimeout(() => controller.abort(new StepTimeoutError(run.timeoutMs!)), run.timeoutMs);
+  }
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(controller.signal.reason);
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {}); // observed below through the race
+
+  try {
+    const context: StepContext = { ...run.context, signal: controller.signal } as StepContext;
+    const result = await Promise.race([
+      Promise.resolve().then(() => (run.handler as StepHandler)(context)),
+      aborted,
+    ]);
+    if (controller.signal.aborted) return failure(run, controller.signal.reason);
+    let results: unknown;
+    try {
+      results = result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } catch (error) {
+      return {
+        step_id: run.stepId,
+        attempt: run.leaseAttempt,
+        ok: false,
+        permanent: true,
+        error: {
+          class: 'ResultsNotSerializableError',
+          message: `the handler's result cannot be stored as JSON: ${(error as Error).message}`,
+        },
+      };
+    }
+    return { step_id: run.stepId, attempt: run.leaseAttempt, ok: true, results };
+  } catch (error) {
+    // When the signal fired, its reason says why, whatever the handler threw on its way out.
+    return failure(run, controller.signal.aborted ? controller.signal.reason : error);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+function failure(run: StepRun, error: unknown): StepOutcome | null {
+  if (error instanceof StepAbortedError && error.reason !== 'task_cancelled') return null;
+  const permanent = error instanceof PermanentError || error instanceof StepAbortedError;
+  const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
+  return {
+    step_id: run.stepId,
+    attempt: run.leaseAttempt,
+    ok: false,
+    permanent,
+    error: serializeError(error),
+    retry_delay_ms: permanent ? 0 : retryDelayMs(run.attempt, { retryAfterMs, policy: run.backoff }),
+  };
+}

@@ -1,0 +1,539 @@
+/**
+ * A worker claims ready steps, runs their handlers (at most `concurrency` at once) and records outcomes.
+ *
+ * States: running -> stopping -> stopped.
+ * - running: claims and runs steps.
+ * - stopping: claims nothing; waits up to shutdownTimeoutMs for running steps, records their outcomes,
+ *   aborts and releases (without charging an attempt) whatever is still running, then stops.
+ *
+ * The database sees one round trip at a time from a worker: `finish_steps` with every outcome collected
+ * since the last one, asking for as many new steps as there are free slots (the children those outcomes
+ * make ready come back first, in the same reply), or `claim_steps` when there is nothing to record. At
+ * low load an outcome goes out at once; under load outcomes and claims batch up by themselves.
+ *
+ * Wake-ups: NOTIFY when steps become ready elsewhere, a timer at the retry times this worker learns of,
+ * and a slow poll as fallback (which also finds the next retry time of anyone's step).
+ * Leases: one heartbeat per interval renews all of this worker's steps, and reports the ones to abort
+ * (task cancelled, or taken back after a missed heartbeat); each heartbeat also takes back the steps of
+ * workers that stopped heartbeating.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger, ResolvedConfig } from '../config/options.js';
+import { isTransientDatabaseError, sqlState } from '../db/sql-errors.js';
+import type { StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
+import type { NotificationHub } from '../engine/notifications.js';
+import {
+  claimSteps,
+  type DispatchRow,
+  finishSteps,
+  nextRunAt,
+  type StepOutcome,
+} from '../engine/sql/dispatch-queries.js';
+import type { SqlContext } from '../engine/sql/sql-context.js';
+import {
+  heartbeat,
+  reapLostSteps,
+  registerWorker,
+  releaseSteps,
+  stopWorker,
+} from '../engine/sql/worker-queries.js';
+import { StepAbortedError } from '../errors.js';
+import type { EventBus } from '../events/event-bus.js';
+import { runStep } from './run-step.js';
+
+export interface WorkerOptions {
+  /** Steps run at once. @defaultValue execution.concurrency (10) */
+  readonly concurrency?: number;
+  /** Serve only these namespaces. @defaultValue every registered namespace */
+  readonly namespaces?: readonly string[];
+  /** Shown in the workers table and logs. @defaultValue `${hostname}:${pid}` */
+  readonly name?: string;
+  /** Stop gracefully on SIGTERM and SIGINT. @defaultValue false */
+  readonly handleSignals?: boolean;
+}
+
+export interface Worker {
+  readonly id: string;
+  readonly name: string;
+  /** Steps running now. */
+  readonly running: number;
+  readonly state: 'running' | 'stopping' | 'stopped';
+  /** Stops gracefully; resolves when stopped. Safe to call more than once. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** What instrumentation (tracing, log context) knows about a step attempt. */
+export interface StepRunInfo {
+  readonly taskId: number;
+  readonly stepId: number;
+  readonly stepName: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly attempt: number;
+  readonly correlationId: string | null;
+  readonly traceparent: string | null;
+}
+
+/** Seams for telemetry: everything is optional. */
+export interface WorkerInstrumentation {
+  /** Wraps each handler call, e.g. in a tracing span or a logging context. */
+  runStep?<T>(info: StepRunInfo, run: () => Promise<T>): Promise<T>;
+}
+
+export interface WorkerDeps {
+  readonly sql: SqlContext;
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+  readonly events: EventBus;
+  readonly notifications: NotificationHub;
+  /** The templates to serve, by stored id. */
+  readonly templates: ReadonlyMap<number, TaskTemplate>;
+  /** Resolves a step's handler (functions as they are; names through the handler registry). */
+  readonly resolveHandler: (template: TaskTemplate, step: TemplateStep) => StepHandler<never>;
+  readonly instrumentation?: WorkerInstrumentation;
+  /** Called once the worker has stopped. */
+  readonly onStopped?: (worker: Worker) => void;
+}
+
+/** An outcome waiting to be recorded, with what events about it need. */
+interface PendingOutcome {
+  readonly outcome: StepOutcome;
+  readonly info: StepRunInfo;
+  readonly durationMs: number;
+}
+
+interface Execution {
+  readonly stepId: number;
+  readonly taskId: number;
+  readonly attempt: number;
+  readonly controller: AbortController;
+  /** Its outcome must not be recorded (lease lost, or released at shutdown). */
+  abandoned: boolean;
+}
+
+export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Promise<Worker> {
+  const { sql, config, events } = deps;
+  const id = randomUUID();
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const concurrency = options.concurrency ?? config.execution.concurrency;
+  const { pollIntervalMs, heartbeatIntervalMs, maxBatchSize } = config.execution;
+  const log = deps.logger.child?.({ worker: name, workerId: id }) ?? deps.logger;
+  const namedTaskIds = [...deps.templates.keys()];
+  const handlers = new Map<
+    string,
+    { template: TaskTemplate; step: TemplateStep; handler: StepHandler<never> }
+  >();
+  for (const [templateId, template] of deps.templates) {
+    for (const step of template.steps) {
+      handlers.set(`${templateId}/${step.name}`, {
+        template,
+        step,
+        handler: deps.resolveHandler(template, step),
+      });
+    }
+  }
+
+  let state: Worker['state'] = 'running';
+  const running = new Map<number, Execution>();
+  const outcomes: PendingOutcome[] = [];
+  let inFlight = false;
+  let kickScheduled = false;
+  /** Something may be claimable (set by wake-ups, cleared when a claim comes back short). */
+  let wantClaim = true;
+  /** Counts wake-ups, so a wake-up that arrives during a round trip is not forgotten when it returns. */
+  let wakeUps = 0;
+  const requestClaim = (): void => {
+    wantClaim = true;
+    wakeUps++;
+  };
+  let failureDelay = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryTimerAt = Number.POSITIVE_INFINITY;
+  let whenIdle: (() => void) | null = null;
+
+  await registerWorker(sql, {
+    id,
+    name,
+    hostname: hostname(),
+    pid: process.pid,
+    concurrency,
+    namespaces: options.namespaces ? [...options.namespaces] : null,
+    leaseMs: config.execution.leaseMs,
+  });
+
+  // ------------------------------------------------------------------ the round trip
+  function kick(): void {
+    if (kickScheduled || inFlight || state === 'stopped') return;
+    kickScheduled = true;
+    // After the current burst of handler completions, so they share one round trip.
+    setImmediate(() => {
+      kickScheduled = false;
+      void roundTrip();
+    });
+  }
+
+  async function roundTrip(): Promise<void> {
+    if (inFlight || state === 'stopped') return;
+    const free = state === 'running' ? Math.max(0, concurrency - running.size) : 0;
+    const claimLimit = wantClaim || outcomes.length > 0 ? free : 0;
+    const wakeUpsBefore = wakeUps;
+    if (outcomes.length === 0 && claimLimit === 0) return;
+    const batch = outcomes.splice(0, maxBatchSize);
+    inFlight = true;
+    let rows: DispatchRow[];
+    try {
+      rows =
+        batch.length > 0
+          ? await finishSteps(
+              sql,
+              id,
+              batch.map((p) => p.outcome),
+              claimLimit,
+              namedTaskIds,
+            )
+          : await claimSteps(sql, id, namedTaskIds, claimLimit);
+      failureDelay = 0;
+    } catch (error) {
+      // Keep the outcomes: a late one is fenced by its lease, so sending it again is always safe.
+      outcomes.unshift(...batch);
+      failureDelay = Math.min(Math.max(100, failureDelay * 2), 5000);
+      (isTransientDatabaseError(error) ? log.warn : log.error).call(
+        log,
+        { err: error, retryInMs: failureDelay },
+        'worker round trip failed; retrying',
+      );
+      inFlight = false;
+      setTimeout(kick, failureDelay).unref();
+      return;
+    }
+    inFlight = false;
+    let claimed = 0;
+    const refused = new Set<number>();
+    const retries = new Map<number, Date | null>();
+    for (const row of rows) {
+      if (row.kind === 'claimed') {
+        claimed++;
+        start(row);
+      } else if (row.kind === 'retry') {
+        retries.set(row.step_id!, row.run_at);
+        if (row.run_at) scheduleWake(row.run_at.getTime());
+      } else if (row.kind === 'refused') {
+        refused.add(row.step_id!);
+      } else if (row.kind === 'task') {
+        events.emit(row.state === 'complete' ? 'task.completed' : 'task.failed', {
+          taskId: row.task_id,
+          state: row.state,
+          startedAt: row.run_at,
+          createdAt: row.task_created_at,
+        });
+      }
+    }
+    emitOutcomeEvents(batch, refused, retries);
+    // A short claim means nothing more is ready, unless a wake-up came in while the claim was running.
+    if (claimLimit > 0 && wakeUps === wakeUpsBefore) wantClaim = claimed >= claimLimit;
+    if (outcomes.length > 0 || (wantClaim && state === 'running' && running.size < concurrency)) kick();
+    checkIdle();
+  }
+
+  /** Events about outcomes, now that they are committed. */
+  function emitOutcomeEvents(
+    batch: PendingOutcome[],
+    refused: Set<number>,
+    retries: Map<number, Date | null>,
+  ): void {
+    for (const { outcome, info, durationMs } of batch) {
+      const base = { ...info, durationMs, workerId: id };
+      if (refused.has(outcome.step_id)) {
+        log.warn({ stepId: outcome.step_id }, 'outcome refused: the step is no longer leased to this worker');
+        events.emit('step.outcome_refused', base);
+      } else if (outcome.ok) {
+        events.emit('step.completed', base);
+      } else {
+        const willRetry = retries.has(outcome.step_id);
+        events.emit('step.failed', {
+          ...base,
+          error: outcome.error,
+          permanent: outcome.permanent ?? false,
+          willRetry,
+          retryAt: retries.get(outcome.step_id) ?? null,
+        });
+      }
+    }
+  }
+
+  function scheduleWake(at: number): void {
+    if (state !== 'running' || at >= retryTimerAt) return;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimerAt = at;
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = undefined;
+        retryTimerAt = Number.POSITIVE_INFINITY;
+        requestClaim();
+        kick();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    retryTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ running steps
+  function start(row: DispatchRow): void {
+    const stepId = row.step_id!;
+    const previous = running.get(stepId);
+    if (previous) {
+      // Claimed again while an old attempt still runs here (it was taken back): that one is void.
+      previous.abandoned = true;
+      previous.controller.abort(new StepAbortedError('lease_lost', 'the step was claimed again'));
+    }
+    const execution: Execution = {
+      stepId,
+      taskId: row.task_id!,
+      attempt: row.attempt!,
+      controller: new AbortController(),
+      abandoned: false,
+    };
+    running.set(stepId, execution);
+    const entry = handlers.get(`${row.named_task_id}/${row.step_name}`);
+    const attempt = row.attempt! - row.attempts_base!;
+    const startedAt = performance.now();
+    const info: StepRunInfo = {
+      taskId: row.task_id!,
+      stepId,
+      stepName: row.step_name!,
+      namespace: entry?.template.namespace ?? '',
+      name: entry?.template.name ?? '',
+      version: entry?.template.version ?? '',
+      attempt,
+      correlationId: row.correlation_id,
+      traceparent: row.traceparent,
+    };
+    events.emit('step.execution_requested', {
+      ...info,
+      workerId: id,
+      readyAt: row.run_at,
+      taskCreatedAt: row.task_created_at,
+    });
+
+    const done = (outcome: StepOutcome | null) => {
+      if (running.get(stepId) === execution) running.delete(stepId);
+      if (outcome && !execution.abandoned) {
+        outcomes.push({ outcome, info, durationMs: performance.now() - startedAt });
+      }
+      kick();
+      checkIdle();
+    };
+
+    if (!entry) {
+      done({
+        step_id: stepId,
+        attempt: row.attempt!,
+        ok: false,
+        permanent: true,
+        error: {
+          class: 'HandlerNotFoundError',
+          message: `this worker has no handler for step "${row.step_name}" of template ${row.named_task_id}`,
+        },
+      });
+      return;
+    }
+    const { template, step, handler } = entry;
+    const run = () =>
+      runStep({
+        stepId,
+        leaseAttempt: row.attempt!,
+        attempt,
+        handler,
+        timeoutMs: row.timeout_ms,
+        controller: execution.controller,
+        backoff: config.backoff,
+        context: {
+          task: {
+            id: row.task_id!,
+            namespace: template.namespace,
+            name: template.name,
+            version: template.version,
+            correlationId: row.correlation_id,
+          },
+          step: { id: stepId, name: step.name, attempt, retryLimit: row.retry_limit! },
+          context: row.context ?? {},
+          inputs: row.inputs ?? null,
+          parents: row.parent_results ?? {},
+          config: step.config,
+          attempt,
+        },
+      });
+    const wrap = deps.instrumentation?.runStep;
+    (wrap ? wrap(info, run) : run()).then(done, (error) => {
+      log.error({ err: error, stepId }, 'step runner failed');
+      done(null);
+    });
+  }
+
+  function checkIdle(): void {
+    if (whenIdle && running.size === 0 && outcomes.length === 0 && !inFlight) whenIdle();
+  }
+
+  // ------------------------------------------------------------------ wake-ups and leases
+  const unsubscribes: Array<() => void> = [];
+  unsubscribes.push(
+    await deps.notifications.subscribe(sql.channels.ready, () => {
+      requestClaim();
+      kick();
+    }),
+    await deps.notifications.subscribe(sql.channels.cancel, (payload) => {
+      const taskId = Number(payload);
+      for (const execution of running.values()) {
+        if (execution.taskId === taskId) {
+          execution.controller.abort(new StepAbortedError('task_cancelled', `task ${taskId} was cancelled`));
+        }
+      }
+    }),
+    deps.notifications.onReconnect(() => {
+      requestClaim();
+      kick();
+    }),
+  );
+
+  const pollTimer = setInterval(async () => {
+    requestClaim();
+    kick();
+    if (state !== 'running' || inFlight) return;
+    try {
+      // Retries scheduled by other workers (or reaped steps): wake at their time.
+      const at = await nextRunAt(sql, namedTaskIds);
+      if (at && at.getTime() > Date.now()) scheduleWake(at.getTime());
+    } catch (error) {
+      log.warn({ err: error }, 'next run time lookup failed');
+    }
+  }, pollIntervalMs);
+  pollTimer.unref();
+
+  let beating = false;
+  const heartbeatTimer = setInterval(async () => {
+    if (beating || state === 'stopped') return;
+    beating = true;
+    try {
+      const toAbort = await heartbeat(sql, id, [...running.keys()]);
+      for (const { step_id: stepId, reason } of toAbort) {
+        const execution = running.get(stepId);
+        if (!execution) continue;
+        if (reason === 'lease_lost') execution.abandoned = true;
+        execution.controller.abort(
+          new StepAbortedError(
+            reason,
+            reason === 'lease_lost' ? 'the step was taken back' : 'the task was cancelled',
+          ),
+        );
+      }
+      const reaped = await reapLostSteps(sql);
+      if (reaped > 0) log.warn({ reaped }, 'took back steps of workers that stopped heartbeating');
+    } catch (error) {
+      if (sqlState(error) === 'TKW01') {
+        await registerWorker(sql, {
+          id,
+          name,
+          hostname: hostname(),
+          pid: process.pid,
+          concurrency,
+          namespaces: options.namespaces ? [...options.namespaces] : null,
+          leaseMs: config.execution.leaseMs,
+        }).catch(() => {});
+      } else {
+        log.warn({ err: error }, 'heartbeat failed');
+      }
+    } finally {
+      beating = false;
+    }
+  }, heartbeatIntervalMs);
+  heartbeatTimer.unref();
+
+  // ------------------------------------------------------------------ stopping
+  let stopping: Promise<void> | null = null;
+
+  async function drain(deadline: number): Promise<void> {
+    while ((running.size > 0 || outcomes.length > 0 || inFlight) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        whenIdle = resolve;
+        setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now()))).unref();
+        checkIdle();
+      });
+      whenIdle = null;
+      if (outcomes.length > 0 && !inFlight) await roundTrip();
+    }
+  }
+
+  async function stop(stopOptions: { timeoutMs?: number } = {}): Promise<void> {
+    if (stopping) return stopping;
+    state = 'stopping';
+    stopping = (async () => {
+      clearInterval(pollTimer);
+      if (retryTimer) clearTimeout(retryTimer);
+      for (const unsubscribe of unsubscribes) unsubscribe();
+      const timeoutMs = stopOptions.timeoutMs ?? config.execution.shutdownTimeoutMs;
+      await drain(Date.now() + timeoutMs);
+      const left = [...running.values()];
+      for (const execution of left) {
+        execution.abandoned = true;
+        execution.controller.abort(new StepAbortedError('worker_stopping', 'the worker is stopping'));
+      }
+      // Record what finished in time (a few tries: the database may be briefly unreachable).
+      for (let i = 0; i < 5 && (outcomes.length > 0 || inFlight); i++) {
+        if (inFlight) await new Promise((r) => setTimeout(r, 50));
+        else await roundTrip();
+      }
+      clearInterval(heartbeatTimer);
+      try {
+        if (left.length > 0) {
+          const released = await releaseSteps(
+            sql,
+            id,
+            left.map((e) => e.stepId),
+            'worker stopping',
+          );
+          log.info({ released }, 'released steps still running at shutdown');
+        }
+        await stopWorker(sql, id, 'stopped');
+      } catch (error) {
+        log.warn(
+          { err: error },
+          'could not record the worker stop; its steps will be taken back after the lease',
+        );
+      }
+      state = 'stopped';
+      removeSignalHandlers();
+      deps.onStopped?.(worker);
+    })();
+    return stopping;
+  }
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'stopping worker');
+    void stop();
+  };
+  const removeSignalHandlers = () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+  if (options.handleSignals) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  const worker: Worker = {
+    id,
+    name,
+    get running() {
+      return running.size;
+    },
+    get state() {
+      return state;
+    },
+    stop,
+  };
+  log.info({ concurrency, templates: namedTaskIds.length }, 'worker started');
+  kick();
+  return worker;
+}
