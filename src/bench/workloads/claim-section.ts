@@ -78,6 +78,8 @@ export const claimSection: BenchSection = {
     const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
     return {
       metrics: [
+        metric('claim.history_tasks', 'finished tasks of history', 'tasks', history.tasks, 'higher'),
+        metric('claim.drained_tasks', 'tasks drained in each case', 'tasks', tasks, 'higher'),
         metric('claim.empty_p50_ms', 'dispatch round trip p50, empty', 'ms', e.p50, 'lower'),
         metric('claim.history_p50_ms', 'dispatch round trip p50, with history', 'ms', h.p50, 'lower'),
         metric('claim.empty_p95_ms', 'dispatch round trip p95, empty', 'ms', e.p95, 'lower'),
