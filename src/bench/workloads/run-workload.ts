@@ -7,6 +7,7 @@
  * The end is the first moment when the final step of every task has run and the database shows every
  * task complete (polled every 5 ms on the harness's own connection).
  */
+import type { TaskerOptions } from '../../config/options.js';
 import type { Tasker } from '../../tasker.js';
 import type { Worker } from '../../worker/worker.js';
 import type { RunEnv } from '../backend.js';
@@ -29,6 +30,11 @@ export interface WorkloadSpec {
   readonly inflight?: number;
   /** Give up after this long. */
   readonly timeoutMs: number;
+  /**
+   * Extra createTasker options (e.g. a telemetry switch, to compare on and off); the run's schema and
+   * the worker concurrency are set by the harness.
+   */
+  readonly taskerOptions?: TaskerOptions;
   /** Called once the tasker exists, before anything is created (e.g. to reset counters). */
   readonly onReady?: (tasker: Tasker) => void | Promise<void>;
 }
@@ -94,7 +100,11 @@ async function untilAllComplete(env: RunEnv, minId: number, maxId: number, expec
 export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<WorkloadResult> {
   const tracker = new Tracker(spec.shape);
   const template = benchTemplate(spec.shape, tracker);
-  const tasker = await env.openTasker({ execution: { concurrency: spec.concurrency } });
+  const extra = spec.taskerOptions ?? {};
+  const tasker = await env.openTasker({
+    ...extra,
+    execution: { ...(extra.execution ?? {}), concurrency: spec.concurrency },
+  });
   const workers: Worker[] = [];
   try {
     tasker.register(template);
