@@ -1,5 +1,5 @@
 /** The benchmark's command line: options, validation, and the run that prints and saves the report. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { BackendName } from './backend.js';
 import { renderReport, writeReport } from './report.js';
 import { runBench } from './runner.js';
@@ -70,8 +70,14 @@ export function buildCommand(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const command = buildCommand();
-  command.parse(argv, { from: 'user' });
+  // Commander prints the problem itself; bad options exit with 2, help with 0.
+  const command = buildCommand().exitOverride();
+  try {
+    command.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
   const o = command.opts<{
     only?: string[];
     backend: BackendName[];

@@ -6,8 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BackendName } from '../../src/bench/backend.js';
+import { main } from '../../src/bench/cli.js';
 import { countingDatabase } from '../../src/bench/counting-database.js';
 import { renderReport, writeReport } from '../../src/bench/report.js';
 import { type BenchReport, runBench } from '../../src/bench/runner.js';
@@ -134,6 +135,25 @@ describe('npm run bench at a tiny scale', () => {
 });
 
 describe('bench helpers', () => {
+  it('refuses bad options with exit code 2 and lists the sections', async () => {
+    const errors: string[] = [];
+    const printed: string[] = [];
+    const spies = [
+      vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => errors.push(String(chunk)) > 0),
+      vi.spyOn(console, 'log').mockImplementation((line) => void printed.push(String(line))),
+    ];
+    try {
+      expect(await main(['--only', 'a,zz'])).toBe(2);
+      expect(errors.join('')).toContain('unknown section(s) "zz"');
+      expect(await main(['--scale', '-1'])).toBe(2);
+      expect(await main(['--backend', 'mysql'])).toBe(2);
+      expect(await main(['--list'])).toBe(0);
+      expect(printed.map((l) => l.split(' ')[0])).toEqual(SECTIONS.map((s) => s.key));
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('takes percentiles by nearest rank, as the peers do', () => {
     const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     expect(percentile(xs, 50)).toBe(5);
