@@ -1,0 +1,115 @@
+/**
+ * Lease fencing at the SQL level, on both backends: an outcome is recorded only under the lease it was
+ * claimed with (same worker, same attempt). Also: a claim whose reply never reached its worker is
+ * released by that worker's next heartbeat instead of staying leased for as long as the worker lives.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { quoteIdent } from '../../src/db/database.js';
+import { defineTask } from '../../src/index.js';
+import { BACKENDS, testTasker } from '../helpers.js';
+
+interface Row {
+  kind: string;
+  step_id: number | null;
+  attempt: number | null;
+  state: string | null;
+}
+
+async function setup(backend: (typeof BACKENDS)[number]) {
+  const { tasker, schema, db } = await testTasker(backend);
+  tasker.register(
+    defineTask({
+      namespace: 'fence',
+      name: 'one',
+      version: '1.0.0',
+      steps: [{ name: 'only', handler: async () => 'never run here', retryLimit: 3 }],
+    }),
+  );
+  const task = await tasker.createTask({ namespace: 'fence', name: 'one', context: {} });
+  const stepId = (await tasker.getTask(task.id)).steps[0]!.id;
+  const s = quoteIdent(schema);
+  const register = async () => {
+    const id = randomUUID();
+    await db.query(`SELECT ${s}.register_worker($1, 'w', 'host', 1, 1, NULL, 1000)`, [id]);
+    return id;
+  };
+  const claim = async (workerId: string) =>
+    (
+      await db.query<Row>(`SELECT kind, step_id, attempt, state FROM ${s}.claim_steps($1, NULL, 1)`, [
+        workerId,
+      ])
+    ).rows;
+  const finish = async (workerId: string, attempt: number, results: unknown) =>
+    (
+      await db.query<Row>(`SELECT kind, step_id, attempt, state FROM ${s}.finish_steps($1, $2)`, [
+        workerId,
+        JSON.stringify([{ step_id: stepId, attempt, ok: true, results }]),
+      ])
+    ).rows;
+  return { tasker, db, s, task, stepId, register, claim, finish };
+}
+
+describe.each(BACKENDS)('lease fencing (%s)', (backend) => {
+  test('only the current lease (worker and attempt) can record an outcome', async () => {
+    const { tasker, db, s, task, stepId, register, claim, finish } = await setup(backend);
+    const w1 = await register();
+    const w2 = await register();
+
+    expect(await claim(w1)).toEqual([{ kind: 'claimed', step_id: stepId, attempt: 1, state: 'in_progress' }]);
+    // Another worker cannot finish a step it does not hold.
+    expect(await finish(w2, 1, { by: 'w2' })).toEqual([
+      { kind: 'refused', step_id: stepId, attempt: null, state: null },
+    ]);
+
+    // w1 stops heartbeating: its step is taken back (a charged attempt) and claimed by w2.
+    await db.query(`UPDATE ${s}.workers SET last_heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [
+      w1,
+    ]);
+    const { rows: reaped } = await db.query<{ n: number }>(`SELECT ${s}.reap_lost_steps() AS n`);
+    expect(reaped[0]!.n).toBe(1);
+    expect(await claim(w2)).toEqual([{ kind: 'claimed', step_id: stepId, attempt: 2, state: 'in_progress' }]);
+
+    // The late completion of the lost lease, and a stale attempt from the new holder, are refused.
+    expect((await finish(w1, 1, { by: 'w1, late' }))[0]!.kind).toBe('refused');
+    expect((await finish(w2, 1, { by: 'w2, stale attempt' }))[0]!.kind).toBe('refused');
+    const held = await tasker.getStep(stepId);
+    expect(held.state).toBe('in_progress');
+    expect(held.results).toBeNull();
+
+    // The current lease completes the step and its task.
+    const done = await finish(w2, 2, { by: 'w2' });
+    expect(done).toContainEqual({ kind: 'task', step_id: null, attempt: null, state: 'complete' });
+    const final = await tasker.getTask(task.id);
+    expect(final.state).toBe('complete');
+    expect(final.steps[0]!.results).toEqual({ by: 'w2' });
+    const trail = await tasker.getStepTransitions(stepId);
+    expect(trail.map((t) => `${t.fromState}>${t.toState}`)).toEqual([
+      'pending>in_progress',
+      'in_progress>waiting_for_retry',
+      'waiting_for_retry>in_progress',
+      'in_progress>complete',
+    ]);
+    expect(trail[1]!.metadata).toMatchObject({ error: { class: 'LeaseExpiredError' } });
+  });
+
+  test('a claim its worker never heard of is released by that worker, unrun and uncharged', async () => {
+    const { tasker, db, s, stepId, register, claim } = await setup(backend);
+    const w = await register();
+    await claim(w); // the reply "is lost": the worker runs nothing
+    const release = async (known: number[], minAgeMs: number) =>
+      (
+        await db.query<{ n: number }>(`SELECT ${s}.release_unknown_steps($1, $2, $3) AS n`, [
+          w,
+          known,
+          minAgeMs,
+        ])
+      ).rows[0]!.n;
+    expect(await release([stepId], 0)).toBe(0); // known to the worker: kept
+    expect(await release([], 60_000)).toBe(0); // too recent: its reply may still be on the way
+    expect(await release([], 0)).toBe(1);
+    const step = await tasker.getStep(stepId);
+    expect(step.state).toBe('waiting_for_retry');
+    expect(step.totalAttempts).toBe(0);
+  });
+});
