@@ -4,10 +4,10 @@
  * released by that worker's next heartbeat instead of staying leased for as long as the worker lives.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { quoteIdent } from '../../src/db/database.js';
 import { defineTask } from '../../src/index.js';
-import { BACKENDS, testTasker } from '../helpers.js';
+import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
 
 interface Row {
   kind: string;
@@ -49,6 +49,12 @@ async function setup(backend: (typeof BACKENDS)[number]) {
     ).rows;
   return { tasker, db, s, task, stepId, register, claim, finish };
 }
+
+// Start this file's embedded database before the first test: on a busy machine its start-up alone can
+// take most of a test's time budget.
+beforeAll(async () => {
+  if (BACKENDS.includes('pglite')) await pgliteForFile();
+}, 180_000);
 
 describe.each(BACKENDS)('lease fencing (%s)', (backend) => {
   test('only the current lease (worker and attempt) can record an outcome', async () => {

@@ -3,10 +3,10 @@
  * the dispatch functions (no worker: the test plays the worker), so every value is known exactly.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { quoteIdent } from '../../src/db/database.js';
 import { defineTask, type Tasker } from '../../src/index.js';
-import { BACKENDS, testTasker } from '../helpers.js';
+import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
 
 const unused = async () => {
   throw new Error('no worker runs in these tests');
@@ -46,6 +46,12 @@ async function setup(backend: (typeof BACKENDS)[number]) {
 async function readiness(tasker: Tasker, taskId: number) {
   return Object.fromEntries((await tasker.stepReadiness(taskId)).map((r) => [r.name, r]));
 }
+
+// Start this file's embedded database before the first test: on a busy machine its start-up alone can
+// take most of a test's time budget.
+beforeAll(async () => {
+  if (BACKENDS.includes('pglite')) await pgliteForFile();
+}, 180_000);
 
 describe.each(BACKENDS)('introspection (%s)', (backend) => {
   test('readiness, execution context and health through a diamond with a retry and a failure', async () => {

@@ -4,7 +4,7 @@
  * *_state_transitions tables the operations consult). Every (from, to) pair is tried against the
  * constraints of a scratch schema and compared with the TypeScript table.
  */
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { quoteIdent } from '../../src/db/database.js';
 import { sqlState } from '../../src/db/sql-errors.js';
 import {
@@ -14,9 +14,15 @@ import {
   TASK_TRANSITIONS,
   transitionPairs,
 } from '../../src/model/states.js';
-import { BACKENDS, testTasker } from '../helpers.js';
+import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
 
 const key = ([from, to]: [string, string]) => `${from}>${to}`;
+
+// Start this file's embedded database before the first test: on a busy machine its start-up alone can
+// take most of a test's time budget.
+beforeAll(async () => {
+  if (BACKENDS.includes('pglite')) await pgliteForFile();
+}, 180_000);
 
 describe.each(BACKENDS)('SQL and TypeScript state machines agree (%s)', (backend) => {
   test('the audit tables accept exactly the transitions the TypeScript tables allow', async () => {
