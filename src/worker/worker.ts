@@ -457,7 +457,9 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       beating = false;
     }
   }, heartbeatIntervalMs);
-  heartbeatTimer.unref();
+  // Not unref'd: a running worker keeps its process alive. Otherwise, at a moment when every database
+  // connection has just been lost (the pool's and the LISTEN one) and every other timer is unref'd, the
+  // process had nothing left to wait on and exited quietly with code 0. Cleared when the worker stops.
 
   // ------------------------------------------------------------------ stopping
   let stopping: Promise<void> | null = null;

@@ -31,6 +31,7 @@ describePg('a worker that loses its database connections (PostgreSQL)', () => {
         // No fallback poll during the test: new work can only be noticed through LISTEN.
         POLL_MS: '600000',
         CONCURRENCY: '4',
+        TASKER_LOG_LEVEL: 'warn',
       },
       'W',
     );
@@ -83,8 +84,22 @@ describePg('a worker that loses its database connections (PostgreSQL)', () => {
         );
         return rows.length > 0 ? true : undefined;
       });
+      // The worker process is still there: losing every connection at once must not end it.
+      expect(w.child.exitCode, w.output()).toBeNull();
       const after = await tasker.createTask({ namespace: 'crash', name: 'single', context: { sleepMs: 1 } });
       expect((await tasker.waitForTask(after.id, { timeoutMs: 10_000 })).state).toBe('complete');
+    } catch (error) {
+      // What was stuck, and what the worker said, make a failure here diagnosable.
+      const { rows: stuck } = await db.query(
+        `SELECT id, task_id, name, state, attempts, worker_id FROM ${s}.steps WHERE state <> 'complete' ORDER BY id`,
+      );
+      const { rows: backends } = await db.query(
+        `SELECT pid, state, left(query, 60) AS query, backend_start FROM pg_stat_activity WHERE application_name = $1`,
+        [appName],
+      );
+      throw new Error(
+        `${String(error)}\nbackends: ${JSON.stringify(backends)}\nunfinished steps: ${JSON.stringify(stuck)}\nworker output:\n${w.output()}`,
+      );
     } finally {
       w.child.kill('SIGTERM');
       const exit = await w.exited;

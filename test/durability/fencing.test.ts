@@ -17,13 +17,15 @@ interface Row {
 }
 
 async function setup(backend: (typeof BACKENDS)[number]) {
-  const { tasker, schema, db } = await testTasker(backend);
+  const { tasker, schema, db } = await testTasker(backend, {
+    execution: { leaseMs: 1000, heartbeatIntervalMs: 200 },
+  });
   tasker.register(
     defineTask({
       namespace: 'fence',
       name: 'one',
       version: '1.0.0',
-      steps: [{ name: 'only', handler: async () => 'never run here', retryLimit: 3 }],
+      steps: [{ name: 'only', handler: async () => 'ran', retryLimit: 3 }],
     }),
   );
   const task = await tasker.createTask({ namespace: 'fence', name: 'one', context: {} });
@@ -117,5 +119,45 @@ describe.each(BACKENDS)('lease fencing (%s)', (backend) => {
     const step = await tasker.getStep(stepId);
     expect(step.state).toBe('waiting_for_retry');
     expect(step.totalAttempts).toBe(0);
+  });
+
+  test('a running worker releases a claim made under its name that it never received', async () => {
+    const { tasker, db, s, task, stepId } = await setup(backend);
+    tasker.register(
+      defineTask({
+        namespace: 'other',
+        name: 'idle',
+        version: '1.0.0',
+        steps: [{ name: 'x', handler: async () => 1 }],
+      }),
+    );
+    // This worker does not serve the fence template, so it never claims the step by itself.
+    const worker = await tasker.startWorker({ namespaces: ['other'] });
+    const { rows } = await db.query<{ named_task_id: number }>(
+      `SELECT named_task_id FROM ${s}.steps WHERE id = $1`,
+      [stepId],
+    );
+    // The claim commits under the worker's id, but its reply "is lost": the worker runs nothing.
+    await db.query(`SELECT * FROM ${s}.claim_steps($1, $2, 1)`, [worker.id, [rows[0]!.named_task_id]]);
+    await db.query(`UPDATE ${s}.steps SET last_attempted_at = now() - interval '1 hour' WHERE id = $1`, [
+      stepId,
+    ]);
+
+    const deadline = Date.now() + 15_000;
+    while ((await tasker.getStep(stepId)).state === 'in_progress' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const released = await tasker.getStep(stepId);
+    expect(released).toMatchObject({ state: 'waiting_for_retry', totalAttempts: 0 });
+    expect((await tasker.getStepTransitions(stepId)).at(-1)!.metadata).toMatchObject({
+      released: true,
+      reason: expect.stringContaining('never received'),
+    });
+
+    // And it is claimable at once by a worker that serves it.
+    await tasker.startWorker({ namespaces: ['fence'] });
+    const done = await tasker.waitForTask(task.id, { timeoutMs: 15_000 });
+    expect(done.state).toBe('complete');
+    expect(done.steps[0]!.results).toBe('ran');
   });
 });
