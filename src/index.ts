@@ -46,4 +46,5 @@ export type {
   TaskWithSteps,
 } from './model/types.js';
 export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js';
+export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './worker/signals.js';
 export type { Worker, WorkerOptions } from './worker/worker.js';

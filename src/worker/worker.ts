@@ -15,7 +15,8 @@
  * and a slow poll as fallback (which also finds the next retry time of anyone's step).
  * Leases: one heartbeat per interval renews all of this worker's steps, and reports the ones to abort
  * (task cancelled, or taken back after a missed heartbeat); each heartbeat also takes back the steps of
- * workers that stopped heartbeating.
+ * workers that stopped heartbeating, and releases steps leased to this worker that it never heard of (a
+ * claim whose reply was lost when the connection dropped).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -36,6 +37,7 @@ import {
   reapLostSteps,
   registerWorker,
   releaseSteps,
+  releaseUnknownSteps,
   stopWorker,
 } from '../engine/sql/worker-queries.js';
 import { StepAbortedError } from '../errors.js';
@@ -430,6 +432,13 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       }
       const reaped = await reapLostSteps(sql);
       if (reaped > 0) log.warn({ reaped }, 'took back steps of workers that stopped heartbeating');
+      // Claims whose reply was lost with a dropped connection: leased to us, unknown to us. Skipped while
+      // a round trip is out (its claims are not known yet); the lease-long age covers any reply in transit.
+      if (!inFlight && state === 'running') {
+        const known = [...running.keys(), ...outcomes.map((p) => p.outcome.step_id)];
+        const orphans = await releaseUnknownSteps(sql, id, known, config.execution.leaseMs);
+        if (orphans > 0) log.warn({ released: orphans }, 'released steps whose claim reply was lost');
+      }
     } catch (error) {
       if (sqlState(error) === 'TKW01') {
         await registerWorker(sql, {
@@ -448,7 +457,9 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       beating = false;
     }
   }, heartbeatIntervalMs);
-  heartbeatTimer.unref();
+  // Not unref'd: a running worker keeps its process alive. Otherwise, at a moment when every database
+  // connection has just been lost (the pool's and the LISTEN one) and every other timer is unref'd, the
+  // process had nothing left to wait on and exited quietly with code 0. Cleared when the worker stops.
 
   // ------------------------------------------------------------------ stopping
   let stopping: Promise<void> | null = null;
