@@ -15,7 +15,7 @@ import { isTaskerError } from '../errors.js';
 import type { Step, Task } from '../model/types.js';
 import type { Permission } from './auth.js';
 import type { ApiContext } from './context.js';
-import { HttpProblem } from './problems.js';
+import { HttpProblem, sendProblem } from './problems.js';
 import { withoutSteps } from './task-routes.js';
 
 const schema = /* GraphQL */ `
@@ -416,8 +416,14 @@ export async function graphqlRoutes(
   // Unauthenticated requests get a 401 problem before any GraphQL runs; permissions are per field (403
   // in the error's extensions).
   if (access.enabled) {
-    app.addHook('onRequest', async (request) => {
-      if (request.routeOptions.url?.endsWith('/graphql')) await access.authenticate(request, false);
+    // Answered here: mercurius's own error handler would wrap a thrown error in a GraphQL response.
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.routeOptions.url?.endsWith('/graphql')) return;
+      try {
+        await access.authenticate(request, false);
+      } catch (error) {
+        return sendProblem(request, reply, error);
+      }
     });
   }
   await app.register(mercurius, {
