@@ -76,7 +76,9 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
   app.addHook('onRequest', async (request, reply) => {
     const given = request.headers[header];
     request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+    // Both loggers: Fastify's own "request completed" line is written through reply.log.
     request.log = request.log.child({ correlationId: request.correlationId });
+    reply.log = request.log;
     reply.header(options.correlationIdHeader, request.correlationId);
     const config = request.routeOptions.config;
     if (config.permission) {
