@@ -160,7 +160,12 @@ describe.each(BACKENDS)('authentication and authorization on %s', (backend) => {
     });
     closers.push(() => server.close());
 
-    const sign = (alg: 'RS256' | 'ES256', kid: string, key: CryptoKey, permissions: string[]) =>
+    const sign = (
+      alg: 'RS256' | 'ES256',
+      kid: string,
+      key: Parameters<SignJWT['sign']>[0],
+      permissions: string[],
+    ) =>
       new SignJWT({ permissions })
         .setProtectedHeader({ alg, kid })
         .setSubject('svc')

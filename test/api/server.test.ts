@@ -59,7 +59,10 @@ describe('API server', () => {
     closers.push(() => bare.close());
     const missing = await bare.inject({ url: '/tasker/ui/' });
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toMatchObject({ code: 'TASKER_UI_NOT_BUILT', detail: 'dashboard not built: run npm run build' });
+    expect(missing.json()).toMatchObject({
+      code: 'TASKER_UI_NOT_BUILT',
+      detail: 'dashboard not built: run npm run build',
+    });
   });
 
   test('mounted as a plugin in a user app under its own prefix; correlation ids in and out and in logs', async () => {
@@ -82,7 +85,10 @@ describe('API server', () => {
     expect(created.json().correlationId).toBe('order-77');
     expect(lines.some((l) => l.includes('"correlationId":"order-77"'))).toBe(true);
     // A bad or missing correlation id is replaced by a fresh one.
-    const generated = await app.inject({ url: '/workflows/health/live', headers: { 'x-correlation-id': 'bad id with spaces' } });
+    const generated = await app.inject({
+      url: '/workflows/health/live',
+      headers: { 'x-correlation-id': 'bad id with spaces' },
+    });
     expect(generated.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect((await app.inject({ url: '/tasker/tasks' })).statusCode).toBe(404);
   });
