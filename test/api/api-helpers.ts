@@ -1,9 +1,15 @@
 /** A Tasker with a few templates behind an API server (inject), for the API tests. */
 import type { FastifyInstance } from 'fastify';
-import { afterEach } from 'vitest';
+import { afterEach, beforeAll } from 'vitest';
 import { type CreateApiServerOptions, createApiServer } from '../../src/api/index.js';
 import { defineTask, PermanentError, type Tasker } from '../../src/index.js';
-import { type Backend, type TestTasker, testTasker } from '../helpers.js';
+import { type Backend, pgliteForFile, type TestTasker, testTasker } from '../helpers.js';
+
+// Start this file's PGlite in a hook (generous timeout) rather than inside the first test: on a loaded
+// machine its start-up alone can take most of a test's time budget.
+beforeAll(async () => {
+  await pgliteForFile();
+}, 180_000);
 
 const servers: FastifyInstance[] = [];
 afterEach(async () => {
