@@ -1,15 +1,9 @@
 /** A Tasker with a few templates behind an API server (inject), for the API tests. */
 import type { FastifyInstance } from 'fastify';
-import { afterEach, beforeAll } from 'vitest';
+import { afterEach } from 'vitest';
 import { type CreateApiServerOptions, createApiServer } from '../../src/api/index.js';
 import { defineTask, PermanentError, type Tasker } from '../../src/index.js';
-import { type Backend, pgliteForFile, type TestTasker, testTasker } from '../helpers.js';
-
-// Start this file's PGlite in a hook (generous timeout) rather than inside the first test: on a loaded
-// machine its start-up alone can take most of a test's time budget.
-beforeAll(async () => {
-  await pgliteForFile();
-}, 180_000);
+import { type Backend, type TestTasker, testTasker } from '../helpers.js';
 
 const servers: FastifyInstance[] = [];
 afterEach(async () => {
