@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
 import type { StepContext, StepHandler } from '../definitions/types.js';
 import { PermanentError, type Problem, RetryableError } from '../errors.js';
-import { interpolateString, interpolateValue, MissingValueError } from './interpolate.js';
+import { interpolateString, interpolateUrl, interpolateValue, MissingValueError } from './interpolate.js';
 
 export const HTTP_HANDLER_NAME = 'http';
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
@@ -116,7 +116,7 @@ function buildRequest(ctx: StepContext, env: NodeJS.ProcessEnv) {
     inputs: ctx.inputs,
   };
   try {
-    const url = new URL(interpolateString(config.url, scope, encodeURIComponent));
+    const url = new URL(interpolateUrl(config.url, scope));
     for (const [key, value] of Object.entries({ ...config.params, ...config.query })) {
       url.searchParams.set(key, typeof value === 'string' ? interpolateString(value, scope) : String(value));
     }

@@ -65,3 +65,16 @@ export function interpolateValue(value: unknown, scope: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * Fills a URL template. A placeholder at the very start is the base URL and goes in as it is
+ * (`{{context.api_url}}/carts/{{context.cart_id}}`); every other value is percent-encoded, so a value
+ * cannot change the URL's path or query structure.
+ */
+export function interpolateUrl(template: string, scope: unknown): string {
+  const leading = /^\{\{\s*([^}]+?)\s*\}\}/.exec(template);
+  if (!leading) return interpolateString(template, scope, encodeURIComponent);
+  const base = lookUp(scope, leading[1]!);
+  if (base === undefined || base === null) throw new MissingValueError(leading[1]!);
+  return stringify(base) + interpolateString(template.slice(leading[0].length), scope, encodeURIComponent);
+}

@@ -125,7 +125,7 @@ describe.each(BACKENDS)('running a YAML workflow (%s)', (backend) => {
       ['add_one', 7],
       ['square', 49],
     ]);
-  });
+  }, 180_000); // the first test of the file pays for starting the embedded database on a busy machine
 
   it('refuses to register templates with problems', async () => {
     const { tasker } = await testTasker(backend);
