@@ -3,7 +3,7 @@
 import { CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { createOutput } from './output.js';
-import { createProgram } from './program.js';
+import { createProgram, VERSION } from './program.js';
 
 const output = createOutput();
 let exitCode: number = EXIT.OK;
@@ -14,7 +14,9 @@ program.exitOverride();
 for (const command of program.commands) command.exitOverride();
 
 try {
-  await program.parseAsync(process.argv);
+  // Not a commander option: `generate task --version` is the task's version.
+  if (process.argv.length === 3 && ['-v', '-V', '--version'].includes(process.argv[2]!)) output.out(VERSION);
+  else await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     // Help and version exit 0; every other parsing problem is a usage error.

@@ -13,14 +13,13 @@ import { registerWorker } from './commands/worker.js';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.js';
 import { errorJson, errorText, type Output, paint } from './output.js';
 
-const VERSION = (
+export const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
 export function createProgram(output: Output, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('tasker')
     .description('Durable DAG workflows on PostgreSQL (or embedded PGlite): run, inspect and operate tasks.')
-    .version(VERSION, '-v, --version')
     .option(
       '-c, --config <file>',
       'config file (default: ./tasker.config.{ts,mts,js,mjs,json,yaml,yml}; env TASKER_CONFIG)',
@@ -37,6 +36,8 @@ Examples:
   $ tasker validate
   $ tasker run ecommerce/order_processing --context '{"cart_id": 1, "customer_email": "ada@example.com"}'
   $ tasker list --state error --json
+
+\`tasker --version\` prints the version.
 
 Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or templates, 4 not found,
 5 not allowed in this state, 6 database unavailable, 7 timed out, 8 task cancelled, 70 internal error.`,

@@ -105,6 +105,7 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
     const steps: StepDefinition[] = [];
     for (const [i, step] of mapped.definition.steps.entries()) {
       const where = at(`step_templates[${i}] (${step.name})`);
+      if (step.handler === '') continue; // missing: already reported
       if (isModuleReference(step.handler)) {
         const ref = splitModuleReference(step.handler);
         const found = await importHandler(resolve(dirname(file), ref.path), ref.exportName);

@@ -14,6 +14,7 @@ export type MappedStep = Omit<StepDefinition, 'handler'> & { readonly handler: s
 export type MappedDefinition = Omit<TaskDefinition, 'steps'> & { readonly steps: readonly MappedStep[] };
 
 export interface MappedTemplate {
+  /** Null when the file's shape is wrong; otherwise present, even when `problems` is not empty. */
   readonly definition: MappedDefinition | null;
   readonly problems: Problem[];
 }
@@ -179,15 +180,16 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
   };
   for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];
   const definition = fields as unknown as MappedDefinition;
-  if (problems.length > 0) return { definition: null, problems };
-
-  try {
-    defineTask(definition);
-  } catch (error) {
-    if (!isTaskerError(error, 'TASKER_INVALID_DEFINITION')) throw error;
-    for (const p of error.details ?? []) problems.push(translateProblem(p, merged));
+  if (problems.length === 0) {
+    try {
+      defineTask(definition);
+    } catch (error) {
+      if (!isTaskerError(error, 'TASKER_INVALID_DEFINITION')) throw error;
+      for (const p of error.details ?? []) problems.push(translateProblem(p, merged));
+    }
   }
-  return { definition: problems.length > 0 ? null : definition, problems };
+  // With problems the definition is still returned, so that the loader can check its handlers too.
+  return { definition, problems };
 }
 
 /** Maps a defineTask problem path (`steps[1].dependsOn[0]`) to the file's keys. */
