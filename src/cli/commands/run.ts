@@ -5,7 +5,7 @@ import type { Worker } from '../../worker/worker.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { createRedrawer, renderTask } from '../progress.js';
-import { type GlobalOptions, parseTaskName, readJsonArgument, withProject } from '../project.js';
+import { type GlobalOptions, parseTaskName, readConfig, readJsonArgument, withProject } from '../project.js';
 
 interface RunOptions {
   context?: string;
@@ -72,14 +72,14 @@ Examples:
         }
         const concurrency = positiveInt(options.concurrency, '--concurrency');
         const timeoutMs = positiveInt(options.timeout, '--timeout');
+        if (!options.worker && !(await readConfig(global)).database.url) {
+          throw new CliError(
+            EXIT.USAGE,
+            '--no-worker needs PostgreSQL (set DATABASE_URL): the embedded database belongs to one process at a time, so a separate worker cannot share it',
+          );
+        }
         return withProject(global, { workflows: true }, async ({ tasker }) => {
           tasker.template(namespace, name, version); // TASKER_UNKNOWN_TASK (exit 4) names what is registered
-          if (!options.worker && tasker.database.kind === 'pglite') {
-            throw new CliError(
-              EXIT.USAGE,
-              '--no-worker needs PostgreSQL (set DATABASE_URL): the embedded database belongs to one process at a time, so a separate worker cannot share it',
-            );
-          }
           const created = await tasker.createTask({
             namespace,
             name,
