@@ -39,10 +39,12 @@ export function readConfig(options: GlobalOptions): Promise<LoadedConfig> {
  */
 export async function openProject(
   options: GlobalOptions,
-  open: { workflows?: boolean; migrate?: boolean; logLevel?: string } = {},
+  open: { workflows?: boolean; migrate?: boolean; quiet?: boolean } = {},
 ): Promise<Project> {
   const config = await readConfig(options);
-  const logLevel = open.logLevel ?? (process.env.TASKER_LOG_LEVEL ? config.telemetry.logLevel : 'warn');
+  // Short commands log only warnings unless asked; a worker logs at the configured level (info).
+  const quiet = (open.quiet ?? true) && !process.env.TASKER_LOG_LEVEL;
+  const logLevel = quiet ? 'warn' : config.telemetry.logLevel;
   const loaded = open.workflows
     ? await loadWorkflows({
         templatesDir: config.workflows.templatesDir,

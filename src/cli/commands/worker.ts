@@ -73,7 +73,7 @@ Examples:
           .filter(Boolean);
         const { tasker, config } = await openProject(command.optsWithGlobals<GlobalOptions>(), {
           workflows: true,
-          logLevel: workerLogLevel(),
+          quiet: false,
         });
         try {
           const worker = await tasker.startWorker({
@@ -102,9 +102,4 @@ Examples:
         }
       }),
     );
-}
-
-/** The worker logs at the configured level (info by default); other commands stay quiet. */
-function workerLogLevel(): string | undefined {
-  return process.env.TASKER_LOG_LEVEL ?? 'info';
 }
