@@ -65,17 +65,20 @@ describe('the HTTP step handler', () => {
     const api = await serve((_req, _body, res) => json(res, 201, { orderId: 5 }));
     const handler = createHttpHandler({ env: { SHOP_TOKEN: 's3cret' } });
     const result = await handler(
-      stepContext({
-        method: 'post',
-        url: '{{context.base}}/carts/{{context.cartId}}/notes/{{context.note}}',
-        query: { task: '{{task.id}}' },
-        headers: { Authorization: { env: 'SHOP_TOKEN', prefix: 'Bearer ' }, 'X-Step': '{{step.name}}' },
-        body: {
-          total: '{{parents.price.total}}',
-          items: '{{parents.price.items}}',
-          label: 'cart {{context.cartId}}',
+      stepContext(
+        {
+          method: 'post',
+          url: '{{context.base}}/carts/{{context.cartId}}/notes/{{context.note}}',
+          query: { task: '{{task.id}}' },
+          headers: { Authorization: { env: 'SHOP_TOKEN', prefix: 'Bearer ' }, 'X-Step': '{{step.name}}' },
+          body: {
+            total: '{{parents.price.total}}',
+            items: '{{parents.price.items}}',
+            label: 'cart {{context.cartId}}',
+          },
         },
-      }) as never,
+        { context: { cartId: 42, note: 'a b/c', base: api.url } },
+      ) as never,
     );
     expect(result).toEqual({ status: 201, body: { orderId: 5 } });
     const [request] = api.requests;
