@@ -10,8 +10,6 @@ let exitCode: number = EXIT.OK;
 const program = createProgram(output, (code) => {
   exitCode = code;
 });
-program.exitOverride();
-for (const command of program.commands) command.exitOverride();
 
 try {
   // Not a commander option: `generate task --version` is the task's version.

@@ -19,6 +19,8 @@ export const VERSION = (
 
 export function createProgram(output: Output, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('tasker')
+    // Parsing errors throw (and become exit code 2 in main.ts); set before the commands so they inherit it.
+    .exitOverride()
     .description('Durable DAG workflows on PostgreSQL (or embedded PGlite): run, inspect and operate tasks.')
     .option(
       '-c, --config <file>',
