@@ -1,5 +1,7 @@
 /** Tasker for TypeScript: durable DAG workflows on PostgreSQL (or embedded PGlite). */
 
+export { defineConfig, type TaskerConfigFile } from './config/config-schema.js';
+export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './config/load-config.js';
 export type { Logger, ResolvedConfig, TaskerOptions } from './config/options.js';
 export type { Database } from './db/database.js';
 export { defineTask } from './definitions/define-task.js';
@@ -29,6 +31,13 @@ export {
   TaskerError,
 } from './errors.js';
 export {
+  createHttpHandler,
+  HTTP_HANDLER_NAME,
+  type HttpHandlerConfig,
+  type HttpHandlerOptions,
+  parseRetryAfter,
+} from './handlers/http-handler.js';
+export {
   STEP_STATES,
   STEP_TRANSITIONS,
   type StepState,
@@ -46,5 +55,12 @@ export type {
   TaskWithSteps,
 } from './model/types.js';
 export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js';
+export {
+  assertWorkflowsValid,
+  type LoadedWorkflows,
+  type LoadWorkflowsOptions,
+  loadWorkflows,
+  registerWorkflows,
+} from './templates/load-templates.js';
 export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './worker/signals.js';
 export type { Worker, WorkerOptions } from './worker/worker.js';

@@ -33,6 +33,7 @@ import { storeTemplate } from './engine/sql/template-queries.js';
 import { createTaskWaiter } from './engine/wait-for-task.js';
 import { TaskerError } from './errors.js';
 import { createEventBus, type EventBus } from './events/event-bus.js';
+import { createHttpHandler, HTTP_HANDLER_NAME } from './handlers/http-handler.js';
 import type { CreatedTask, Step, StepTransition, TaskTransition, TaskWithSteps } from './model/types.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
@@ -136,6 +137,8 @@ export async function createTasker(
   const registry = createTemplateRegistry();
   const validator = createContextValidator();
   const handlers = new Map<string, StepHandler<never>>();
+  // Built-in handlers, available to every template by name (registerHandler with replace overrides them).
+  handlers.set(HTTP_HANDLER_NAME, createHttpHandler());
   const events = createEventBus({
     onSubscriberError: (error, name) => logger.error({ err: error, event: name }, 'event subscriber failed'),
   });
