@@ -1,0 +1,24 @@
+/** Events for the operations a caller performs (cancel, retry, resolve), emitted once they are committed. */
+import type { Operations } from '../engine/operations.js';
+import type { TaskerEventBus } from './tasker-events.js';
+
+export function withOperationEvents(operations: Operations, events: TaskerEventBus): Operations {
+  return {
+    ...operations,
+    async cancelTask(taskId, options = {}) {
+      const state = await operations.cancelTask(taskId, options);
+      events.emit('task.cancelled', { taskId, state, reason: options.reason ?? null });
+      return state;
+    },
+    async retryTask(taskId, options = {}) {
+      const state = await operations.retryTask(taskId, options);
+      events.emit('task.retry_requested', { taskId, state, reason: options.reason ?? null });
+      return state;
+    },
+    async resolveStep(stepId, results, options = {}) {
+      const state = await operations.resolveStep(stepId, results, options);
+      events.emit('step.resolved_manually', { stepId, state, reason: options.reason ?? null });
+      return state;
+    },
+  };
+}
