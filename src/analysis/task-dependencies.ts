@@ -36,8 +36,9 @@ export function toGraphStep(step: Step): GraphStep {
     id: step.id,
     name: step.name,
     state: step.state,
-    parentIds: step.parentIds,
-    childIds: step.childIds,
+    // Numbers whatever the driver gave (bigint arrays may arrive as strings).
+    parentIds: step.parentIds.map(Number),
+    childIds: step.childIds.map(Number),
     attempts: step.attempts,
     retryLimit: step.retryLimit,
     blocked: step.blocked,

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import {
   customEventNameProblem,
   defineTask,
@@ -6,7 +6,12 @@ import {
   type StepContext,
   type TaskerError,
 } from '../../src/index.js';
-import { BACKENDS, sleep, testTasker } from '../helpers.js';
+import { BACKENDS, pgliteForFile, sleep, testTasker } from '../helpers.js';
+
+// PGlite starts in seconds, more on a busy machine: not inside the first test's time limit.
+beforeAll(async () => {
+  await pgliteForFile();
+}, 180_000);
 
 const shipping = defineTask({
   namespace: 'shop',
