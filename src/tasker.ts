@@ -223,7 +223,7 @@ export async function createTasker(
     logger,
     database,
     telemetry,
-    ...withOperationEvents(createOperations(sql, db), events),
+    ...withOperationEvents(createOperations(sql, db), events, (id) => findTask(sql, id)),
     ...createIntrospection(sql, db),
     ...analytics,
     metrics: async () => (telemetry.metrics ? telemetry.metrics.text() : ''),

@@ -95,8 +95,8 @@ export interface SystemEvents {
   'task.completed': TaskFinishedPayload;
   /** A task finished with a step that failed for good (state 'error'). */
   'task.failed': TaskFinishedPayload;
-  /** `cancelTask` cancelled a task. */
-  'task.cancelled': TaskOperationPayload;
+  /** `cancelTask` succeeded (idempotent: also when the task was already cancelled). */
+  'task.cancelled': TaskOperationPayload & TemplateLabels;
   /** `retryTask` put a failed task's failed steps back in the queue. */
   'task.retry_requested': TaskOperationPayload;
   /** A worker claimed a step and is about to run its handler. */

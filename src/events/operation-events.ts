@@ -1,13 +1,29 @@
 /** Events for the operations a caller performs (cancel, retry, resolve), emitted once they are committed. */
 import type { Operations } from '../engine/operations.js';
+import type { TemplateLabels } from './catalog.js';
 import type { TaskerEventBus } from './tasker-events.js';
 
-export function withOperationEvents(operations: Operations, events: TaskerEventBus): Operations {
+/** `labels` finds a task's template (for task.cancelled); a failure leaves them empty. */
+export function withOperationEvents(
+  operations: Operations,
+  events: TaskerEventBus,
+  labels: (taskId: number) => Promise<TemplateLabels | null>,
+): Operations {
   return {
     ...operations,
     async cancelTask(taskId, options = {}) {
       const state = await operations.cancelTask(taskId, options);
-      events.emit('task.cancelled', { taskId, state, reason: options.reason ?? null });
+      if (events.has('task.cancelled')) {
+        const template = await labels(taskId).catch(() => null);
+        events.emit('task.cancelled', {
+          taskId,
+          namespace: template?.namespace ?? '',
+          name: template?.name ?? '',
+          version: template?.version ?? '',
+          state,
+          reason: options.reason ?? null,
+        });
+      }
       return state;
     },
     async retryTask(taskId, options = {}) {

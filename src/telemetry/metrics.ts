@@ -56,7 +56,7 @@ export function createMetrics(
   const tasksCreated = counter('tasker_tasks_created_total', 'Tasks created.', TEMPLATE);
   const tasksCompleted = counter('tasker_tasks_completed_total', 'Tasks that completed.', TEMPLATE);
   const tasksFailed = counter('tasker_tasks_failed_total', 'Tasks that finished in error.', TEMPLATE);
-  const tasksCancelled = counter('tasker_tasks_cancelled_total', 'Tasks cancelled.', []);
+  const tasksCancelled = counter('tasker_tasks_cancelled_total', 'Tasks cancelled.', TEMPLATE);
   const stepOutcomes = counter(
     'tasker_step_outcomes_total',
     'Recorded step attempts by outcome (completed, retry, failed).',
@@ -185,7 +185,7 @@ export function createMetrics(
           const s = seconds(e.createdAt, new Date(e.timestamp));
           if (s !== null) taskDuration.observe({ ...labels(e), state: 'error' }, s);
         }),
-        events.on('task.cancelled', () => tasksCancelled.inc()),
+        events.on('task.cancelled', (e) => tasksCancelled.inc(labels(e))),
         events.on('step.execution_requested', (e) => {
           const s = seconds(e.readyAt, new Date(e.timestamp));
           if (s !== null) handoff.observe({ namespace: e.namespace }, s);

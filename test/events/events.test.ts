@@ -186,5 +186,8 @@ describe.each(BACKENDS)('events (%s)', (backend) => {
     } satisfies Partial<TaskerError>);
     await until(() => seen.includes('task.cancelled'), 'task.cancelled');
     expect(seen).toEqual(['task.created', 'task.cancelled']);
+    expect(await tasker.metrics()).toMatch(
+      /tasker_tasks_cancelled_total\{namespace="default",name="stuck",version="0.1.0"\} 1/,
+    );
   });
 });
