@@ -223,7 +223,10 @@ export async function createTasker(
     logger,
     database,
     telemetry,
-    ...withOperationEvents(createOperations(sql, db), events, (id) => findTask(sql, id)),
+    ...withOperationEvents(createOperations(sql, db), events, {
+      task: (id) => findTask(sql, id),
+      taskIdOfStep: async (id) => (await findStep(sql, id))?.taskId ?? null,
+    }),
     ...createIntrospection(sql, db),
     ...analytics,
     metrics: async () => (telemetry.metrics ? telemetry.metrics.text() : ''),

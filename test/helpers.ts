@@ -5,7 +5,7 @@
  * schema per test.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import { quoteIdent } from '../src/db/database.js';
 import { createPgliteDatabase } from '../src/db/pglite-database.js';
@@ -39,6 +39,12 @@ afterAll(async () => {
     await db.close();
   }
 });
+
+// PGlite takes seconds to start, much more on a busy machine: start it before the first test's time
+// limit runs rather than inside it.
+beforeAll(async () => {
+  await pgliteForFile();
+}, 180_000);
 
 /** The in-memory PGlite database shared by this file's tests. */
 export function pgliteForFile(): Promise<Database> {

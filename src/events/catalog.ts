@@ -91,7 +91,7 @@ export interface CustomEventPayload extends TemplateLabels {
 export interface SystemEvents {
   /** A task was created (not emitted for a deduplicated request that returned an existing task). */
   'task.created': TaskCreatedPayload;
-  /** Every step of a task is done: the task is complete. */
+  /** Every step of a task is done: the task is complete (by a worker, or by `resolveStep`). */
   'task.completed': TaskFinishedPayload;
   /** A task finished with a step that failed for good (state 'error'). */
   'task.failed': TaskFinishedPayload;

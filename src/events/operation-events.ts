@@ -1,14 +1,23 @@
 /** Events for the operations a caller performs (cancel, retry, resolve), emitted once they are committed. */
 import type { Operations } from '../engine/operations.js';
-import type { TemplateLabels } from './catalog.js';
+import type { Task } from '../model/types.js';
 import type { TaskerEventBus } from './tasker-events.js';
 
-/** `labels` finds a task's template (for task.cancelled); a failure leaves them empty. */
+export interface OperationLookups {
+  task(taskId: number): Promise<Task | null>;
+  taskIdOfStep(stepId: number): Promise<number | null>;
+}
+
+/**
+ * `lookups` find the task for payloads (template labels; whether resolving a step finished its task);
+ * they run only when someone listens, and a failed lookup leaves the labels empty.
+ */
 export function withOperationEvents(
   operations: Operations,
   events: TaskerEventBus,
-  labels: (taskId: number) => Promise<TemplateLabels | null>,
+  lookups: OperationLookups,
 ): Operations {
+  const labels = (taskId: number) => lookups.task(taskId).catch(() => null);
   return {
     ...operations,
     async cancelTask(taskId, options = {}) {
@@ -34,6 +43,22 @@ export function withOperationEvents(
     async resolveStep(stepId, results, options = {}) {
       const state = await operations.resolveStep(stepId, results, options);
       events.emit('step.resolved_manually', { stepId, state, reason: options.reason ?? null });
+      // Resolving the last unfinished step finishes the task in the same transaction.
+      if (state === 'complete' && events.has('task.completed')) {
+        const taskId = await lookups.taskIdOfStep(stepId).catch(() => null);
+        const task = taskId === null ? null : await labels(taskId);
+        if (task) {
+          events.emit('task.completed', {
+            taskId: task.id,
+            namespace: task.namespace,
+            name: task.name,
+            version: task.version,
+            state,
+            startedAt: task.startedAt,
+            createdAt: task.createdAt,
+          });
+        }
+      }
       return state;
     },
   };

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   customEventNameProblem,
   defineTask,
@@ -6,12 +6,7 @@ import {
   type StepContext,
   type TaskerError,
 } from '../../src/index.js';
-import { BACKENDS, pgliteForFile, sleep, testTasker } from '../helpers.js';
-
-// PGlite starts in seconds, more on a busy machine: not inside the first test's time limit.
-beforeAll(async () => {
-  await pgliteForFile();
-}, 180_000);
+import { BACKENDS, sleep, testTasker } from '../helpers.js';
 
 const shipping = defineTask({
   namespace: 'shop',

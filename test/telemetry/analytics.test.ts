@@ -1,11 +1,6 @@
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { defineTask, PermanentError } from '../../src/index.js';
-import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
-
-// PGlite starts in seconds, more on a busy machine: not inside the first test's time limit.
-beforeAll(async () => {
-  await pgliteForFile();
-}, 180_000);
+import { BACKENDS, testTasker } from '../helpers.js';
 
 const slowAndFast = defineTask({
   namespace: 'reports',

@@ -1,13 +1,8 @@
 import Fastify from 'fastify';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { registerObservabilityRoutes } from '../../src/index.js';
-import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
+import { BACKENDS, testTasker } from '../helpers.js';
 import { billing } from './workflows.js';
-
-// PGlite starts in seconds, more on a busy machine: not inside the first test's time limit.
-beforeAll(async () => {
-  await pgliteForFile();
-}, 180_000);
 
 describe.each(BACKENDS)('observability routes (%s)', (backend) => {
   test('metrics, performance and bottlenecks over HTTP, with caching and input checks', async () => {

@@ -1,14 +1,9 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { maskSecrets, secretKeyMatcher } from '../../src/index.js';
-import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
+import { BACKENDS, testTasker } from '../helpers.js';
 import { billing } from './workflows.js';
-
-// PGlite starts in seconds, more on a busy machine: not inside the first test's time limit.
-beforeAll(async () => {
-  await pgliteForFile();
-}, 180_000);
 
 /** A pino logger writing JSON lines into an array. */
 function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {

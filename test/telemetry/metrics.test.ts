@@ -1,12 +1,7 @@
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { defineTask, PermanentError } from '../../src/index.js';
-import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
+import { BACKENDS, testTasker } from '../helpers.js';
 import { billing } from './workflows.js';
-
-// PGlite starts in seconds, more on a busy machine: not inside the first test's time limit.
-beforeAll(async () => {
-  await pgliteForFile();
-}, 180_000);
 
 /** The value of one sample line of the Prometheus text (undefined when absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

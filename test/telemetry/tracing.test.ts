@@ -13,12 +13,7 @@ import {
   RetryableError,
   type StepContext,
 } from '../../src/index.js';
-import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
-
-// PGlite starts in seconds, more on a busy machine: not inside the first test's time limit.
-beforeAll(async () => {
-  await pgliteForFile();
-}, 180_000);
+import { BACKENDS, testTasker } from '../helpers.js';
 
 function tracer() {
   const exporter = new InMemorySpanExporter();
