@@ -95,6 +95,8 @@ export interface SystemEvents {
   'task.completed': TaskFinishedPayload;
   /** A task finished with a step that failed for good (state 'error'). */
   'task.failed': TaskFinishedPayload;
+  /** `resolveStep` resolved the last failed step of a task in error: the task is resolved by hand. */
+  'task.resolved_manually': TaskFinishedPayload;
   /** `cancelTask` succeeded (idempotent: also when the task was already cancelled). */
   'task.cancelled': TaskOperationPayload & TemplateLabels;
   /** `retryTask` put a failed task's failed steps back in the queue. */
@@ -122,6 +124,7 @@ export const SYSTEM_EVENT_NAMES: readonly SystemEventName[] = Object.freeze([
   'task.completed',
   'task.failed',
   'task.cancelled',
+  'task.resolved_manually',
   'task.retry_requested',
   'step.execution_requested',
   'step.completed',

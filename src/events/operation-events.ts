@@ -43,12 +43,19 @@ export function withOperationEvents(
     async resolveStep(stepId, results, options = {}) {
       const state = await operations.resolveStep(stepId, results, options);
       events.emit('step.resolved_manually', { stepId, state, reason: options.reason ?? null });
-      // Resolving the last unfinished step finishes the task in the same transaction.
-      if (state === 'complete' && events.has('task.completed')) {
+      // Resolving the last unfinished step finishes the task in the same transaction: complete, or
+      // resolved_manually when the task was in error.
+      const finished =
+        state === 'complete'
+          ? 'task.completed'
+          : state === 'resolved_manually'
+            ? 'task.resolved_manually'
+            : null;
+      if (finished && events.has(finished)) {
         const taskId = await lookups.taskIdOfStep(stepId).catch(() => null);
         const task = taskId === null ? null : await labels(taskId);
         if (task) {
-          events.emit('task.completed', {
+          events.emit(finished, {
             taskId: task.id,
             namespace: task.namespace,
             name: task.name,

@@ -185,4 +185,36 @@ describe.each(BACKENDS)('events (%s)', (backend) => {
       /tasker_tasks_cancelled_total\{namespace="default",name="stuck",version="0.1.0"\} 1/,
     );
   });
+
+  test('resolving the last failed step by hand resolves the task, with its event', async () => {
+    const { tasker } = await testTasker(backend);
+    tasker.register(
+      defineTask({
+        name: 'fragile',
+        steps: [
+          {
+            name: 'a',
+            handler: () => {
+              throw new PermanentError('needs a human');
+            },
+          },
+        ],
+      }),
+    );
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    tasker.events.on('*', (p, name) => seen.push([name, p as unknown as Record<string, unknown>]));
+    await tasker.startWorker();
+    const task = await tasker.createTask({ name: 'fragile' });
+    const failed = await tasker.waitForTask(task.id);
+    expect(failed.state).toBe('error');
+    await tasker.resolveStep(failed.steps[0]!.id, { fixed: true }, { reason: 'done by hand' });
+    await until(() => seen.some(([n]) => n === 'task.resolved_manually'), 'task.resolved_manually');
+    const names = seen.map(([n]) => n);
+    expect(names.indexOf('step.resolved_manually')).toBeLessThan(names.indexOf('task.resolved_manually'));
+    expect(seen.find(([n]) => n === 'task.resolved_manually')![1]).toMatchObject({
+      taskId: task.id,
+      name: 'fragile',
+      state: 'resolved_manually',
+    });
+  });
 });
