@@ -74,23 +74,45 @@ export function createContextLogging(options: {
   const storage = new AsyncLocalStorage<LogContext>();
   const current = () => (options.context ? storage.getStore() : undefined);
   const wrap = (logger: Logger): Logger => {
+    // pino's fatal/trace and level are forwarded when the logger has them, so the wrapper can be
+    // handed to code that expects a pino logger (Fastify's loggerInstance checks for them).
+    const base = logger as Logger & Partial<Record<'fatal' | 'trace', Logger['info']>> & { level?: string };
     const write =
-      (level: 'debug' | 'info' | 'warn' | 'error') =>
+      (level: 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace') =>
       (obj: object, msg?: string): void => {
+        const method = (base[level] ?? (level === 'fatal' ? base.error : base.debug)).bind(base);
         const ctx = current();
+        // pino also accepts a message alone: keep the step context on it.
+        if (typeof obj === 'string') {
+          method(ctx ? { ...ctx } : {}, obj);
+          return;
+        }
+        if (typeof obj !== 'object' || obj === null) {
+          method(obj as unknown as object, msg);
+          return;
+        }
         const masked = maskSecrets(obj, options.isSecret);
         const line = ctx ? { ...ctx, ...masked } : masked;
-        if (msg === undefined) logger[level](line);
-        else logger[level](line, msg);
+        if (msg === undefined) method(line);
+        else method(line, msg);
       };
     return {
       debug: write('debug'),
       info: write('info'),
       warn: write('warn'),
       error: write('error'),
-      child: (bindings) =>
+      fatal: write('fatal'),
+      trace: write('trace'),
+      silent: () => {},
+      child: (bindings: Record<string, unknown>) =>
         wrap(logger.child ? logger.child(maskSecrets(bindings, options.isSecret)) : logger),
-    };
+      get level(): string {
+        return base.level ?? 'info';
+      },
+      set level(value: string) {
+        if (base.level !== undefined) base.level = value;
+      },
+    } as Logger;
   };
   return {
     current,

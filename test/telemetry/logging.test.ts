@@ -56,6 +56,9 @@ describe.each(BACKENDS)('logs (%s)', (backend) => {
       card: { number: '4111', cvv: '[FILTERED]' },
       amount: 10,
     });
+    // Engine logger inside a step, message only (the pino form Fastify and others use).
+    const plain = lines.find((l) => l.msg === 'plain message')!;
+    expect(plain).toMatchObject({ taskId: task.id, step: 'authorize', attempt: 1 });
     const retried = lines.find((l) => l.msg === 'captured on retry')!;
     expect(retried).toMatchObject({ taskId: task.id, stepId: capture_!.id, step: 'capture', attempt: 2 });
     // Engine lines outside any step carry no step context.

@@ -14,6 +14,7 @@ export const billing = defineTask({
           { card: { number: '4111', cvv: '123' }, password: 'hunter2', amount: 10 },
           'authorizing',
         );
+        (ctx.log.info as unknown as (msg: string) => void)('plain message');
         return { authorized: true, apiToken: 'sekret' };
       },
     },
