@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger, ResolvedConfig } from '../config/options.js';
 import { isTransientDatabaseError, sqlState } from '../db/sql-errors.js';
-import type { StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
+import type { StepContextExtras, StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
 import type { NotificationHub } from '../engine/notifications.js';
 import {
   claimSteps,
@@ -82,6 +82,8 @@ export interface StepRunInfo {
 export interface WorkerInstrumentation {
   /** Wraps each handler call, e.g. in a tracing span or a logging context. */
   runStep?<T>(info: StepRunInfo, run: () => Promise<T>): Promise<T>;
+  /** The step context's logger and custom-event publisher for one attempt. */
+  stepContext?(info: StepRunInfo, step: TemplateStep): StepContextExtras;
 }
 
 export interface WorkerDeps {
@@ -224,8 +226,12 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       } else if (row.kind === 'refused') {
         refused.add(row.step_id!);
       } else if (row.kind === 'task') {
+        const template = deps.templates.get(row.named_task_id!);
         events.emit(row.state === 'complete' ? 'task.completed' : 'task.failed', {
           taskId: row.task_id,
+          namespace: template?.namespace ?? '',
+          name: template?.name ?? '',
+          version: template?.version ?? '',
           state: row.state,
           startedAt: row.run_at,
           createdAt: row.task_created_at,
@@ -365,6 +371,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
           parents: row.parent_results ?? {},
           config: step.config,
           attempt,
+          ...(deps.instrumentation?.stepContext?.(info, step) ?? { log, publish: unavailablePublish }),
         },
       });
     const wrap = deps.instrumentation?.runStep;
@@ -547,4 +554,9 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   log.info({ concurrency, templates: namedTaskIds.length }, 'worker started');
   kick();
   return worker;
+}
+
+/** Without telemetry instrumentation there is no custom-event delivery. */
+function unavailablePublish(name: string): never {
+  throw new Error(`cannot publish "${name}": this worker was started without the Tasker's instrumentation`);
 }
