@@ -14,11 +14,13 @@ import { createContextValidator } from './definitions/context-validator.js';
 import { defineTask } from './definitions/define-task.js';
 import { createTemplateRegistry } from './definitions/registry.js';
 import type { StepHandler, TaskDefinition, TaskTemplate, TemplateStep } from './definitions/types.js';
+import { type ChangeFeedHandlers, subscribeStateChanges } from './engine/change-feed.js';
 import { type CreateTaskRequest, createTaskCreator } from './engine/create-tasks.js';
+import { createEditOperations, type EditOperations } from './engine/edit-operations.js';
 import { createIntrospection, type Introspection } from './engine/introspection.js';
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
-import { createOperations, type Operations } from './engine/operations.js';
+import { assertId, createOperations, type Operations } from './engine/operations.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import {
   findStep,
@@ -34,7 +36,7 @@ import { createEventBus, type EventBus } from './events/event-bus.js';
 import type { CreatedTask, Step, StepTransition, TaskTransition, TaskWithSteps } from './model/types.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
-export interface Tasker extends Operations, Introspection {
+export interface Tasker extends Operations, EditOperations, Introspection {
   readonly config: ResolvedConfig;
   readonly events: EventBus;
   readonly logger: Logger;
@@ -68,6 +70,13 @@ export interface Tasker extends Operations, Introspection {
   getStepTransitions(stepId: number): Promise<StepTransition[]>;
   /** The whole audit trail of a task: its transitions and its steps', in time order. */
   getAuditTrail(taskId: number): Promise<Array<TaskTransition | StepTransition>>;
+  /** The steps of several tasks in one query (ordered by task, then position). */
+  getStepsOfTasks(taskIds: readonly number[]): Promise<Step[]>;
+  /**
+   * Task and step state changes announced by the database (from any process on this schema). Resolves
+   * once listening, with a function that unsubscribes.
+   */
+  subscribeStateChanges(handlers: ChangeFeedHandlers): Promise<() => void>;
   /** Resolves with the task once it is complete, in error, cancelled or resolved. */
   waitForTask(id: number, options?: { timeoutMs?: number }): Promise<TaskWithSteps>;
 
@@ -198,6 +207,7 @@ export async function createTasker(
     logger,
     database,
     ...createOperations(sql, db),
+    ...createEditOperations(sql, db),
     ...createIntrospection(sql, db),
 
     register(definition, registerOptions = {}) {
@@ -266,6 +276,15 @@ export async function createTasker(
         db(() => findStepTransitions(sql, 'task', taskId)),
       ]);
       return [...own, ...steps].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    },
+    async getStepsOfTasks(taskIds) {
+      for (const id of taskIds) assertId(id, 'taskId');
+      if (taskIds.length === 0) return [];
+      return db(() => findSteps(sql, [...taskIds]));
+    },
+    subscribeStateChanges(handlers) {
+      assertOpen();
+      return subscribeStateChanges(sql, notifications, handlers);
     },
     waitForTask(id, waitOptions = {}) {
       assertOpen();
