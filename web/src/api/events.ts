@@ -52,5 +52,6 @@ export function subscribe(
       state: data.state as StepState,
     });
   });
+  source.addEventListener('resync', () => onEvent({ kind: 'resync' }));
   return { close: () => source.close() };
 }

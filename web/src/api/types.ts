@@ -1,5 +1,5 @@
 /**
- * The HTTP API's JSON shapes as the dashboard receives them (see API-CONTRACT in docs/dashboard.md):
+ * The HTTP API's JSON shapes as the dashboard receives them (the REST routes in docs/dashboard.md):
  * the engine's Task/Step/Transition types with dates as ISO strings. The dashboard is a client of the
  * HTTP API only, so it keeps its own copy of these shapes instead of importing the engine's.
  */
@@ -196,4 +196,6 @@ export type LiveEvent =
       readonly taskId: number;
       readonly name: string;
       readonly state: StepState;
-    };
+    }
+  /** The server may have missed notifications: reload whatever is shown. */
+  | { readonly kind: 'resync' };

@@ -79,7 +79,7 @@ export function DagGraph({ nodes, edges, critical, selected, onSelect, label }: 
               data-state={node.state}
               data-critical={isCritical ? 'true' : 'false'}
               transform={`translate(${x},${y})`}
-              tabIndex={onSelect ? 0 : undefined}
+              tabindex={onSelect ? 0 : undefined}
               role={onSelect ? 'button' : 'img'}
               aria-label={`${node.label}${node.state ? `: ${humanState(node.state)}` : ''}${isCritical ? ' (critical path)' : ''}`}
               onClick={activate}

@@ -18,7 +18,7 @@ export function OverviewPage() {
   const [samples, setSamples] = useState<Sample[]>([]);
   const [status, setStatus] = useState<HealthStatus | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [feed, setFeed] = useState<Array<LiveEvent & { at: number }>>([]);
+  const [feed, setFeed] = useState<Array<Exclude<LiveEvent, { kind: 'resync' }> & { at: number }>>([]);
 
   const refresh = useThrottled(() => {
     api.healthStatus().then(
@@ -36,6 +36,7 @@ export function OverviewPage() {
     return () => clearInterval(timer);
   }, [refresh]);
   const live = useLive('/events', (event) => {
+    if (event.kind === 'resync') return refresh();
     setFeed((f) => [{ ...event, at: Date.now() }, ...f].slice(0, 15));
     if (event.kind === 'task') refresh();
   });

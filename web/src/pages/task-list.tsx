@@ -54,6 +54,7 @@ export function TaskListPage({ query }: { query: URLSearchParams }) {
     page.reload();
   }, 1000);
   const status = useLive('/events', (event) => {
+    if (event.kind === 'resync') return reload();
     if (event.kind !== 'task') return;
     const shown = page.data?.items.some((t) => t.id === event.id);
     if (shown) setLive((m) => new Map(m).set(event.id, event.state));
@@ -184,7 +185,7 @@ function TaskTable({ tasks, live }: { tasks: readonly Task[]; live: ReadonlyMap<
           <th scope="col">Id</th>
           <th scope="col">Template</th>
           <th scope="col">State</th>
-          <th scope="col">Steps done</th>
+          <th scope="col">Steps</th>
           <th scope="col">Tags</th>
           <th scope="col">Created</th>
         </tr>
@@ -204,8 +205,11 @@ function TaskTable({ tasks, live }: { tasks: readonly Task[]; live: ReadonlyMap<
                 <StateBadge state={state} />
               </td>
               <td>
-                {task.stepCount - task.unfinishedSteps}/{task.stepCount}
-                {task.failedSteps > 0 ? <span class="muted"> ({task.failedSteps} failed)</span> : null}
+                {task.stepCount}
+                {task.unfinishedSteps > 0 ? (
+                  <span class="muted"> · {task.unfinishedSteps} to run</span>
+                ) : null}
+                {task.failedSteps > 0 ? <span class="error-text"> · {task.failedSteps} failed</span> : null}
               </td>
               <td>{task.tags.join(', ')}</td>
               <td>{formatTime(task.createdAt)}</td>
