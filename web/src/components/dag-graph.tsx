@@ -41,8 +41,9 @@ export function DagGraph({ nodes, edges, critical, selected, onSelect, label }: 
             viewBox="0 0 10 10"
             refX="9"
             refY="5"
-            markerWidth="7"
-            markerHeight="7"
+            markerWidth="9"
+            markerHeight="9"
+            markerUnits="userSpaceOnUse"
             orient="auto"
           >
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
