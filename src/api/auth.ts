@@ -120,6 +120,8 @@ export function bearerToken(request: FastifyRequest, allowQuery: boolean): strin
 
 export interface AccessControl {
   readonly enabled: boolean;
+  /** Establishes who is calling (cached per request); throws a 401 problem. Null when auth is off. */
+  authenticate(request: FastifyRequest, allowQueryToken: boolean): Promise<Principal | null>;
   /** Authenticates (if needed) and checks the permission; throws 401/403 problems. */
   check(
     request: FastifyRequest,
@@ -129,29 +131,37 @@ export interface AccessControl {
 }
 
 export function createAccessControl(auth: ResolvedApiOptions['auth']): AccessControl {
-  if (!auth.enabled) return { enabled: false, check: async () => null };
+  if (!auth.enabled) return { enabled: false, authenticate: async () => null, check: async () => null };
   const authenticate = auth.authenticate ?? jwtAuthenticator(auth.jwt!);
   const authorize =
     auth.authorize ??
     ((principal: Principal, permission: string) => principal.permissions?.includes(permission) ?? false);
   const cache = new WeakMap<FastifyRequest, Principal>();
+  const authenticateRequest = async (
+    request: FastifyRequest,
+    allowQueryToken: boolean,
+  ): Promise<Principal> => {
+    const cached = cache.get(request);
+    if (cached) return cached;
+    const token = bearerToken(request, allowQueryToken);
+    let principal: Principal | null;
+    try {
+      principal = await authenticate(request, token);
+    } catch (error) {
+      if (error instanceof HttpProblem) throw error;
+      if (error instanceof AuthenticationError) throw unauthorized(error.message);
+      request.log.warn({ err: error }, 'authenticator failed');
+      throw unauthorized('the credentials could not be verified');
+    }
+    if (!principal) throw unauthorized('authentication required: send "Authorization: Bearer <token>"');
+    cache.set(request, principal);
+    return principal;
+  };
   return {
     enabled: true,
+    authenticate: authenticateRequest,
     async check(request, permission, options = {}) {
-      let principal = cache.get(request) ?? null;
-      if (!principal) {
-        const token = bearerToken(request, options.allowQueryToken ?? false);
-        try {
-          principal = await authenticate(request, token);
-        } catch (error) {
-          if (error instanceof HttpProblem) throw error;
-          if (error instanceof AuthenticationError) throw unauthorized(error.message);
-          request.log.warn({ err: error }, 'authenticator failed');
-          throw unauthorized('the credentials could not be verified');
-        }
-        if (!principal) throw unauthorized('authentication required: send "Authorization: Bearer <token>"');
-        cache.set(request, principal);
-      }
+      const principal = await authenticateRequest(request, options.allowQueryToken ?? false);
       let allowed = false;
       try {
         allowed = (await authorize(principal, permission)) === true;

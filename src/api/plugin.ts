@@ -55,6 +55,19 @@ function createValidator(coerce: boolean): Ajv {
   return ajv;
 }
 
+/** The path of the first string (value or key) holding a NUL character, or null. */
+function findNul(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object' || depth > 64) return null;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = `${path}/${key}`;
+    if (key.includes('\u0000')) return childPath;
+    const found = findNul(child, childPath, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<void> {
   const options = resolveApiOptions(apiOptions);
   const { tasker } = options;
@@ -76,17 +89,30 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
   app.addHook('onRequest', async (request, reply) => {
     const given = request.headers[header];
     request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+    // Both loggers: Fastify's own "request completed" line is written through reply.log.
     request.log = request.log.child({ correlationId: request.correlationId });
+    reply.log = request.log;
     reply.header(options.correlationIdHeader, request.correlationId);
     const config = request.routeOptions.config;
     if (config.permission) {
       await ctx.access.check(request, config.permission, { allowQueryToken: config.queryToken === true });
     }
   });
-  // Bodiless POSTs (cancel, retry) validate as an empty object.
+  // Bodiless POSTs (cancel, retry) validate as an empty object. PostgreSQL cannot store a NUL character
+  // in text or jsonb, so a body holding one is refused here, naming where it is.
   app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH'))
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH')) {
       request.body = {};
+    }
+    const at = findNul(request.body, 'body');
+    if (at !== null) {
+      throw new HttpProblem(
+        400,
+        'TASKER_INVALID_REQUEST',
+        `${at} contains a NUL character, which cannot be stored`,
+        [{ path: at, message: 'must not contain a NUL character (U+0000)' }],
+      );
+    }
   });
   app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
   app.setNotFoundHandler((request, reply) =>

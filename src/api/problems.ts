@@ -4,6 +4,7 @@
  * matching problem with each invalid field, and anything else is a 500 that says nothing of its cause.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { sqlState } from '../db/sql-errors.js';
 import { isTaskerError, type Problem } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -47,6 +48,11 @@ export class HttpProblem extends Error {
   ) {
     super(message);
     this.name = 'HttpProblem';
+  }
+
+  /** What Fastify and mercurius read to choose the response status. */
+  get statusCode(): number {
+    return this.status;
   }
 }
 
@@ -93,6 +99,17 @@ export function toProblem(error: unknown): { body: ProblemDetails; headers?: Rec
     const status = error.status >= 500 && error.status !== 503 ? 500 : error.status;
     const detail = status === 500 ? 'internal error' : error.message;
     return { body: problem(status, error.code, detail, error.details ? [...error.details] : undefined) };
+  }
+  const state = sqlState(error);
+  if (state?.startsWith('22')) {
+    // A data exception: a value the request carried cannot be stored (too long, bad encoding...).
+    return {
+      body: problem(
+        400,
+        'TASKER_INVALID_REQUEST',
+        `a value in the request cannot be stored: ${(error as Error).message}`,
+      ),
+    };
   }
   const fe = error as Partial<FastifyError> & { validation?: AjvLikeError[] };
   if (Array.isArray(fe.validation)) {

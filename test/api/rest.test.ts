@@ -243,6 +243,17 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
       400,
     );
     expect((await f.app.inject({ url: '/tasker/tasks?cursor=zzz' })).statusCode).toBe(400);
+    // PostgreSQL cannot store NUL characters: refused with the path, not a 500.
+    const nul = await f.app.inject({
+      method: 'POST',
+      url: '/tasker/tasks',
+      payload: { namespace: 'shop', name: 'order', context: { orderId: 1, note: 'a\u0000b' } },
+    });
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json().errors).toEqual([
+      { path: 'body/context/note', message: expect.stringContaining('NUL') },
+    ]);
+    expect((await f.app.inject({ url: '/tasker/tasks?namespace=%00' })).statusCode).toBe(400);
     expect(await rowCounts(f)).toEqual(before);
   });
 
