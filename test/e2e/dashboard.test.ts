@@ -119,9 +119,7 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       await dialog.locator('input').fill('no longer needed');
       await page.screenshot({ path: `${shots}/dashboard-cancel-dialog.png` });
       await dialog.locator('button[data-confirm]').click();
-      await expect
-        .poll(() => page.locator('.page[data-task-id]').getAttribute('data-state'))
-        .toBe('cancelled');
+      await poll(() => page.locator('.page[data-task-id]').getAttribute('data-state')).toBe('cancelled');
       await poll(() => node('wait_for_approval').getAttribute('data-state')).toBe('cancelled');
       expect((await server.tasker.getTask(server.ids.slow)).state).toBe('cancelled');
       expect(await page.locator('table.audit').textContent()).toContain('no longer needed');
@@ -144,15 +142,16 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       const created = await server.tasker.waitForTask(createdId, { timeoutMs: 30_000 });
       expect(created.context).toEqual({ batch: 3 });
       // Live update: the open page follows the task to the end without a reload.
-      await expect
-        .poll(() => page.locator('.page[data-task-id]').getAttribute('data-state'), { timeout: 20_000 })
-        .toBe('complete');
+      await poll(() => page.locator('.page[data-task-id]').getAttribute('data-state'), {
+        timeout: 20_000,
+      }).toBe('complete');
 
       // Overview and templates render; dark mode too.
       await page.goto(`${server.apiUrl}/ui/#/`);
-      await expect
-        .poll(() => page.locator('.tile[data-state="cancelled"] .tile-value').textContent())
-        .toBe('1');
+      await poll(() => page.locator('.tile[data-state="cancelled"] .tile-value').textContent()).toBe('1');
+      // Two tasks completed and one failed so far: a third of the finished tasks ended in error.
+      await poll(() => page.locator('[data-error-rate]').textContent()).toBe('33.3 %');
+      expect(await page.locator('table.workers tbody tr').count()).toBe(1);
       await page.screenshot({ path: `${shots}/dashboard-overview.png`, fullPage: true });
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.goto(`${server.apiUrl}/ui/#/templates/demo/pipeline`);
@@ -188,9 +187,9 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       const readOnly = await token(['tasker.task:index', 'tasker.task:show']);
       await page.locator('.token-form input').fill(readOnly);
       await page.getByRole('button', { name: 'Save token' }).click();
-      await expect
-        .poll(() => page.locator(`tr[data-task-id="${server.ids.slow}"]`).getAttribute('data-state'))
-        .toBe('in_progress');
+      await poll(() => page.locator(`tr[data-task-id="${server.ids.slow}"]`).getAttribute('data-state')).toBe(
+        'in_progress',
+      );
       expect(
         await page.evaluate(() =>
           (

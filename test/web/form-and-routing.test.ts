@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { contextChecker } from '../../web/src/lib/context-check.js';
 import { parseRoute } from '../../web/src/lib/route.js';
 import { skeletonFromSchema } from '../../web/src/lib/schema-skeleton.js';
-import { chartLines, ratesOf } from '../../web/src/lib/series.js';
+import { chartLines, historyOf, ratesOf } from '../../web/src/lib/series.js';
 
 const schema = {
   type: 'object',
@@ -67,15 +67,36 @@ describe('hash routes', () => {
   });
 });
 
-describe('overview series', () => {
-  it('derives throughput and error rate from two samples a minute apart', () => {
-    const samples = [
-      { at: 0, byState: { complete: 10, error: 1 } },
-      { at: 60_000, byState: { complete: 16, error: 3 } },
+describe('overview history', () => {
+  const at = (ms: number) => new Date(ms).toISOString();
+  const NOW = Date.parse('2026-01-01T01:00:00.000Z');
+  const task = (state: string, createdAgoMs: number, finishedAgoMs: number | null) => ({
+    state,
+    createdAt: at(NOW - createdAgoMs),
+    completedAt: finishedAgoMs === null ? null : at(NOW - finishedAgoMs),
+    updatedAt: at(NOW - (finishedAgoMs ?? 0)),
+  });
+
+  it('buckets creations and endings, counts active tasks, and derives throughput and error rate', () => {
+    const tasks = [
+      task('complete', 9 * 60_000, 8 * 60_000),
+      task('complete', 5 * 60_000, 4 * 60_000),
+      task('error', 5 * 60_000, 1000),
+      task('in_progress', 2 * 60_000, null),
     ];
-    expect(ratesOf(samples)).toEqual({ throughputPerMin: 8, errorRate: 0.25 });
-    expect(ratesOf(samples.slice(0, 1))).toEqual({ throughputPerMin: null, errorRate: null });
-    const [line] = chartLines(samples, ['complete'], 100, 50);
-    expect(line).toEqual({ state: 'complete', last: 16, points: '0.0,18.8 100.0,0.0' });
+    const history = historyOf(tasks, NOW, 10);
+    expect(history.bucketMs).toBe(54_000); // the oldest task is 9 minutes old: ten buckets over 9 minutes
+    const total = (name: 'created' | 'complete' | 'error') =>
+      history.buckets.reduce((sum, b) => sum + b.counts[name], 0);
+    expect([total('created'), total('complete'), total('error')]).toEqual([4, 2, 1]);
+    expect(history.buckets[9]!.counts.active).toBe(2); // the erroring task until its end, and the running one
+    expect(history.buckets[0]!.counts.active).toBe(1);
+    const rates = ratesOf(history);
+    expect(rates.errorRate).toBeCloseTo(1 / 3);
+    expect(rates.throughputPerMin).toBeCloseTo(3 / 9);
+    expect(ratesOf(historyOf([], NOW)).errorRate).toBeNull();
+    const [line] = chartLines(history, ['created'], 90, 10);
+    expect(line!.total).toBe(4);
+    expect(line!.points.split(' ')).toHaveLength(10);
   });
 });

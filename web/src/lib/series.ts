@@ -1,55 +1,112 @@
 /**
- * The overview's history: counts by state sampled over time while the page is open (the status endpoint
- * only gives the present), plus throughput and error rate derived from consecutive samples.
+ * The overview's history, rebuilt from the most recent tasks (their creation and finishing times), so
+ * the chart and the rates have data as soon as the page opens: per time bucket, how many tasks were
+ * created, how many were active (pending or running at some point of the bucket), and how many finished
+ * in each final state.
  */
-export interface Sample {
-  readonly at: number;
-  readonly byState: Readonly<Record<string, number>>;
+export interface TaskTimes {
+  readonly state: string;
+  readonly createdAt: string;
+  readonly completedAt: string | null;
+  readonly updatedAt: string;
 }
 
-export function addSample(samples: readonly Sample[], sample: Sample, keep = 120): Sample[] {
-  return [...samples, sample].slice(-keep);
+export const SERIES = ['created', 'active', 'complete', 'error', 'cancelled'] as const;
+export type SeriesName = (typeof SERIES)[number];
+
+export interface Bucket {
+  readonly at: number;
+  readonly counts: Readonly<Record<SeriesName, number>>;
+}
+
+export interface History {
+  readonly start: number;
+  readonly bucketMs: number;
+  readonly buckets: readonly Bucket[];
+}
+
+const FINAL = new Set(['complete', 'error', 'cancelled', 'resolved_manually']);
+
+function finishedAt(task: TaskTimes): number | null {
+  if (!FINAL.has(task.state)) return null;
+  return Date.parse(task.completedAt ?? task.updatedAt);
+}
+
+/** Buckets covering from the oldest task (at most `maxSpanMs` back) to now. */
+export function historyOf(
+  tasks: readonly TaskTimes[],
+  now: number,
+  bucketCount = 20,
+  maxSpanMs = 60 * 60_000,
+): History {
+  const oldest = Math.min(now, ...tasks.map((t) => Date.parse(t.createdAt)).filter(Number.isFinite));
+  const span = Math.min(maxSpanMs, Math.max(60_000, now - oldest));
+  const bucketMs = Math.ceil(span / bucketCount);
+  const start = now - bucketMs * bucketCount;
+  const buckets = Array.from({ length: bucketCount }, (_, i) => ({
+    at: start + i * bucketMs,
+    counts: { created: 0, active: 0, complete: 0, error: 0, cancelled: 0 } as Record<SeriesName, number>,
+  }));
+  const index = (t: number) => Math.floor((t - start) / bucketMs);
+  for (const task of tasks) {
+    const created = Date.parse(task.createdAt);
+    const finished = finishedAt(task);
+    const c = index(created);
+    if (c >= 0 && c < bucketCount) buckets[c]!.counts.created += 1;
+    if (finished !== null) {
+      const f = index(finished);
+      const state = task.state === 'resolved_manually' ? 'complete' : task.state;
+      if (f >= 0 && f < bucketCount && (state === 'complete' || state === 'error' || state === 'cancelled')) {
+        buckets[f]!.counts[state] += 1;
+      }
+    }
+    const until = finished === null ? bucketCount - 1 : index(finished);
+    for (let i = Math.max(0, c); i <= Math.min(until, bucketCount - 1); i++) buckets[i]!.counts.active += 1;
+  }
+  return { start, bucketMs, buckets };
 }
 
 export interface Rates {
-  /** Tasks finished per minute (complete + error) between the first and last sample. */
-  readonly throughputPerMin: number | null;
-  /** Share of finished tasks that ended in error over the same window. */
+  /** Tasks that finished (complete or error) per minute over the history. */
+  readonly throughputPerMin: number;
+  /** Share of them that ended in error; null when none finished. */
   readonly errorRate: number | null;
 }
 
-export function ratesOf(samples: readonly Sample[]): Rates {
-  const first = samples[0];
-  const last = samples[samples.length - 1];
-  if (!first || !last || last.at <= first.at) return { throughputPerMin: null, errorRate: null };
-  const delta = (state: string) => Math.max(0, (last.byState[state] ?? 0) - (first.byState[state] ?? 0));
-  const done = delta('complete');
-  const failed = delta('error');
-  const minutes = (last.at - first.at) / 60_000;
+export function ratesOf(history: History): Rates {
+  let done = 0;
+  let failed = 0;
+  for (const b of history.buckets) {
+    done += b.counts.complete;
+    failed += b.counts.error;
+  }
+  const minutes = (history.bucketMs * history.buckets.length) / 60_000;
   return {
     throughputPerMin: (done + failed) / minutes,
     errorRate: done + failed > 0 ? failed / (done + failed) : null,
   };
 }
 
-/** Points of an SVG polyline per state, scaled into width x height. */
+/** Points of an SVG polyline per series, scaled into width x height. */
 export function chartLines(
-  samples: readonly Sample[],
-  states: readonly string[],
+  history: History,
+  series: readonly SeriesName[],
   width: number,
   height: number,
-): Array<{ state: string; points: string; last: number }> {
-  if (samples.length === 0) return [];
-  const first = samples[0]!.at;
-  const span = Math.max(1, samples[samples.length - 1]!.at - first);
-  const max = Math.max(1, ...samples.flatMap((s) => states.map((state) => s.byState[state] ?? 0)));
-  return states.map((state) => ({
-    state,
-    last: samples[samples.length - 1]!.byState[state] ?? 0,
-    points: samples
-      .map((s) => {
-        const x = samples.length === 1 ? width : ((s.at - first) / span) * width;
-        const y = height - ((s.byState[state] ?? 0) / max) * height;
+): Array<{ name: SeriesName; points: string; total: number }> {
+  const n = history.buckets.length;
+  if (n === 0) return [];
+  const max = Math.max(1, ...history.buckets.flatMap((b) => series.map((s) => b.counts[s])));
+  return series.map((name) => ({
+    name,
+    total:
+      name === 'active'
+        ? (history.buckets[n - 1]?.counts.active ?? 0)
+        : history.buckets.reduce((sum, b) => sum + b.counts[name], 0),
+    points: history.buckets
+      .map((b, i) => {
+        const x = n === 1 ? width : (i / (n - 1)) * width;
+        const y = height - (b.counts[name] / max) * height;
         return `${x.toFixed(1)},${y.toFixed(1)}`;
       })
       .join(' '),

@@ -1,21 +1,23 @@
 /**
- * Overview: tasks by state over time (sampled from /health/status while the page is open, and on every
- * live event), throughput and error rate, ready-queue depth, live workers, the slowest steps (from the
- * analytics endpoints when the server mounts them) and a feed of recent events.
+ * Overview: counts by state (/health/status), tasks created, running and finished over time with
+ * throughput and error rate (rebuilt from the latest 500 tasks), steps waiting and running, live workers,
+ * the slowest steps (from the analytics endpoints when the server mounts them) and a feed of recent
+ * events. Refreshed on live events and every few seconds.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../api/client.js';
-import { type HealthStatus, type LiveEvent, TASK_STATES } from '../api/types.js';
+import { type HealthStatus, type LiveEvent, TASK_STATES, type Task } from '../api/types.js';
 import { ErrorBanner, LiveIndicator, Section, StateBadge } from '../components/ui.js';
 import { useApi, useAsync, useLive, useThrottled } from '../hooks.js';
-import { humanState } from '../lib/format.js';
-import { addSample, chartLines, ratesOf, type Sample } from '../lib/series.js';
+import { formatDuration, formatTime, humanState } from '../lib/format.js';
+import { chartLines, type History, historyOf, ratesOf, SERIES } from '../lib/series.js';
 
-const POLL_MS = 5000;
+const POLL_MS = 10_000;
 
 export function OverviewPage() {
   const api = useApi();
-  const [samples, setSamples] = useState<Sample[]>([]);
+  const [recent, setRecent] = useState<readonly Task[] | null>(null);
+  const [now, setNow] = useState(Date.now());
   const [status, setStatus] = useState<HealthStatus | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [feed, setFeed] = useState<Array<Exclude<LiveEvent, { kind: 'resync' }> & { at: number }>>([]);
@@ -25,7 +27,13 @@ export function OverviewPage() {
       (s) => {
         setStatus(s);
         setError(null);
-        setSamples((prev) => addSample(prev, { at: Date.now(), byState: { ...(s.tasks?.byState ?? {}) } }));
+      },
+      (err: unknown) => setError(err),
+    );
+    api.listTasks({ limit: 500 }).then(
+      (page) => {
+        setRecent(page.items);
+        setNow(Date.now());
       },
       (err: unknown) => setError(err),
     );
@@ -43,7 +51,8 @@ export function OverviewPage() {
 
   const performance = useAsync(() => api.optional<unknown>('/analytics/performance'), []);
   const bottlenecks = useAsync(() => api.optional<unknown>('/analytics/bottlenecks'), []);
-  const rates = useMemo(() => ratesOf(samples), [samples]);
+  const history = useMemo(() => (recent ? historyOf(recent, now) : null), [recent, now]);
+  const rates = history ? ratesOf(history) : null;
   const byState = status?.tasks?.byState ?? {};
   const steps = status?.steps?.byState ?? {};
   const readyDepth = typeof status?.readyQueue === 'number' ? status.readyQueue : null;
@@ -64,15 +73,17 @@ export function OverviewPage() {
         ))}
       </div>
       <div class="grid">
-        <Section title="Tasks by state over time" id="history">
-          <StateChart samples={samples} />
+        <Section title="Tasks over time" id="history">
+          {history ? <HistoryChart history={history} /> : <p>Loading…</p>}
         </Section>
         <Section title="Throughput and errors" id="rates">
           <dl class="summary">
             <dt>Finished per minute</dt>
-            <dd>{rates.throughputPerMin === null ? 'measuring…' : rates.throughputPerMin.toFixed(1)}</dd>
+            <dd data-throughput>{rates ? rates.throughputPerMin.toFixed(2) : '–'}</dd>
             <dt>Error rate</dt>
-            <dd>{rates.errorRate === null ? '–' : `${(rates.errorRate * 100).toFixed(1)} %`}</dd>
+            <dd data-error-rate>
+              {rates?.errorRate == null ? '–' : `${(rates.errorRate * 100).toFixed(1)} %`}
+            </dd>
             <dt>Ready queue</dt>
             <dd>
               {readyDepth !== null
@@ -82,7 +93,10 @@ export function OverviewPage() {
             <dt>Running steps</dt>
             <dd>{steps.in_progress ?? 0}</dd>
           </dl>
-          <p class="muted">Measured in this browser from the status counts since the page opened.</p>
+          <p class="muted">
+            Over the chart's window, from the latest {recent?.length ?? 0} tasks. Ready queue: steps that can
+            run now or after a backoff (blocked steps included).
+          </p>
           {performance.data ? (
             <GenericTable value={performance.data} caption="Server performance analytics" />
           ) : null}
@@ -120,11 +134,12 @@ export function OverviewPage() {
   );
 }
 
-function StateChart({ samples }: { samples: readonly Sample[] }) {
+function HistoryChart({ history }: { history: History }) {
   const width = 460;
   const height = 140;
-  const lines = chartLines(samples, TASK_STATES, width, height);
-  if (samples.length < 2) return <p class="muted">Collecting samples every {POLL_MS / 1000} s…</p>;
+  const lines = chartLines(history, SERIES, width, height);
+  const seriesClass = (name: string) =>
+    name === 'created' ? 'none' : name === 'active' ? 'in_progress' : name;
   return (
     <figure>
       <svg
@@ -133,16 +148,24 @@ function StateChart({ samples }: { samples: readonly Sample[] }) {
         height={height}
         viewBox={`0 0 ${width} ${height}`}
         role="img"
-        aria-label="Task counts by state over time"
+        aria-label={`Tasks created, active and finished per ${formatDuration(history.bucketMs)}`}
       >
         {lines.map((l) => (
-          <polyline key={l.state} class={`line state-${l.state}`} points={l.points} />
+          <polyline
+            key={l.name}
+            class={`line state-${seriesClass(l.name)}`}
+            points={l.points}
+            data-series={l.name}
+          />
         ))}
       </svg>
       <figcaption class="legend">
+        Per {formatDuration(history.bucketMs)} over the last{' '}
+        {formatDuration(history.bucketMs * history.buckets.length)}:{' '}
         {lines.map((l) => (
-          <span key={l.state}>
-            <span class={`key state-${l.state}`} /> {humanState(l.state)} {l.last}{' '}
+          <span key={l.name}>
+            <span class={`key state-${seriesClass(l.name)}`} />{' '}
+            {l.name === 'active' ? 'active in the last interval' : l.name} {l.total}{' '}
           </span>
         ))}
       </figcaption>
@@ -152,7 +175,32 @@ function StateChart({ samples }: { samples: readonly Sample[] }) {
 
 function Workers({ workers }: { workers: ReadonlyArray<Readonly<Record<string, unknown>>> }) {
   if (workers.length === 0) return <p class="muted">No worker has reported recently.</p>;
-  return <GenericTable value={workers} caption="Workers seen recently" />;
+  const text = (v: unknown) =>
+    v === null || v === undefined ? '–' : Array.isArray(v) ? v.join(', ') || 'all' : String(v);
+  return (
+    <table class="workers">
+      <thead>
+        <tr>
+          <th scope="col">Worker</th>
+          <th scope="col">Concurrency</th>
+          <th scope="col">Namespaces</th>
+          <th scope="col">Last heartbeat</th>
+        </tr>
+      </thead>
+      <tbody>
+        {workers.map((w) => (
+          <tr key={text(w.id)} data-worker={text(w.id)}>
+            <td>
+              {text(w.name)} <span class="muted">{text(w.hostname)}</span>
+            </td>
+            <td>{text(w.concurrency)}</td>
+            <td>{w.namespaces == null ? 'all' : text(w.namespaces)}</td>
+            <td>{typeof w.lastHeartbeatAt === 'string' ? formatTime(w.lastHeartbeatAt) : '–'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }
 
 /** A table for analytics whose exact shape belongs to another module: rows of objects, primitive cells. */
