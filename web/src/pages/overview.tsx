@@ -144,9 +144,8 @@ function HistoryChart({ history }: { history: History }) {
     <figure>
       <svg
         class="chart"
-        width={width}
-        height={height}
         viewBox={`0 0 ${width} ${height}`}
+        preserveAspectRatio="none"
         role="img"
         aria-label={`Tasks created, active and finished per ${formatDuration(history.bucketMs)}`}
       >
