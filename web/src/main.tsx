@@ -4,9 +4,10 @@ import { ApiClient, localTokenStore } from './api/client.js';
 import { App } from './app.js';
 import './styles.css';
 
+/** `/tasker/ui/` -> `/tasker`; `/ui/` (a server mounted without prefix) -> ``. */
 function apiPrefix(pathname: string): string {
-  const at = pathname.indexOf('/ui');
-  return at > 0 ? pathname.slice(0, at) : '/tasker';
+  const at = pathname.lastIndexOf('/ui');
+  return at >= 0 ? pathname.slice(0, at) : '/tasker';
 }
 
 const tokens = localTokenStore();
