@@ -18,6 +18,7 @@ const FILTER_KEYS = [
   'tag',
   'createdAfter',
   'createdBefore',
+  'sort',
 ] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
@@ -116,6 +117,13 @@ export function TaskListPage({ query }: { query: URLSearchParams }) {
           </label>
           <label>
             Created before <input type="datetime-local" name="createdBefore" value={value('createdBefore')} />
+          </label>
+          <label>
+            Order
+            <select name="sort" value={value('sort') || '-createdAt'}>
+              <option value="-createdAt">newest first</option>
+              <option value="createdAt">oldest first</option>
+            </select>
           </label>
           <button type="submit" class="primary">
             Apply filters
