@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../api/client.js';
 import { type HealthStatus, type LiveEvent, TASK_STATES, type Task } from '../api/types.js';
+import { PerformanceSummary, SlowestSteps } from '../components/analytics.js';
 import { ErrorBanner, LiveIndicator, Section, StateBadge } from '../components/ui.js';
 import { useApi, useAsync, useLive, useThrottled } from '../hooks.js';
 import { formatDuration, formatTime, humanState } from '../lib/format.js';
@@ -97,9 +98,7 @@ export function OverviewPage() {
             Over the chart's window, from the latest {recent?.length ?? 0} tasks. Ready queue: steps that can
             run now or after a backoff (blocked steps included).
           </p>
-          {performance.data ? (
-            <GenericTable value={performance.data} caption="Server performance analytics" />
-          ) : null}
+          {performance.data ? <PerformanceSummary value={performance.data} /> : null}
         </Section>
         <Section title="Workers" id="workers">
           <Workers workers={status?.workers ?? []} />
@@ -107,7 +106,7 @@ export function OverviewPage() {
         <Section title="Slowest steps" id="slowest">
           {bottlenecks.error instanceof ApiError ? <ErrorBanner error={bottlenecks.error} /> : null}
           {bottlenecks.data ? (
-            <GenericTable value={bottlenecks.data} caption="Bottlenecks" />
+            <SlowestSteps value={bottlenecks.data} />
           ) : bottlenecks.loading ? (
             <p>Loading…</p>
           ) : (
@@ -200,55 +199,4 @@ function Workers({ workers }: { workers: ReadonlyArray<Readonly<Record<string, u
       </tbody>
     </table>
   );
-}
-
-/** A table for analytics whose exact shape belongs to another module: rows of objects, primitive cells. */
-function GenericTable({ value, caption }: { value: unknown; caption: string }) {
-  const rows = rowsOf(value).slice(0, 10);
-  if (rows.length === 0) return <p class="muted">Nothing to show yet.</p>;
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) =>
-    rows.some((r) => r[k] === null || typeof r[k] !== 'object'),
-  );
-  return (
-    <table class="generic">
-      <caption class="sr-only">{caption}</caption>
-      <thead>
-        <tr>
-          {columns.map((c) => (
-            <th key={c} scope="col">
-              {c}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r, i) => (
-          <tr key={i}>
-            {columns.map((c) => (
-              <td key={c}>{cell(r[c])}</td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function rowsOf(value: unknown): Array<Record<string, unknown>> {
-  const isRow = (v: unknown): v is Record<string, unknown> =>
-    !!v && typeof v === 'object' && !Array.isArray(v);
-  if (Array.isArray(value)) return value.filter(isRow);
-  if (isRow(value)) {
-    const list = Object.values(value).find((v) => Array.isArray(v) && v.some(isRow));
-    if (Array.isArray(list)) return list.filter(isRow);
-    return [value];
-  }
-  return [];
-}
-
-function cell(v: unknown): string {
-  if (v === null || v === undefined) return '–';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2);
-  if (typeof v === 'object') return '';
-  return String(v);
 }
