@@ -13,8 +13,8 @@ export function PerformanceSummary({ value }: { value: unknown }) {
   const metrics = isRow(value) && isRow(value.metrics) ? value.metrics : null;
   if (!metrics) return <GenericTable value={value} caption="Server performance analytics" />;
   const period = isRow(value) ? num(value.periodHours) : null;
-  const pct = (v: unknown) =>
-    num(v) === null ? '–' : `${(num(v)! * (num(v)! <= 1 ? 100 : 1)).toFixed(1)} %`;
+  // Rates are fractions (0..1).
+  const pct = (v: unknown) => (num(v) === null ? '–' : `${(num(v)! * 100).toFixed(1)} %`);
   const secs = (v: unknown) => (num(v) === null ? '–' : formatDuration(num(v)! * 1000));
   return (
     <dl class="summary" data-analytics="performance">
