@@ -5,7 +5,7 @@
  * schema per test.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import { quoteIdent } from '../src/db/database.js';
 import { createPgliteDatabase } from '../src/db/pglite-database.js';
@@ -26,6 +26,12 @@ export function uniqueSchema(prefix = 't'): string {
 
 let sharedPglite: Promise<Database> | null = null;
 const cleanups: Array<() => Promise<void>> = [];
+
+// Start this file's PGlite in a hook (hookTimeout) rather than inside its first test: on a loaded
+// machine its start-up alone can exceed a test's time budget.
+beforeAll(async () => {
+  await pgliteForFile();
+});
 
 afterEach(async () => {
   const pending = cleanups.splice(0).reverse();
