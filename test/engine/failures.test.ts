@@ -189,8 +189,10 @@ describe.each(BACKENDS)('failures and retries on %s', (backend) => {
     const trail = await tasker.getStepTransitions(done.steps[0]!.id);
     const retryAt = new Date((trail[1]!.metadata as { retry_at: string }).retry_at).getTime();
     const failedAt = trail[1]!.createdAt.getTime();
-    // Scheduled 700 ms after the failure (in the database's clock), and not claimed before then.
-    expect(retryAt - failedAt).toBeGreaterThan(650);
+    // Scheduled 700 ms after the failure, not after the 1 ms of the backoff schedule, and not claimed
+    // before then. retry_at counts from the transaction's start (now()), the transition's time is
+    // clock_timestamp(): on a loaded machine the two can differ by a few hundred ms.
+    expect(retryAt - failedAt).toBeGreaterThan(400);
     expect(trail[2]!.createdAt.getTime()).toBeGreaterThanOrEqual(retryAt);
   });
 

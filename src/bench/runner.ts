@@ -1,0 +1,246 @@
+/**
+ * Runs the selected sections on the selected backends, `runs` times each, and summarizes every metric
+ * (median and [min–max]) next to its target and the peers' published figures.
+ */
+import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { type BackendName, type BenchBackend, pgliteBackend, postgresBackend } from './backend.js';
+import { PEER_FIGURES, PEERS_SOURCE, type PeerFigure } from './peers.js';
+import type { BenchSection, Metric, SectionContext, SectionRun } from './section.js';
+import { roundFigure, summarize } from './stats.js';
+import { TARGETS, type Target, targetMet } from './targets.js';
+
+export interface BenchOptions {
+  readonly sections: readonly BenchSection[];
+  readonly backends: readonly BackendName[];
+  readonly runs: number;
+  /** Multiplies every N. */
+  readonly scale: number;
+  /** Further multiplier on PGlite (the smaller run). */
+  readonly pgliteScale: number;
+  readonly concurrency: number;
+  readonly workers: number;
+  readonly databaseUrl: string;
+  readonly poolSize: number;
+  readonly timeoutMs: number;
+  readonly log: (message: string) => void;
+}
+
+export interface MetricSummary {
+  readonly id: string;
+  readonly label: string;
+  readonly unit: string;
+  readonly better: Metric['better'];
+  readonly median: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly values: readonly number[];
+  /** Targets apply to the PostgreSQL backend only. */
+  readonly target: Target | null;
+  readonly met: boolean | null;
+  readonly peers: readonly PeerFigure[];
+}
+
+export interface SectionResult {
+  readonly key: string;
+  readonly title: string;
+  readonly description: string;
+  readonly runs: ReadonlyArray<{
+    run: number;
+    metrics: readonly Metric[];
+    details?: unknown;
+    error?: string;
+  }>;
+  readonly summary: readonly MetricSummary[];
+}
+
+export interface BackendResult {
+  readonly backend: BackendName;
+  readonly scale: number;
+  readonly error?: string;
+  readonly sections: readonly SectionResult[];
+}
+
+export interface BenchReport {
+  readonly schemaVersion: 1;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly machine: {
+    readonly hostname: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGiB: number;
+    readonly loadAverageAtStart: readonly number[];
+    readonly loadAverageAtEnd: readonly number[];
+    readonly node: string;
+    readonly platform: string;
+    readonly postgres: string | null;
+  };
+  readonly options: Omit<BenchOptions, 'sections' | 'log'> & { readonly sections: readonly string[] };
+  readonly peersSource: string;
+  readonly backends: readonly BackendResult[];
+  /** True when every run of every section completed. */
+  readonly ok: boolean;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export function summarizeRuns(runs: SectionResult['runs'], backend: BackendName): MetricSummary[] {
+  const order: string[] = [];
+  const byId = new Map<string, Metric[]>();
+  for (const r of runs) {
+    for (const m of r.metrics) {
+      if (!byId.has(m.id)) {
+        byId.set(m.id, []);
+        order.push(m.id);
+      }
+      byId.get(m.id)!.push(m);
+    }
+  }
+  return order.map((id) => {
+    const ms = byId.get(id)!;
+    const first = ms[0]!;
+    const s = summarize(ms.map((m) => m.value));
+    const target = backend === 'pg' ? (TARGETS[id] ?? null) : null;
+    return {
+      id,
+      label: first.label,
+      unit: first.unit,
+      better: first.better,
+      median: s ? roundFigure(s.median) : null,
+      min: s ? roundFigure(s.min) : null,
+      max: s ? roundFigure(s.max) : null,
+      values: s ? s.values.map(roundFigure) : [],
+      target,
+      met: target && s ? targetMet(target, s.median) : null,
+      peers: PEER_FIGURES[id] ?? [],
+    };
+  });
+}
+
+async function postgresVersion(backend: BenchBackend): Promise<string | null> {
+  try {
+    const env = await backend.openRun();
+    try {
+      const { rows } = await env.admin.query<{ v: string }>('SELECT version() AS v');
+      return rows[0]?.v ?? null;
+    } finally {
+      await env.dispose();
+    }
+  } catch {
+    return null;
+  }
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
+  const results: BackendResult[] = [];
+  let ok = true;
+  let pgVersion: string | null = null;
+
+  for (const name of options.backends) {
+    const scale = name === 'pglite' ? options.scale * options.pgliteScale : options.scale;
+    const backend =
+      name === 'pg'
+        ? postgresBackend({ databaseUrl: options.databaseUrl, poolSize: options.poolSize })
+        : pgliteBackend();
+    const sections: SectionResult[] = [];
+    try {
+      if (name === 'pg') {
+        pgVersion = await postgresVersion(backend);
+        if (!pgVersion) throw new Error(`cannot reach PostgreSQL at ${redact(options.databaseUrl)}`);
+      }
+      for (const section of options.sections) {
+        if (section.backends && !section.backends.includes(name)) continue;
+        const shared = new Map<string, { value: Promise<unknown>; dispose: (v: never) => Promise<void> }>();
+        const runs: Array<{ run: number; metrics: readonly Metric[]; details?: unknown; error?: string }> =
+          [];
+        for (let run = 1; run <= options.runs; run++) {
+          const log = (message: string) =>
+            options.log(`[${name} ${section.key} ${run}/${options.runs}] ${message}`);
+          const ctx: SectionContext = {
+            backend,
+            backendName: name,
+            scale,
+            concurrency: options.concurrency,
+            workers: options.workers,
+            run,
+            runs: options.runs,
+            timeoutMs: options.timeoutMs,
+            scaled: (n, minimum = 1) => Math.max(minimum, Math.round(n * scale)),
+            log,
+            shared<T>(key: string, create: () => Promise<T>, dispose: (value: T) => Promise<void>) {
+              let entry = shared.get(key);
+              if (!entry) {
+                entry = { value: create(), dispose: dispose as (v: never) => Promise<void> };
+                shared.set(key, entry);
+              }
+              return entry.value as Promise<T>;
+            },
+          };
+          log(section.title);
+          try {
+            const r: SectionRun = await section.run(ctx);
+            runs.push({ run, metrics: r.metrics, details: r.details });
+          } catch (error) {
+            ok = false;
+            log(`failed: ${errorText(error)}`);
+            runs.push({ run, metrics: [], error: errorText(error) });
+          }
+        }
+        for (const { value, dispose } of shared.values()) {
+          await value.then((v) => dispose(v as never)).catch(() => {});
+        }
+        sections.push({
+          key: section.key,
+          title: section.title,
+          description: section.description,
+          runs,
+          summary: summarizeRuns(runs, name),
+        });
+      }
+      results.push({ backend: name, scale, sections });
+    } catch (error) {
+      ok = false;
+      options.log(`[${name}] failed: ${errorText(error)}`);
+      results.push({ backend: name, scale, error: errorText(error), sections });
+    } finally {
+      await backend.close().catch(() => {});
+    }
+  }
+
+  const { sections, log: _log, ...rest } = options;
+  return {
+    schemaVersion: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      hostname: hostname(),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      loadAverageAtStart,
+      loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      postgres: pgVersion,
+    },
+    options: { ...rest, databaseUrl: redact(rest.databaseUrl), sections: sections.map((s) => s.key) },
+    peersSource: PEERS_SOURCE,
+    backends: results,
+    ok,
+  };
+}
+
+/** Hides a password in a connection string. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

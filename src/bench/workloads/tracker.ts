@@ -1,0 +1,106 @@
+/**
+ * Timestamps recorded inside the no-op handlers, as the peers' harness does: a step "ends" right before
+ * its handler returns, and the dependent step "starts" at the first line of its handler. Everything runs
+ * in one process, so the two share performance.now(). Hand-off latency = child start - parent end (for a
+ * join: D start - max(B end, C end)).
+ */
+import { percentile, sortedCopy } from '../stats.js';
+
+export type Shape = 'single' | 'chain3' | 'diamond';
+
+export const STEPS_PER_TASK: Readonly<Record<Shape, number>> = { single: 1, chain3: 3, diamond: 4 };
+
+/** The step whose end means the task's work is done. */
+export const FINAL_STEP: Readonly<Record<Shape, string>> = { single: 'job', chain3: 'c', diamond: 'd' };
+
+const STEP_INDEX: Readonly<Record<string, number>> = { job: 0, a: 0, b: 1, c: 2, d: 3 };
+
+interface TaskTimes {
+  readonly start: Float64Array;
+  readonly end: Float64Array;
+}
+
+export interface HandoffStats {
+  readonly samples: number;
+  readonly p50Ms: number | null;
+  readonly p95Ms: number | null;
+  readonly maxMs: number | null;
+}
+
+export class Tracker {
+  readonly #times = new Map<number, TaskTimes>();
+  readonly #finalWaiters = new Map<number, () => void>();
+  readonly #finalSeen = new Set<number>();
+  #allWaiters: Array<{ n: number; resolve: () => void }> = [];
+  stepRuns = 0;
+  finalRuns = 0;
+
+  constructor(readonly shape: Shape) {}
+
+  #entry(taskId: number): TaskTimes {
+    let t = this.#times.get(taskId);
+    if (!t) {
+      t = { start: new Float64Array(4).fill(Number.NaN), end: new Float64Array(4).fill(Number.NaN) };
+      this.#times.set(taskId, t);
+    }
+    return t;
+  }
+
+  started(taskId: number, step: string, at: number): void {
+    this.#entry(taskId).start[STEP_INDEX[step] ?? 0] = at;
+  }
+
+  ended(taskId: number, step: string, at: number): void {
+    this.stepRuns++;
+    this.#entry(taskId).end[STEP_INDEX[step] ?? 0] = at;
+    if (step !== FINAL_STEP[this.shape]) return;
+    this.finalRuns++;
+    this.#finalSeen.add(taskId);
+    this.#finalWaiters.get(taskId)?.();
+    this.#finalWaiters.delete(taskId);
+    const ready = this.#allWaiters.filter((w) => this.finalRuns >= w.n);
+    this.#allWaiters = this.#allWaiters.filter((w) => this.finalRuns < w.n);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once the final step of `n` tasks has run. */
+  allFinal(n: number): Promise<void> {
+    if (this.finalRuns >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#allWaiters.push({ n, resolve }));
+  }
+
+  /** Resolves once this task's final step has run (at once if it already has). */
+  final(taskId: number): Promise<void> {
+    if (this.#finalSeen.has(taskId)) return Promise.resolve();
+    return new Promise((resolve) => this.#finalWaiters.set(taskId, resolve));
+  }
+
+  /** Step -> next step latencies: both hops of chains; A -> B/C (fan-out) of diamonds. */
+  handoffs(): HandoffStats {
+    const xs: number[] = [];
+    for (const t of this.#times.values()) {
+      if (this.shape === 'chain3') xs.push(t.start[1]! - t.end[0]!, t.start[2]! - t.end[1]!);
+      if (this.shape === 'diamond') xs.push(t.start[1]! - t.end[0]!, t.start[2]! - t.end[0]!);
+    }
+    return stats(xs);
+  }
+
+  /** Diamonds: D start - max(B end, C end). */
+  joins(): HandoffStats {
+    const xs: number[] = [];
+    if (this.shape === 'diamond') {
+      for (const t of this.#times.values()) xs.push(t.start[3]! - Math.max(t.end[1]!, t.end[2]!));
+    }
+    return stats(xs);
+  }
+}
+
+function stats(values: number[]): HandoffStats {
+  const sorted = sortedCopy(values);
+  return {
+    samples: sorted.length,
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    maxMs: sorted.length > 0 ? sorted[sorted.length - 1]! : null,
+  };
+}
