@@ -9,6 +9,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerOperate } from './commands/operate.js';
 import { registerRun } from './commands/run.js';
 import { registerScaffold } from './commands/scaffold.js';
+import { registerServe } from './commands/serve.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.js';
 import { errorJson, errorText, type Output, paint } from './output.js';
@@ -68,5 +69,6 @@ Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or tem
   registerRun(program, output, run);
   registerInspect(program, output, run);
   registerOperate(program, output, run);
+  registerServe(program, output, run);
   return program;
 }

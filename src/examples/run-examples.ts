@@ -94,7 +94,8 @@ const COLORS: Record<string, string> = {
   cancelled: '\x1b[90m',
 };
 
-function registerExamples(tasker: Tasker): void {
+/** Registers the example templates (those not registered yet). */
+export function registerExamples(tasker: Tasker): void {
   for (const template of EXAMPLE_TEMPLATES) {
     try {
       tasker.template(template.namespace, template.name, template.version);

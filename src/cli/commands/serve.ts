@@ -1,0 +1,82 @@
+/** `tasker serve`: the HTTP API, the dashboard and (unless --no-worker) a worker, in one process. */
+import type { Command } from 'commander';
+import { serverOptionsFromConfig } from '../../api/options-from-config.js';
+import { startServer } from '../../api/server.js';
+import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+import { type GlobalOptions, openProject } from '../project.js';
+
+type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  worker: boolean;
+  concurrency?: string;
+}
+
+function positiveInt(value: string | undefined, option: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > 65_535) {
+    throw new CliError(EXIT.USAGE, `${option} expects an integer from ${min} to 65535, got "${value}"`);
+  }
+  return n;
+}
+
+export function registerServe(program: Command, output: Output, run: Runner) {
+  program
+    .command('serve')
+    .description('serve the HTTP API and the dashboard, with a worker in the same process')
+    .option('--port <n>', 'port to listen on (default: api.port, PORT or 3000; 0 picks a free one)')
+    .option('--host <host>', 'address to listen on (default: api.host or 127.0.0.1)')
+    .option('--no-worker', 'serve the API only (workers run elsewhere)')
+    .option('--concurrency <n>', "the worker's concurrency (default: execution.concurrency)")
+    .addHelpText(
+      'after',
+      `
+Routes live under api.prefix (default /tasker): the dashboard at /tasker/ui/, the OpenAPI document at
+/tasker/openapi.json with Swagger UI at /tasker/api-docs, GraphQL at /tasker/graphql, metrics at
+/tasker/metrics. SIGINT/SIGTERM stop the server and the worker gracefully.
+
+Examples:
+  $ tasker serve
+  $ DATABASE_URL=postgres://localhost/app tasker serve --host 0.0.0.0 --port 8080 --no-worker`,
+    )
+    .action((options: ServeOptions, command: Command) =>
+      run(async () => {
+        const port = positiveInt(options.port, '--port', 0);
+        const concurrency = positiveInt(options.concurrency, '--concurrency');
+        const { tasker, config } = await openProject(command.optsWithGlobals<GlobalOptions>(), {
+          workflows: true,
+          quiet: false,
+        });
+        try {
+          const worker = options.worker ? await tasker.startWorker(concurrency ? { concurrency } : {}) : null;
+          const server = await startServer({
+            ...serverOptionsFromConfig(config, tasker),
+            ...(port !== undefined ? { port } : {}),
+            ...(options.host ? { host: options.host } : {}),
+          });
+          output.err(
+            [
+              `Tasker API on ${server.url} (${worker ? `with worker ${worker.name}` : 'no worker'})`,
+              `  dashboard  ${server.url}/ui/`,
+              `  API docs   ${server.url}/api-docs`,
+              `  GraphQL    ${server.url}/graphql`,
+            ].join('\n'),
+          );
+          const signal = await new Promise<NodeJS.Signals>((resolve) => {
+            process.once('SIGINT', () => resolve('SIGINT'));
+            process.once('SIGTERM', () => resolve('SIGTERM'));
+          });
+          output.err(`${signal}: stopping`);
+          await server.close();
+          await worker?.stop();
+          return EXIT.OK;
+        } finally {
+          await tasker.close();
+        }
+      }),
+    );
+}
