@@ -3,7 +3,9 @@
  * PostgreSQL pool), the registry of task templates and step handlers, the event bus and the workers it
  * starts. Several instances can live side by side (e.g. one per schema); nothing is global.
  */
-import pino from 'pino';
+
+import type { DependencyAnalysis, DependencyAnalysisOptions } from './analysis/task-dependencies.js';
+import { analyzeTask } from './analysis/task-dependencies.js';
 import { type Logger, type ResolvedConfig, resolveConfig, type TaskerOptions } from './config/options.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -14,11 +16,13 @@ import { createContextValidator } from './definitions/context-validator.js';
 import { defineTask } from './definitions/define-task.js';
 import { createTemplateRegistry } from './definitions/registry.js';
 import type { StepHandler, TaskDefinition, TaskTemplate, TemplateStep } from './definitions/types.js';
+import { type ChangeFeedHandlers, subscribeStateChanges } from './engine/change-feed.js';
 import { type CreateTaskRequest, createTaskCreator } from './engine/create-tasks.js';
+import { createEditOperations, type EditOperations } from './engine/edit-operations.js';
 import { createIntrospection, type Introspection } from './engine/introspection.js';
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
-import { createOperations, type Operations } from './engine/operations.js';
+import { assertId, createOperations, type Operations } from './engine/operations.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import {
   findStep,
@@ -30,15 +34,27 @@ import {
 import { storeTemplate } from './engine/sql/template-queries.js';
 import { createTaskWaiter } from './engine/wait-for-task.js';
 import { TaskerError } from './errors.js';
-import { createEventBus, type EventBus } from './events/event-bus.js';
+import { validateCustomEvents } from './events/custom-events.js';
+import { withOperationEvents } from './events/operation-events.js';
+import { createTaskerEventBus, type TaskerEventBus } from './events/tasker-events.js';
 import { createHttpHandler, HTTP_HANDLER_NAME } from './handlers/http-handler.js';
 import type { CreatedTask, Step, StepTransition, TaskTransition, TaskWithSteps } from './model/types.js';
+import { type Analytics, createAnalytics } from './telemetry/analytics.js';
+import { instrumentCreation } from './telemetry/task-creation.js';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
-export interface Tasker extends Operations, Introspection {
+export interface Tasker extends Operations, EditOperations, Introspection, Analytics {
   readonly config: ResolvedConfig;
-  readonly events: EventBus;
+  /** Typed events (docs/events.md): `tasker.events.on('step.failed', fn)`, wildcards `'step.*'`, `'*'`. */
+  readonly events: TaskerEventBus;
   readonly logger: Logger;
+  /** Logs, metrics and traces of this instance (docs/observability.md). */
+  readonly telemetry: Telemetry;
+  /** This instance's metrics in the Prometheus text format ('' when metrics are off). */
+  metrics(): Promise<string>;
+  /** Dependency levels, critical path, bottlenecks and parallelism of a task. Throws TASKER_TASK_NOT_FOUND. */
+  analyzeTask(taskId: number, options?: DependencyAnalysisOptions): Promise<DependencyAnalysis>;
   /** The database connection (for health checks and tools; Tasker's tables are private). */
   readonly database: Database;
 
@@ -69,6 +85,13 @@ export interface Tasker extends Operations, Introspection {
   getStepTransitions(stepId: number): Promise<StepTransition[]>;
   /** The whole audit trail of a task: its transitions and its steps', in time order. */
   getAuditTrail(taskId: number): Promise<Array<TaskTransition | StepTransition>>;
+  /** The steps of several tasks in one query (ordered by task, then position). */
+  getStepsOfTasks(taskIds: readonly number[]): Promise<Step[]>;
+  /**
+   * Task and step state changes announced by the database (from any process on this schema). Resolves
+   * once listening, with a function that unsubscribes.
+   */
+  subscribeStateChanges(handlers: ChangeFeedHandlers): Promise<() => void>;
   /** Resolves with the task once it is complete, in error, cancelled or resolved. */
   waitForTask(id: number, options?: { timeoutMs?: number }): Promise<TaskWithSteps>;
 
@@ -89,10 +112,6 @@ function isTemplate(value: unknown): value is TaskTemplate {
   return typeof value === 'object' && value !== null && typeof (value as TaskTemplate).hash === 'string';
 }
 
-function defaultLogger(): Logger {
-  return pino({ name: 'tasker', level: process.env.TASKER_LOG_LEVEL ?? 'warn' });
-}
-
 /**
  * Creates an engine: opens (and migrates) the database and returns the API.
  *
@@ -105,7 +124,21 @@ export async function createTasker(
   dependencies: TaskerDependencies = {},
 ): Promise<Tasker> {
   const config = resolveConfig(options);
-  const logger = options.logger ?? defaultLogger();
+  const events = createTaskerEventBus({
+    onSubscriberError: (error, name) => {
+      telemetry.logger.error({ err: error, event: name }, 'event subscriber failed');
+      telemetry.metrics?.subscriberErrors.inc({ event: name });
+    },
+  });
+  const telemetry: Telemetry = createTelemetry(options.telemetry, options.logger, {
+    database: () => database,
+    inFlightSteps: () => [...workers].reduce((sum, w) => sum + w.running, 0),
+    localWorkers: () => [...workers].filter((w) => w.state === 'running').length,
+    clusterGauges: () => analytics.queueStats(),
+    events,
+  });
+  const detachTelemetry = telemetry.attach(events);
+  const logger = telemetry.logger;
   const ownsDatabase = !dependencies.database;
   const database =
     dependencies.database ??
@@ -130,9 +163,6 @@ export async function createTasker(
   const handlers = new Map<string, StepHandler<never>>();
   // Built-in handlers, available to every template by name (registerHandler with replace overrides them).
   handlers.set(HTTP_HANDLER_NAME, createHttpHandler());
-  const events = createEventBus({
-    onSubscriberError: (error, name) => logger.error({ err: error, event: name }, 'event subscriber failed'),
-  });
   const notifications = createNotificationHub(database, (error) =>
     logger.error({ err: error }, 'notification listener failed'),
   );
@@ -194,19 +224,35 @@ export async function createTasker(
   };
 
   const waiter = createTaskWaiter({ sql, notifications, getTask });
+  const analytics = createAnalytics(sql, db);
+  const instrumented = instrumentCreation(telemetry.tracing, events);
+  const createMany = instrumented((requests) => creator.createTasks(requests));
+  const createOne = instrumented(async (requests) => [await creator.createTask(requests[0]!)]);
 
   const tasker: Tasker = {
     config,
     events,
     logger,
     database,
-    ...createOperations(sql, db),
+    telemetry,
+    ...withOperationEvents(createOperations(sql, db), events, {
+      task: (id) => findTask(sql, id),
+      taskIdOfStep: async (id) => (await findStep(sql, id))?.taskId ?? null,
+    }),
+    ...createEditOperations(sql, db),
     ...createIntrospection(sql, db),
+    ...analytics,
+    metrics: async () => (telemetry.metrics ? telemetry.metrics.text() : ''),
+    async analyzeTask(taskId, analysisOptions = {}) {
+      const task = await getTask(taskId);
+      return analyzeTask(task, { weights: telemetry.config.bottleneckWeights, ...analysisOptions });
+    },
 
     register(definition, registerOptions = {}) {
       assertOpen();
       const template = isTemplate(definition) ? definition : defineTask(definition as TaskDefinition);
       validator.compile(template);
+      validateCustomEvents(template);
       registry.add(template, registerOptions);
       return template;
     },
@@ -233,7 +279,7 @@ export async function createTasker(
     async createTask(request) {
       assertOpen();
       try {
-        return await creator.createTask(request);
+        return (await createOne([request]))[0]!;
       } catch (error) {
         throw translateDatabaseError(error);
       }
@@ -241,7 +287,7 @@ export async function createTasker(
     async createTasks(requests) {
       assertOpen();
       try {
-        return await creator.createTasks(requests);
+        return await createMany(requests);
       } catch (error) {
         throw translateDatabaseError(error);
       }
@@ -269,6 +315,15 @@ export async function createTasker(
         db(() => findStepTransitions(sql, 'task', taskId)),
       ]);
       return [...own, ...steps].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    },
+    async getStepsOfTasks(taskIds) {
+      for (const id of taskIds) assertId(id, 'taskId');
+      if (taskIds.length === 0) return [];
+      return db(() => findSteps(sql, [...taskIds]));
+    },
+    subscribeStateChanges(handlers) {
+      assertOpen();
+      return subscribeStateChanges(sql, notifications, handlers);
     },
     waitForTask(id, waitOptions = {}) {
       assertOpen();
@@ -301,7 +356,7 @@ export async function createTasker(
           notifications,
           templates,
           resolveHandler,
-          instrumentation: dependencies.instrumentation,
+          instrumentation: telemetry.instrumentation(dependencies.instrumentation),
           onStopped: (w) => workers.delete(w),
         },
         workerOptions,
@@ -314,6 +369,7 @@ export async function createTasker(
       if (closed) return;
       closed = true;
       await Promise.all([...workers].map((w) => w.stop()));
+      detachTelemetry();
       await notifications.close();
       if (ownsDatabase) await database.close();
     },

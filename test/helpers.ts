@@ -5,7 +5,7 @@
  * schema per test.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import { quoteIdent } from '../src/db/database.js';
 import { createPgliteDatabase } from '../src/db/pglite-database.js';
@@ -27,6 +27,12 @@ export function uniqueSchema(prefix = 't'): string {
 let sharedPglite: Promise<Database> | null = null;
 const cleanups: Array<() => Promise<void>> = [];
 
+// Start this file's PGlite in a hook (hookTimeout) rather than inside its first test: on a loaded
+// machine its start-up alone can exceed a test's time budget.
+beforeAll(async () => {
+  await pgliteForFile();
+});
+
 afterEach(async () => {
   const pending = cleanups.splice(0).reverse();
   for (const cleanup of pending) await cleanup();
@@ -39,6 +45,12 @@ afterAll(async () => {
     await db.close();
   }
 });
+
+// PGlite takes seconds to start, much more on a busy machine: start it before the first test's time
+// limit runs rather than inside it.
+beforeAll(async () => {
+  await pgliteForFile();
+}, 180_000);
 
 /** The in-memory PGlite database shared by this file's tests. */
 export function pgliteForFile(): Promise<Database> {

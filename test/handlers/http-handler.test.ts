@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StepContext } from '../../src/definitions/types.js';
 import { PermanentError, RetryableError } from '../../src/errors.js';
@@ -47,6 +48,8 @@ function stepContext(config: Record<string, unknown>, extra: Partial<StepContext
     config,
     attempt: 1,
     signal: new AbortController().signal,
+    log: pino({ level: 'silent' }),
+    publish: () => {},
     ...extra,
   };
 }

@@ -1,0 +1,437 @@
+/**
+ * GraphQL at <prefix>/graphql (mercurius): the same engine calls as REST, each guarded by the same
+ * permission as its REST twin. Task.steps is a batched loader: a page of tasks with their steps costs one
+ * steps query, not one per task.
+ *
+ * GraphiQL is OFF: mercurius's GraphiQL page loads React and GraphiQL from unpkg.com, which would not
+ * work offline, and those packages are not bundled here. Use the OpenAPI/Swagger UI for REST, or any
+ * GraphQL client against /graphql.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
+import type { CreateTaskRequest } from '../engine/create-tasks.js';
+import { isTaskerError } from '../errors.js';
+import type { Step, Task } from '../model/types.js';
+import type { Permission } from './auth.js';
+import type { ApiContext } from './context.js';
+import { HttpProblem, sendProblem } from './problems.js';
+import { withoutSteps } from './task-routes.js';
+
+const schema = /* GraphQL */ `
+  scalar JSON
+  scalar DateTime
+
+  type Task {
+    id: Int!
+    namespace: String!
+    name: String!
+    version: String!
+    state: String!
+    context: JSON
+    initiator: String
+    sourceSystem: String
+    reason: String
+    tags: [String!]!
+    correlationId: String
+    stepCount: Int!
+    unfinishedSteps: Int!
+    failedSteps: Int!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    startedAt: DateTime
+    completedAt: DateTime
+    steps: [Step!]!
+    transitions: [TaskTransition!]!
+  }
+
+  type Step {
+    id: Int!
+    taskId: Int!
+    name: String!
+    position: Int!
+    state: String!
+    attempts: Int!
+    totalAttempts: Int!
+    retryLimit: Int!
+    retryable: Boolean!
+    timeoutMs: Int
+    skippable: Boolean!
+    blocked: Boolean!
+    parentIds: [Int!]!
+    childIds: [Int!]!
+    inputs: JSON
+    results: JSON
+    lastError: JSON
+    runAt: DateTime
+    lastAttemptedAt: DateTime
+    completedAt: DateTime
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    transitions: [StepTransition!]!
+  }
+
+  type TaskTransition {
+    taskId: Int!
+    sortKey: Int!
+    fromState: String
+    toState: String!
+    metadata: JSON
+    createdAt: DateTime!
+    mostRecent: Boolean!
+  }
+
+  type StepTransition {
+    stepId: Int!
+    taskId: Int!
+    stepName: String!
+    sortKey: Int!
+    fromState: String
+    toState: String!
+    metadata: JSON
+    createdAt: DateTime!
+    mostRecent: Boolean!
+  }
+
+  type TaskPage {
+    items: [Task!]!
+    nextCursor: String
+  }
+
+  type TemplateStep {
+    name: String!
+    dependsOn: [String!]!
+    retryable: Boolean!
+    retryLimit: Int!
+    timeoutMs: Int
+    skippable: Boolean!
+  }
+
+  type Template {
+    namespace: String!
+    name: String!
+    version: String!
+    description: String
+    contextSchema: JSON
+    steps: [TemplateStep!]!
+  }
+
+  type Namespace {
+    namespace: String!
+    templates: [Template!]!
+  }
+
+  enum TaskSort {
+    CREATED_AT_ASC
+    CREATED_AT_DESC
+  }
+
+  input CreateTaskInput {
+    namespace: String
+    name: String!
+    version: String
+    context: JSON
+    initiator: String
+    sourceSystem: String
+    reason: String
+    tags: [String!]
+    bypassSteps: [String!]
+    idempotencyKey: String
+    correlationId: String
+  }
+
+  type Query {
+    tasks(
+      state: [String!]
+      namespace: String
+      name: String
+      version: String
+      tag: String
+      createdAfter: DateTime
+      createdBefore: DateTime
+      sort: TaskSort
+      limit: Int
+      cursor: String
+    ): TaskPage!
+    task(id: Int!): Task
+    step(id: Int!): Step
+    handlers(namespace: String): [Namespace!]!
+    taskTransitions(taskId: Int!): [TaskTransition!]!
+    stepTransitions(stepId: Int!): [StepTransition!]!
+  }
+
+  type Mutation {
+    createTask(input: CreateTaskInput!): Task!
+    cancelTask(id: Int!, reason: String): Task!
+    retryTask(id: Int!, reason: String): Task!
+    updateStep(id: Int!, retryLimit: Int, inputs: JSON): Step!
+    cancelStep(id: Int!, reason: String): Step!
+    retryStep(id: Int!, reason: String): Step!
+    resolveStep(id: Int!, results: JSON, reason: String): Step!
+  }
+`;
+
+function literal(node: ValueNode, variables?: Record<string, unknown> | null): unknown {
+  switch (node.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return node.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(node.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return node.values.map((v) => literal(v, variables));
+    case Kind.OBJECT:
+      return Object.fromEntries(node.fields.map((f) => [f.name.value, literal(f.value, variables)]));
+    case Kind.VARIABLE:
+      return variables?.[node.name.value];
+    default:
+      return undefined;
+  }
+}
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  description: 'Any JSON value',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+  parseLiteral: (node, variables) => literal(node, variables),
+});
+
+const DateTimeScalar = new GraphQLScalarType({
+  name: 'DateTime',
+  description: 'An ISO 8601 date-time',
+  serialize: (v) => (v instanceof Date ? v.toISOString() : v),
+  parseValue: (v) => {
+    if (typeof v !== 'string' || Number.isNaN(Date.parse(v)))
+      throw new GraphQLError('expected an ISO 8601 date-time');
+    return v;
+  },
+  parseLiteral: (node) => {
+    if (node.kind !== Kind.STRING || Number.isNaN(Date.parse(node.value))) {
+      throw new GraphQLError('expected an ISO 8601 date-time');
+    }
+    return node.value;
+  },
+});
+
+interface GqlContext {
+  reply: { request: FastifyRequest };
+}
+
+/** Engine and access errors as GraphQL errors with the REST code and status in `extensions`. */
+function toGraphQLError(error: unknown): unknown {
+  if (error instanceof HttpProblem || isTaskerError(error)) {
+    const status = error instanceof HttpProblem ? error.status : error.status;
+    const details = isTaskerError(error) ? error.details : error.errors;
+    return new mercurius.ErrorWithProps(
+      error.message,
+      { code: error.code, status, ...(details ? { errors: details } : {}) },
+      status,
+    );
+  }
+  return error;
+}
+
+export async function graphqlRoutes(
+  app: FastifyInstance,
+  { tasker, access, options }: ApiContext,
+): Promise<void> {
+  const guard =
+    <A, R>(permission: Permission, fn: (args: A, request: FastifyRequest) => Promise<R> | R) =>
+    async (_root: unknown, args: A, context: GqlContext): Promise<R> => {
+      try {
+        await access.check(context.reply.request, permission);
+        return await fn(args, context.reply.request);
+      } catch (error) {
+        throw toGraphQLError(error);
+      }
+    };
+  const bareTask = async (id: number): Promise<Task> => withoutSteps(await tasker.getTask(id));
+  const maxLimit = options.graphql.maxLimit;
+
+  const resolvers: IResolvers = {
+    JSON: JSONScalar,
+    DateTime: DateTimeScalar,
+    Query: {
+      tasks: guard(
+        'tasker.task:index',
+        async (args: {
+          state?: string[];
+          namespace?: string;
+          name?: string;
+          version?: string;
+          tag?: string;
+          createdAfter?: string;
+          createdBefore?: string;
+          sort?: 'CREATED_AT_ASC' | 'CREATED_AT_DESC';
+          limit?: number;
+          cursor?: string;
+        }) => {
+          if (args.limit !== undefined && (args.limit < 1 || args.limit > maxLimit)) {
+            throw new HttpProblem(400, 'TASKER_INVALID_REQUEST', `limit must be between 1 and ${maxLimit}`, [
+              { path: 'limit', message: `expected 1-${maxLimit}` },
+            ]);
+          }
+          const { sort, state, ...filter } = args;
+          const page = await tasker.listTasks({
+            ...filter,
+            state: state as never,
+            order: sort === 'CREATED_AT_ASC' ? 'asc' : 'desc',
+          });
+          return { items: page.tasks, nextCursor: page.nextCursor };
+        },
+      ),
+      task: guard('tasker.task:show', async ({ id }: { id: number }) => {
+        try {
+          return await tasker.getTask(id);
+        } catch (error) {
+          if (isTaskerError(error, 'TASKER_TASK_NOT_FOUND')) return null;
+          throw error;
+        }
+      }),
+      step: guard('tasker.workflow_step:show', async ({ id }: { id: number }) => {
+        try {
+          return await tasker.getStep(id);
+        } catch (error) {
+          if (isTaskerError(error, 'TASKER_STEP_NOT_FOUND')) return null;
+          throw error;
+        }
+      }),
+      handlers: guard('tasker.handler:index', ({ namespace }: { namespace?: string }) => {
+        const groups = new Map<string, ReturnType<typeof tasker.templates>>();
+        for (const t of tasker.templates()) {
+          if (namespace === undefined || namespace === null || t.namespace === namespace) {
+            groups.set(t.namespace, [...(groups.get(t.namespace) ?? []), t]);
+          }
+        }
+        return [...groups.entries()].map(([ns, templates]) => ({ namespace: ns, templates }));
+      }),
+      taskTransitions: guard('tasker.task:show', ({ taskId }: { taskId: number }) =>
+        tasker.getTaskTransitions(taskId),
+      ),
+      stepTransitions: guard('tasker.workflow_step:show', ({ stepId }: { stepId: number }) =>
+        tasker.getStepTransitions(stepId),
+      ),
+    },
+    Mutation: {
+      createTask: guard('tasker.task:create', async ({ input }: { input: CreateTaskRequest }, request) => {
+        const clean = Object.fromEntries(
+          Object.entries(input).filter(([, v]) => v !== null),
+        ) as CreateTaskRequest;
+        const created = await tasker.createTask({
+          ...clean,
+          correlationId: clean.correlationId ?? request.correlationId,
+        });
+        return bareTask(created.id);
+      }),
+      cancelTask: guard(
+        'tasker.task:cancel',
+        async ({ id, reason }: { id: number; reason?: string | null }) => {
+          await tasker.cancelTask(id, { reason: reason ?? undefined });
+          return bareTask(id);
+        },
+      ),
+      retryTask: guard(
+        'tasker.task:retry',
+        async ({ id, reason }: { id: number; reason?: string | null }) => {
+          await tasker.retryTask(id, { reason: reason ?? undefined });
+          return bareTask(id);
+        },
+      ),
+      updateStep: guard(
+        'tasker.workflow_step:update',
+        async (args: { id: number; retryLimit?: number | null; inputs?: unknown }) => {
+          await tasker.updateStep(args.id, {
+            ...(args.retryLimit !== undefined && args.retryLimit !== null
+              ? { retryLimit: args.retryLimit }
+              : {}),
+            ...(Object.hasOwn(args, 'inputs') ? { inputs: args.inputs } : {}),
+          });
+          return tasker.getStep(args.id);
+        },
+      ),
+      cancelStep: guard(
+        'tasker.workflow_step:cancel',
+        async ({ id, reason }: { id: number; reason?: string | null }) => {
+          await tasker.cancelStep(id, { reason: reason ?? undefined });
+          return tasker.getStep(id);
+        },
+      ),
+      retryStep: guard(
+        'tasker.workflow_step:retry',
+        async ({ id, reason }: { id: number; reason?: string | null }) => {
+          await tasker.retryStep(id, { reason: reason ?? undefined });
+          return tasker.getStep(id);
+        },
+      ),
+      resolveStep: guard(
+        'tasker.workflow_step:update',
+        async ({ id, results, reason }: { id: number; results?: unknown; reason?: string | null }) => {
+          await tasker.resolveStep(id, results ?? null, { reason: reason ?? undefined });
+          return tasker.getStep(id);
+        },
+      ),
+    },
+    Step: {
+      async transitions(step: Step, _args: unknown, context: GqlContext) {
+        try {
+          await access.check(context.reply.request, 'tasker.workflow_step:show');
+          return await tasker.getStepTransitions(step.id);
+        } catch (error) {
+          throw toGraphQLError(error);
+        }
+      },
+    },
+  };
+
+  const loaders: MercuriusLoaders = {
+    Task: {
+      // One query for the steps of every task in the result.
+      async steps(queries: Array<{ obj: Task & { steps?: Step[] } }>, context: GqlContext) {
+        try {
+          await access.check(context.reply.request, 'tasker.workflow_step:index');
+          const missing = queries.filter((q) => !q.obj.steps).map((q) => q.obj.id);
+          const steps = await tasker.getStepsOfTasks(missing);
+          const byTask = new Map<number, Step[]>();
+          for (const s of steps) byTask.set(s.taskId, [...(byTask.get(s.taskId) ?? []), s]);
+          return queries.map((q) => q.obj.steps ?? byTask.get(q.obj.id) ?? []);
+        } catch (error) {
+          throw toGraphQLError(error);
+        }
+      },
+      async transitions(queries: Array<{ obj: Task }>, context: GqlContext) {
+        try {
+          await access.check(context.reply.request, 'tasker.task:show');
+          return await Promise.all(queries.map((q) => tasker.getTaskTransitions(q.obj.id)));
+        } catch (error) {
+          throw toGraphQLError(error);
+        }
+      },
+    },
+  };
+
+  // Unauthenticated requests get a 401 problem before any GraphQL runs; permissions are per field (403
+  // in the error's extensions).
+  if (access.enabled) {
+    // Answered here: mercurius's own error handler would wrap a thrown error in a GraphQL response.
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.routeOptions.url?.endsWith('/graphql')) return;
+      try {
+        await access.authenticate(request, false);
+      } catch (error) {
+        return sendProblem(request, reply, error);
+      }
+    });
+  }
+  await app.register(mercurius, {
+    schema,
+    resolvers,
+    loaders,
+    path: '/graphql',
+    graphiql: false,
+    context: (_request, reply) => ({ reply }),
+  });
+}

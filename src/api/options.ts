@@ -1,0 +1,141 @@
+/**
+ * Options of the HTTP API (createApiServer, the taskerApi plugin, startServer), validated with zod so a
+ * mistake names the option at fault. The config-file loader maps its api/auth/health groups onto these.
+ */
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { zodProblems } from '../definitions/define-task.js';
+import { formatProblems, TaskerError } from '../errors.js';
+import type { Tasker } from '../tasker.js';
+
+/** Who made a request, as an authenticator establishes it. */
+export interface Principal {
+  /** Subject (user or service id). */
+  readonly id: string;
+  /** Permissions `tasker.<resource>:<action>` granted (used unless `authorize` is given). */
+  readonly permissions?: readonly string[];
+  /** Verified claims or anything else the authenticator wants `authorize` to see. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A custom authenticator: returns the principal, or null when the request carries no credentials (401
+ * "authentication required"); throws an `AuthenticationError` for bad credentials.
+ */
+export type Authenticator = (request: FastifyRequest, token: string | null) => Promise<Principal | null>;
+
+/** Decides whether a principal may do `permission` (e.g. `tasker.task:create`). */
+export type Authorizer = (principal: Principal, permission: string) => boolean | Promise<boolean>;
+
+const fn = <T>(what: string) =>
+  z.custom<T>((v) => typeof v === 'function', { message: `expected a function (${what})` });
+
+const jwtSchema = z
+  .object({
+    /** HS256 shared secret, at least 32 bytes. */
+    secret: z
+      .string()
+      .refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'the HS256 secret must be at least 32 bytes long')
+      .optional(),
+    /** JWKS URL for RS256/ES256 keys. */
+    jwksUrl: z.url().optional(),
+    issuer: z.string().min(1).optional(),
+    audience: z.string().min(1).optional(),
+    /** Claim holding the permissions: an array of strings or a space-separated string. */
+    permissionsClaim: z.string().min(1).default('permissions'),
+    /** Allowed clock skew in seconds. */
+    clockToleranceSeconds: z.number().int().min(0).max(300).default(5),
+  })
+  .strict()
+  .refine((j) => (j.secret === undefined) !== (j.jwksUrl === undefined), {
+    message: 'give exactly one of secret (HS256) or jwksUrl (RS256/ES256)',
+  });
+
+export const authOptionsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    jwt: jwtSchema.optional(),
+    /** A custom authenticator; replaces the JWT one. */
+    authenticate: fn<Authenticator>('authenticate').optional(),
+    /** A custom permission check; replaces the token's permissions claim. */
+    authorize: fn<Authorizer>('authorize').optional(),
+    /** /health/status needs authentication and tasker.health_status:index. */
+    statusRequiresAuth: z.boolean().default(true),
+  })
+  .strict()
+  .refine((a) => !a.enabled || a.jwt !== undefined || a.authenticate !== undefined, {
+    message: 'auth is enabled: configure jwt (secret or jwksUrl) or an authenticate function',
+  });
+
+export const apiOptionsSchema = z
+  .object({
+    tasker: z.custom<Tasker>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as Tasker).createTask === 'function',
+      { message: 'expected a Tasker instance (createTasker())' },
+    ),
+    /** Path prefix of every route. */
+    prefix: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'expected "" or a path such as /tasker')
+      .default('/tasker'),
+    /** Largest request body accepted, in bytes (413 beyond). */
+    bodyLimit: z
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** Header carrying the correlation id (accepted and returned). */
+    correlationIdHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/)
+      .default('X-Correlation-ID'),
+    auth: authOptionsSchema.default({ enabled: false, statusRequiresAuth: true }),
+    health: z
+      .object({
+        /** Time allowed for the readiness database check. */
+        readinessTimeoutMs: z.number().int().min(10).max(60_000).default(5000),
+        /** Readiness fails while no task template is registered. */
+        requireTemplates: z.boolean().default(true),
+      })
+      .strict()
+      .default({ readinessTimeoutMs: 5000, requireTemplates: true }),
+    /** OpenAPI document and Swagger UI. */
+    docs: z.boolean().default(true),
+    graphql: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Most list items a GraphQL query may ask for. */
+        maxLimit: z.number().int().min(1).max(500).default(100),
+      })
+      .strict()
+      .default({ enabled: true, maxLimit: 100 }),
+    /** Directory of the built dashboard (served at <prefix>/ui/ when it holds index.html). */
+    uiDir: z.string().min(1).optional(),
+    /** Heartbeat comment interval of server-sent event streams. */
+    sseHeartbeatMs: z.number().int().min(100).max(120_000).default(15_000),
+  })
+  .strict();
+
+export type ApiOptions = z.input<typeof apiOptionsSchema>;
+export type ResolvedApiOptions = z.output<typeof apiOptionsSchema>;
+
+export const serverOptionsSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).optional(),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Fastify logger: false (default), true or pino options. */
+    logger: z.union([z.boolean(), z.record(z.string(), z.unknown())]).default(false),
+  })
+  .loose();
+
+export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
+  const parsed = apiOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error);
+    throw new TaskerError('TASKER_INVALID_CONFIG', `invalid API options:\n${formatProblems(problems)}`, {
+      details: problems,
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,241 @@
+/**
+ * JSON Schemas of every request and response body. Fastify validates requests and serializes responses
+ * with them, and @fastify/swagger turns the same schemas into the OpenAPI document.
+ */
+import { STEP_STATES, TASK_STATES } from '../model/states.js';
+
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+const anyJson = {} as const;
+export const idParam = { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } as const;
+
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    instance: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { path: { type: 'string' }, message: { type: 'string' } },
+        required: ['path', 'message'],
+      },
+    },
+  },
+  required: ['type', 'title', 'status', 'detail', 'code'],
+} as const;
+
+const taskProperties = {
+  id: { type: 'integer' },
+  namespace: { type: 'string' },
+  name: { type: 'string' },
+  version: { type: 'string' },
+  state: { type: 'string', enum: [...TASK_STATES] },
+  context: { type: 'object', additionalProperties: true },
+  initiator: nullableString,
+  sourceSystem: nullableString,
+  reason: nullableString,
+  tags: { type: 'array', items: { type: 'string' } },
+  bypassSteps: { type: 'array', items: { type: 'string' } },
+  requestedAt: dateTime,
+  identityKey: nullableString,
+  correlationId: nullableString,
+  traceparent: nullableString,
+  stepCount: { type: 'integer' },
+  unfinishedSteps: { type: 'integer' },
+  failedSteps: { type: 'integer' },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+  startedAt: nullableDateTime,
+  completedAt: nullableDateTime,
+} as const;
+
+export const taskSchema = {
+  $id: 'Task',
+  type: 'object',
+  properties: taskProperties,
+  required: ['id', 'namespace', 'name', 'version', 'state'],
+} as const;
+
+const stepProperties = {
+  id: { type: 'integer' },
+  taskId: { type: 'integer' },
+  name: { type: 'string' },
+  position: { type: 'integer' },
+  state: { type: 'string', enum: [...STEP_STATES] },
+  attempts: { type: 'integer' },
+  totalAttempts: { type: 'integer' },
+  retryLimit: { type: 'integer' },
+  retryable: { type: 'boolean' },
+  timeoutMs: { type: ['integer', 'null'] },
+  skippable: { type: 'boolean' },
+  blocked: { type: 'boolean' },
+  parentIds: { type: 'array', items: { type: 'integer' } },
+  childIds: { type: 'array', items: { type: 'integer' } },
+  inputs: anyJson,
+  results: anyJson,
+  lastError: {
+    anyOf: [
+      { type: 'null' },
+      {
+        type: 'object',
+        properties: {
+          class: { type: 'string' },
+          message: { type: 'string' },
+          stack: { type: 'string' },
+          code: { type: 'string' },
+          context: { type: 'object', additionalProperties: true },
+        },
+      },
+    ],
+  },
+  runAt: nullableDateTime,
+  backoffRequestSeconds: { type: ['number', 'null'] },
+  lastAttemptedAt: nullableDateTime,
+  completedAt: nullableDateTime,
+  workerId: nullableString,
+  createdAt: dateTime,
+  updatedAt: dateTime,
+} as const;
+
+export const stepSchema = {
+  $id: 'Step',
+  type: 'object',
+  properties: stepProperties,
+  required: ['id', 'taskId', 'name', 'state'],
+} as const;
+
+const transitionProperties = {
+  sortKey: { type: 'integer' },
+  fromState: nullableString,
+  toState: { type: 'string' },
+  metadata: { type: ['object', 'null'], additionalProperties: true },
+  createdAt: dateTime,
+  mostRecent: { type: 'boolean' },
+} as const;
+
+export const taskTransitionSchema = {
+  $id: 'TaskTransition',
+  type: 'object',
+  properties: { taskId: { type: 'integer' }, ...transitionProperties },
+} as const;
+
+export const stepTransitionSchema = {
+  $id: 'StepTransition',
+  type: 'object',
+  properties: {
+    stepId: { type: 'integer' },
+    taskId: { type: 'integer' },
+    stepName: { type: 'string' },
+    ...transitionProperties,
+  },
+} as const;
+
+/** Audit entries are task or step transitions; the step fields are present for step entries. */
+export const auditEntrySchema = {
+  $id: 'AuditEntry',
+  type: 'object',
+  properties: {
+    taskId: { type: 'integer' },
+    stepId: { type: 'integer' },
+    stepName: { type: 'string' },
+    ...transitionProperties,
+  },
+} as const;
+
+export const taskWithStepsSchema = {
+  $id: 'TaskWithSteps',
+  type: 'object',
+  properties: {
+    ...taskProperties,
+    steps: { type: 'array', items: { $ref: 'Step#' } },
+    dependencies: {
+      type: 'object',
+      description: 'Present with include=dependencies',
+      properties: {
+        levels: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { stepId: { type: 'integer' }, name: { type: 'string' }, level: { type: 'integer' } },
+          },
+        },
+        executionOrder: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+        executionContext: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+  required: ['id', 'state', 'steps'],
+} as const;
+
+export const stepDetailSchema = {
+  $id: 'StepDetail',
+  type: 'object',
+  properties: {
+    ...stepProperties,
+    siblingIds: { type: 'array', items: { type: 'integer' } },
+    transitions: { type: 'array', items: { $ref: 'StepTransition#' } },
+  },
+  required: ['id', 'taskId', 'name', 'state'],
+} as const;
+
+const shortString = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
+
+export const createTaskBodySchema = {
+  $id: 'CreateTaskRequest',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    namespace: shortString(64),
+    name: shortString(64),
+    version: shortString(64),
+    context: { type: 'object', additionalProperties: true },
+    initiator: { type: 'string', maxLength: 128 },
+    sourceSystem: { type: 'string', maxLength: 128 },
+    reason: { type: 'string', maxLength: 128 },
+    tags: { type: 'array', maxItems: 100, items: shortString(64) },
+    bypassSteps: { type: 'array', maxItems: 1000, items: shortString(128) },
+    idempotencyKey: shortString(255),
+    requestedAt: { type: 'string', format: 'date-time' },
+    correlationId: shortString(128),
+  },
+} as const;
+
+export const schemas = [
+  problemSchema,
+  taskSchema,
+  stepSchema,
+  taskTransitionSchema,
+  stepTransitionSchema,
+  auditEntrySchema,
+  taskWithStepsSchema,
+  stepDetailSchema,
+  createTaskBodySchema,
+];
+
+export const reasonBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', maxLength: 500 } },
+} as const;
+
+export const itemsOf = (ref: string) =>
+  ({
+    type: 'object',
+    properties: { items: { type: 'array', items: { $ref: `${ref}#` } } },
+    required: ['items'],
+  }) as const;
+
+export const problemResponses = {
+  '4xx': { $ref: 'Problem#' },
+  '5xx': { $ref: 'Problem#' },
+} as const;

@@ -1,0 +1,268 @@
+/** REST routes of tasks: list, create (one or many), show, update, cancel, retry, transitions, audit. */
+import type { CreateTaskRequest } from '../engine/create-tasks.js';
+import { TASK_STATES } from '../model/states.js';
+import type { Task, TaskWithSteps } from '../model/types.js';
+import type { RouteModule } from './context.js';
+import { toId } from './context.js';
+import { idParam, itemsOf, problemResponses, reasonBody } from './schemas.js';
+
+const params = { type: 'object', properties: { id: idParam }, required: ['id'] } as const;
+
+/** A task without its steps (the engine returns it with them). */
+export function withoutSteps(task: TaskWithSteps): Task {
+  const { steps: _steps, ...rest } = task;
+  return rest;
+}
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: { type: 'array', items: { type: 'string', enum: [...TASK_STATES] }, maxItems: TASK_STATES.length },
+    namespace: { type: 'string', minLength: 1, maxLength: 64 },
+    name: { type: 'string', minLength: 1, maxLength: 64 },
+    version: { type: 'string', minLength: 1, maxLength: 64 },
+    tag: { type: 'string', minLength: 1, maxLength: 64 },
+    createdAfter: { type: 'string', format: 'date-time' },
+    createdBefore: { type: 'string', format: 'date-time' },
+    sort: { type: 'string', enum: ['createdAt', '-createdAt'], default: '-createdAt' },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    cursor: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;
+
+interface ListQuery {
+  state?: Array<(typeof TASK_STATES)[number]>;
+  namespace?: string;
+  name?: string;
+  version?: string;
+  tag?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  sort: 'createdAt' | '-createdAt';
+  limit: number;
+  cursor?: string;
+}
+
+export const taskRoutes: RouteModule = (app, { tasker }) => {
+  const withCorrelation = (request: CreateTaskRequest, correlationId: string): CreateTaskRequest => ({
+    ...request,
+    correlationId: request.correlationId ?? correlationId,
+  });
+
+  app.get<{ Querystring: ListQuery }>(
+    '/tasks',
+    {
+      config: { permission: 'tasker.task:index' },
+      schema: {
+        tags: ['tasks'],
+        summary: 'List tasks (filters, stable cursor pagination)',
+        querystring: listQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: { $ref: 'Task#' } },
+              nextCursor: { type: ['string', 'null'] },
+            },
+            required: ['items', 'nextCursor'],
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await tasker.listTasks({
+        state: q.state && q.state.length > 0 ? q.state : undefined,
+        namespace: q.namespace,
+        name: q.name,
+        version: q.version,
+        tag: q.tag,
+        createdAfter: q.createdAfter,
+        createdBefore: q.createdBefore,
+        order: q.sort === 'createdAt' ? 'asc' : 'desc',
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+      return { items: page.tasks, nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post<{ Body: CreateTaskRequest }>(
+    '/tasks',
+    {
+      config: { permission: 'tasker.task:create' },
+      schema: {
+        tags: ['tasks'],
+        summary: 'Create a task (201; 200 with the existing task for a duplicate)',
+        body: { $ref: 'CreateTaskRequest#' },
+        response: { 200: { $ref: 'Task#' }, 201: { $ref: 'Task#' }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const created = await tasker.createTask(withCorrelation(request.body, request.correlationId));
+      const task = withoutSteps(await tasker.getTask(created.id));
+      return reply.code(created.created ? 201 : 200).send(task);
+    },
+  );
+
+  app.post<{ Body: { tasks: CreateTaskRequest[] } }>(
+    '/tasks/bulk',
+    {
+      config: { permission: 'tasker.task:create' },
+      schema: {
+        tags: ['tasks'],
+        summary: 'Create many tasks in one transaction (all or nothing)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['tasks'],
+          properties: {
+            tasks: { type: 'array', minItems: 1, maxItems: 1000, items: { $ref: 'CreateTaskRequest#' } },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'integer' },
+                    namespace: { type: 'string' },
+                    name: { type: 'string' },
+                    version: { type: 'string' },
+                    state: { type: 'string' },
+                    created: { type: 'boolean' },
+                  },
+                },
+              },
+            },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const items = await tasker.createTasks(
+        request.body.tasks.map((t) => withCorrelation(t, request.correlationId)),
+      );
+      return reply.code(201).send({ items });
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { include?: 'dependencies' } }>(
+    '/tasks/:id',
+    {
+      config: { permission: 'tasker.task:show' },
+      schema: {
+        tags: ['tasks'],
+        summary: 'A task with its steps (include=dependencies adds the dependency analysis)',
+        params,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { include: { type: 'string', enum: ['dependencies'] } },
+        },
+        response: { 200: { $ref: 'TaskWithSteps#' }, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const id = toId(request.params.id);
+      const task = await tasker.getTask(id);
+      if (request.query.include !== 'dependencies') return task;
+      const [levels, executionContext] = await Promise.all([
+        tasker.dependencyLevels(id),
+        tasker.executionContext(id),
+      ]);
+      const named = task.steps.map((s) => ({ stepId: s.id, name: s.name, level: levels.get(s.id) ?? 0 }));
+      const executionOrder: string[][] = [];
+      for (const entry of named) {
+        while (executionOrder.length <= entry.level) executionOrder.push([]);
+        executionOrder[entry.level]!.push(entry.name);
+      }
+      return { ...task, dependencies: { levels: named, executionOrder, executionContext } };
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: { reason?: string | null; tags?: string[] } }>(
+    '/tasks/:id',
+    {
+      config: { permission: 'tasker.task:update' },
+      schema: {
+        tags: ['tasks'],
+        summary: "Change a task's reason and/or tags",
+        params,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            reason: { type: ['string', 'null'], maxLength: 128 },
+            tags: { type: 'array', maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 64 } },
+          },
+        },
+        response: { 200: { $ref: 'Task#' }, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const id = toId(request.params.id);
+      await tasker.updateTask(id, request.body);
+      return withoutSteps(await tasker.getTask(id));
+    },
+  );
+
+  for (const action of ['cancel', 'retry'] as const) {
+    app.post<{ Params: { id: string }; Body: { reason?: string } }>(
+      `/tasks/:id/${action}`,
+      {
+        config: { permission: `tasker.task:${action}` },
+        schema: {
+          tags: ['tasks'],
+          summary: action === 'cancel' ? 'Cancel a task' : 'Retry a task in error',
+          params,
+          body: reasonBody,
+          response: { 200: { $ref: 'Task#' }, ...problemResponses },
+        },
+      },
+      async (request) => {
+        const id = toId(request.params.id);
+        const reason = request.body.reason;
+        if (action === 'cancel') await tasker.cancelTask(id, { reason });
+        else await tasker.retryTask(id, { reason });
+        return withoutSteps(await tasker.getTask(id));
+      },
+    );
+  }
+
+  app.get<{ Params: { id: string } }>(
+    '/tasks/:id/transitions',
+    {
+      config: { permission: 'tasker.task:show' },
+      schema: {
+        tags: ['tasks'],
+        summary: "A task's own transitions",
+        params,
+        response: { 200: itemsOf('TaskTransition'), ...problemResponses },
+      },
+    },
+    async (request) => ({ items: await tasker.getTaskTransitions(toId(request.params.id)) }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/tasks/:id/audit',
+    {
+      config: { permission: 'tasker.task:show' },
+      schema: {
+        tags: ['tasks'],
+        summary: 'The whole audit trail of a task (its transitions and its steps), in time order',
+        params,
+        response: { 200: itemsOf('AuditEntry'), ...problemResponses },
+      },
+    },
+    async (request) => ({ items: await tasker.getAuditTrail(toId(request.params.id)) }),
+  );
+};

@@ -1,0 +1,201 @@
+/**
+ * The HTTP API's JSON shapes as the dashboard receives them (the REST routes in docs/dashboard.md):
+ * the engine's Task/Step/Transition types with dates as ISO strings. The dashboard is a client of the
+ * HTTP API only, so it keeps its own copy of these shapes instead of importing the engine's.
+ */
+export const TASK_STATES = [
+  'pending',
+  'in_progress',
+  'complete',
+  'error',
+  'cancelled',
+  'resolved_manually',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const STEP_STATES = [
+  'pending',
+  'in_progress',
+  'waiting_for_retry',
+  'complete',
+  'error',
+  'cancelled',
+  'resolved_manually',
+  'skipped',
+] as const;
+export type StepState = (typeof STEP_STATES)[number];
+
+export interface Task {
+  readonly id: number;
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly state: TaskState;
+  readonly context: Record<string, unknown>;
+  readonly initiator: string | null;
+  readonly sourceSystem: string | null;
+  readonly reason: string | null;
+  readonly tags: readonly string[];
+  readonly bypassSteps: readonly string[];
+  readonly requestedAt: string;
+  readonly correlationId: string | null;
+  readonly stepCount: number;
+  readonly unfinishedSteps: number;
+  readonly failedSteps: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt: string | null;
+  readonly completedAt: string | null;
+}
+
+export interface StepError {
+  readonly class: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly code?: string;
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+export interface Step {
+  readonly id: number;
+  readonly taskId: number;
+  readonly name: string;
+  readonly position: number;
+  readonly state: StepState;
+  readonly attempts: number;
+  readonly totalAttempts: number;
+  readonly retryLimit: number;
+  readonly retryable: boolean;
+  readonly timeoutMs: number | null;
+  readonly skippable: boolean;
+  readonly blocked: boolean;
+  readonly parentIds: readonly number[];
+  readonly childIds: readonly number[];
+  readonly inputs: unknown;
+  readonly results: unknown;
+  readonly lastError: StepError | null;
+  readonly runAt: string | null;
+  readonly backoffRequestSeconds: number | null;
+  readonly lastAttemptedAt: string | null;
+  readonly completedAt: string | null;
+  readonly workerId: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What `include=dependencies` may add; every part optional because servers differ in what they compute. */
+export interface DependencyInfo {
+  readonly criticalPath?: {
+    readonly stepIds?: readonly number[];
+    readonly steps?: readonly string[];
+    readonly durationMs?: number;
+  };
+  readonly [key: string]: unknown;
+}
+
+export interface TaskWithSteps extends Task {
+  readonly steps: readonly Step[];
+  readonly dependencies?: DependencyInfo;
+}
+
+export interface TransitionBase<S extends string> {
+  readonly sortKey: number;
+  readonly fromState: S | null;
+  readonly toState: S;
+  readonly metadata: Record<string, unknown> | null;
+  readonly createdAt: string;
+  readonly mostRecent: boolean;
+}
+
+export interface TaskTransition extends TransitionBase<TaskState> {
+  readonly taskId: number;
+}
+
+export interface StepTransition extends TransitionBase<StepState> {
+  readonly stepId: number;
+  readonly taskId: number;
+  readonly stepName: string;
+}
+
+export type AuditEntry = TaskTransition | StepTransition;
+
+export function isStepTransition(entry: AuditEntry): entry is StepTransition {
+  return typeof (entry as StepTransition).stepId === 'number';
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export interface TemplateSummary {
+  readonly name: string;
+  readonly version: string;
+  readonly description?: string | null;
+}
+
+export interface NamespaceTemplates {
+  readonly namespace: string;
+  readonly templates: readonly TemplateSummary[];
+}
+
+export interface TemplateStepInfo {
+  readonly name: string;
+  readonly dependsOn: readonly string[];
+  readonly retryable: boolean;
+  readonly retryLimit: number;
+  readonly timeoutMs: number | null;
+  readonly skippable: boolean;
+}
+
+export interface TemplateDetail {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly description: string | null;
+  readonly contextSchema: Record<string, unknown> | null;
+  readonly steps: readonly TemplateStepInfo[];
+  readonly graph: {
+    readonly nodes: ReadonlyArray<{ readonly id: string; readonly level: number }>;
+    readonly edges: ReadonlyArray<{ readonly from: string; readonly to: string }>;
+    readonly executionOrder: readonly (readonly string[])[];
+  };
+}
+
+export interface HealthStatus {
+  readonly tasks?: { readonly byState?: Readonly<Record<string, number>> };
+  readonly steps?: { readonly byState?: Readonly<Record<string, number>> };
+  readonly workers?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  readonly pool?: unknown;
+  readonly [key: string]: unknown;
+}
+
+/** RFC 9457 problem details. */
+export interface ProblemDetails {
+  readonly type?: string;
+  readonly title?: string;
+  readonly status?: number;
+  readonly detail?: string;
+  readonly code?: string;
+  readonly errors?: ReadonlyArray<{ readonly path: string; readonly message: string }>;
+}
+
+/** A live update from the server's event stream. */
+export type LiveEvent =
+  | {
+      readonly kind: 'task';
+      readonly id: number;
+      readonly state: TaskState;
+      readonly namespace: string;
+      readonly name: string;
+      readonly version: string;
+    }
+  | {
+      readonly kind: 'step';
+      readonly id: number;
+      readonly taskId: number;
+      readonly name: string;
+      readonly state: StepState;
+    }
+  /** The server may have missed notifications: reload whatever is shown. */
+  | { readonly kind: 'resync' };

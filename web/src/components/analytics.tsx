@@ -1,0 +1,120 @@
+/**
+ * The observability module's analytics answers (GET /tasker/analytics/performance and /bottlenecks), when
+ * the server mounts them. Known fields are shown by name; an answer of another shape falls back to a
+ * plain table so a newer server still shows something.
+ */
+import { formatDuration } from '../lib/format.js';
+
+type Row = Record<string, unknown>;
+const isRow = (v: unknown): v is Row => !!v && typeof v === 'object' && !Array.isArray(v);
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export function PerformanceSummary({ value }: { value: unknown }) {
+  const metrics = isRow(value) && isRow(value.metrics) ? value.metrics : null;
+  if (!metrics) return <GenericTable value={value} caption="Server performance analytics" />;
+  const period = isRow(value) ? num(value.periodHours) : null;
+  // Rates are fractions (0..1).
+  const pct = (v: unknown) => (num(v) === null ? '–' : `${(num(v)! * 100).toFixed(1)} %`);
+  const secs = (v: unknown) => (num(v) === null ? '–' : formatDuration(num(v)! * 1000));
+  return (
+    <dl class="summary" data-analytics="performance">
+      <dt>Server analytics</dt>
+      <dd>over the last {period ?? '?'} h</dd>
+      <dt>Completed / failed</dt>
+      <dd>
+        {String(metrics.completionCount ?? '–')} / {String(metrics.errorCount ?? '–')}
+      </dd>
+      <dt>Error rate</dt>
+      <dd>{pct(metrics.errorRate)}</dd>
+      <dt>Average task</dt>
+      <dd>{secs(metrics.avgTaskDuration)}</dd>
+      <dt>Average step</dt>
+      <dd>{secs(metrics.avgStepDuration)}</dd>
+      <dt>Health score</dt>
+      <dd>{num(metrics.systemHealthScore)?.toFixed(2) ?? '–'}</dd>
+    </dl>
+  );
+}
+
+export function SlowestSteps({ value }: { value: unknown }) {
+  const steps = isRow(value) && Array.isArray(value.slowestSteps) ? value.slowestSteps.filter(isRow) : null;
+  if (!steps) return <GenericTable value={value} caption="Bottlenecks" />;
+  if (steps.length === 0) return <p class="muted">No step has finished in the period.</p>;
+  return (
+    <table class="slowest" data-analytics="bottlenecks">
+      <thead>
+        <tr>
+          <th scope="col">Step</th>
+          <th scope="col">Template</th>
+          <th scope="col">Took</th>
+          <th scope="col">Attempts</th>
+        </tr>
+      </thead>
+      <tbody>
+        {steps.slice(0, 10).map((s) => (
+          <tr key={String(s.stepId)}>
+            <td>
+              <a href={`#/tasks/${String(s.taskId)}`}>{String(s.stepName)}</a>
+            </td>
+            <td>
+              {String(s.namespace)}/{String(s.taskName)} <span class="muted">v{String(s.version)}</span>
+            </td>
+            <td>{num(s.durationSeconds) === null ? '–' : formatDuration(num(s.durationSeconds)! * 1000)}</td>
+            <td>
+              {String(s.attempts ?? '–')}/{String(s.retryLimit ?? '–')}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** A table for answers of unknown shape: rows of objects, primitive cells. */
+export function GenericTable({ value, caption }: { value: unknown; caption: string }) {
+  const rows = rowsOf(value).slice(0, 10);
+  if (rows.length === 0) return <p class="muted">Nothing to show yet.</p>;
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) =>
+    rows.some((r) => r[k] === null || typeof r[k] !== 'object'),
+  );
+  return (
+    <table class="generic">
+      <caption class="sr-only">{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r, i) => (
+          <tr key={i}>
+            {columns.map((c) => (
+              <td key={c}>{cell(r[c])}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function rowsOf(value: unknown): Row[] {
+  if (Array.isArray(value)) return value.filter(isRow);
+  if (isRow(value)) {
+    const list = Object.values(value).find((v) => Array.isArray(v) && v.some(isRow));
+    if (Array.isArray(list)) return list.filter(isRow);
+    return [value];
+  }
+  return [];
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2);
+  if (typeof v === 'object') return '';
+  return String(v);
+}
