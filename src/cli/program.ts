@@ -43,7 +43,8 @@ Examples:
 \`tasker --version\` prints the version.
 
 Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or templates, 4 not found,
-5 not allowed in this state, 6 database unavailable, 7 timed out, 8 task cancelled, 70 internal error.`,
+5 not allowed in this state, 6 database unavailable, 7 timed out, 8 task cancelled, 70 internal error,
+130 interrupted.`,
     );
 
   /** Runs a command body: its exit code, or the error's (printed as text, or JSON under --json). */

@@ -43,6 +43,15 @@ step_templates:
     handler: shout
 `;
 
+const SLOW = `
+name: slow
+namespace_name: demo
+version: 1.0.0
+step_templates:
+  - name: wait
+    handler: hold
+`;
+
 const FAILING = `
 name: fails
 namespace_name: demo
@@ -60,6 +69,9 @@ import { PermanentError } from 'tasker-ts';
 export function shout({ parents }: { parents: Record<string, any> }) {
   return { text: String(parents.fetch?.body?.greeting ?? 'nothing').toUpperCase() };
 }
+export function hold({ signal }: { signal: AbortSignal }) {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+}
 export function refuse() {
   throw new PermanentError('refused on purpose', { code: 'REFUSED' });
 }
@@ -70,6 +82,7 @@ function project() {
     'tasker.config.yaml': 'workflows:\n  templatesDir: ./templates\n  handlersDir: ./handlers\n',
     'templates/greet.yaml': TEMPLATE,
     'templates/fails.yaml': FAILING,
+    'templates/slow.yaml': SLOW,
     'handlers/demo.ts': HANDLERS,
   });
 }
@@ -162,6 +175,21 @@ describe.runIf(BACKENDS.includes('postgres'))(
       expect(cancel.stdout).toContain('cancelled');
       const again = await cli(['retry', taskId], dir, env);
       expect(again.code).toBe(5);
+    });
+
+    it('Ctrl-C stops following a task (exit 130) and leaves it to other workers', async () => {
+      const dir = project();
+      const env = databaseEnv('postgres', dir);
+      const run = spawnCli(['run', 'demo/slow'], dir, env);
+      await run.waitFor('created');
+      run.child.kill('SIGINT');
+      const result = await run.result;
+      expect(result.code).toBe(130);
+      expect(result.stderr).toMatch(/interrupted: task \d+ goes on/);
+      const taskId = /task (\d+) created/.exec(result.stdout)![1]!;
+      const status = json<TaskWithSteps>(await cli(['status', taskId, '--json', '--no-audit'], dir, env));
+      expect(status.state).not.toBe('complete');
+      expect(status.steps[0]!.state).toBe('pending'); // released by the stopping worker, ready for another
     });
 
     it('a `tasker worker` process runs what `tasker run --no-worker` creates, and stops on SIGTERM', async () => {

@@ -91,17 +91,29 @@ Examples:
             ...(options.tag ? { tags: options.tag } : {}),
             ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
           });
+          // Ctrl-C stops following (and this process's worker) without touching the task: it is in the
+          // database, and any worker picks it up again.
+          let onSigint = () => {};
+          const interrupted = new Promise<'interrupted'>((resolve) => {
+            onSigint = () => resolve('interrupted');
+            process.once('SIGINT', onSigint);
+          });
           if (!options.json && !output.tty) {
             output.out(
               `task ${created.id} ${created.created ? 'created' : 'already exists (same idempotency key)'}`,
             );
           }
           let worker: Worker | null = null;
-          if (options.worker)
-            worker = await tasker.startWorker({
-              namespaces: [namespace],
-              ...(concurrency ? { concurrency } : {}),
-            });
+          try {
+            if (options.worker)
+              worker = await tasker.startWorker({
+                namespaces: [namespace],
+                ...(concurrency ? { concurrency } : {}),
+              });
+          } catch (error) {
+            process.off('SIGINT', onSigint);
+            throw error;
+          }
 
           const live = output.tty && !options.json;
           const redraw = createRedrawer((text) => process.stdout.write(text));
@@ -117,13 +129,23 @@ Examples:
                 }
               })()
             : Promise.resolve();
-          let done: TaskWithSteps;
+          let done: TaskWithSteps | 'interrupted';
           try {
-            done = await tasker.waitForTask(created.id, timeoutMs ? { timeoutMs } : {});
+            done = await Promise.race([
+              tasker.waitForTask(created.id, timeoutMs ? { timeoutMs } : {}),
+              interrupted,
+            ]);
           } finally {
+            process.off('SIGINT', onSigint);
             stopLive = true;
             await following.catch(() => {});
-            await worker?.stop();
+            await worker?.stop({ timeoutMs: 5000 });
+          }
+          if (done === 'interrupted') {
+            output.err(
+              `interrupted: task ${created.id} goes on when a worker runs (tasker worker, or tasker run)`,
+            );
+            return EXIT.INTERRUPTED;
           }
           if (options.json) output.json({ ...done, auditTrail: await tasker.getAuditTrail(done.id) });
           else if (live) redraw(renderTask(done, output));

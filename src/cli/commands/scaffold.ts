@@ -87,7 +87,7 @@ The examples (e-commerce order processing, inventory stock management, customer 
 local stand-in API, which \`npm run examples\` and \`npm test\` start themselves.
 
 Examples:
-  $ npx tasker init my-workflows && cd my-workflows && npm install
+  $ npx -p tasker-ts tasker init my-workflows && cd my-workflows && npm install
   $ npm run examples
   $ npm run api & npx tasker run ecommerce/order_processing --context '{"cart_id": 1, "customer_email": "ada@example.com"}'`,
     )
