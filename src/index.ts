@@ -1,5 +1,10 @@
 /** Tasker for TypeScript: durable DAG workflows on PostgreSQL (or embedded PGlite). */
 
+export * from './analysis/bottlenecks.js';
+export * from './analysis/critical-path.js';
+export * from './analysis/task-dependencies.js';
+export { defineConfig, type TaskerConfigFile } from './config/config-schema.js';
+export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './config/load-config.js';
 export type { Logger, ResolvedConfig, TaskerOptions } from './config/options.js';
 export type { Database } from './db/database.js';
 export { defineTask } from './definitions/define-task.js';
@@ -28,6 +33,16 @@ export {
   StepTimeoutError,
   TaskerError,
 } from './errors.js';
+export * from './events/catalog.js';
+export { customEventNameProblem } from './events/custom-events.js';
+export type { AnySystemEvent, TaskerEventBus } from './events/tasker-events.js';
+export {
+  createHttpHandler,
+  HTTP_HANDLER_NAME,
+  type HttpHandlerConfig,
+  type HttpHandlerOptions,
+  parseRetryAfter,
+} from './handlers/http-handler.js';
 export {
   STEP_STATES,
   STEP_TRANSITIONS,
@@ -46,4 +61,28 @@ export type {
   TaskWithSteps,
 } from './model/types.js';
 export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js';
+export type {
+  AnalyticsMetrics,
+  LiveWorker,
+  QueueStats,
+  SlowestFilter,
+  SlowStep,
+  SlowTask,
+  SystemHealthCounts,
+} from './telemetry/analytics.js';
+export { AsyncLocalStorageContextManager } from './telemetry/context-manager.js';
+export { registerObservabilityRoutes, taskDependencyAnalysis } from './telemetry/http-routes.js';
+export { maskSecrets, secretKeyMatcher } from './telemetry/logging.js';
+export type { TelemetryOptions } from './telemetry/options.js';
+export { DEFAULT_MASK_KEYS } from './telemetry/options.js';
+export type { Telemetry } from './telemetry/telemetry.js';
+export { contextFromTraceparent } from './telemetry/tracing.js';
+export {
+  assertWorkflowsValid,
+  type LoadedWorkflows,
+  type LoadWorkflowsOptions,
+  loadWorkflows,
+  registerWorkflows,
+} from './templates/load-templates.js';
+export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './worker/signals.js';
 export type { Worker, WorkerOptions } from './worker/worker.js';

@@ -3,7 +3,9 @@
  * PostgreSQL pool), the registry of task templates and step handlers, the event bus and the workers it
  * starts. Several instances can live side by side (e.g. one per schema); nothing is global.
  */
-import pino from 'pino';
+
+import type { DependencyAnalysis, DependencyAnalysisOptions } from './analysis/task-dependencies.js';
+import { analyzeTask } from './analysis/task-dependencies.js';
 import { type Logger, type ResolvedConfig, resolveConfig, type TaskerOptions } from './config/options.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -32,14 +34,27 @@ import {
 import { storeTemplate } from './engine/sql/template-queries.js';
 import { createTaskWaiter } from './engine/wait-for-task.js';
 import { TaskerError } from './errors.js';
-import { createEventBus, type EventBus } from './events/event-bus.js';
+import { validateCustomEvents } from './events/custom-events.js';
+import { withOperationEvents } from './events/operation-events.js';
+import { createTaskerEventBus, type TaskerEventBus } from './events/tasker-events.js';
+import { createHttpHandler, HTTP_HANDLER_NAME } from './handlers/http-handler.js';
 import type { CreatedTask, Step, StepTransition, TaskTransition, TaskWithSteps } from './model/types.js';
+import { type Analytics, createAnalytics } from './telemetry/analytics.js';
+import { instrumentCreation } from './telemetry/task-creation.js';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
-export interface Tasker extends Operations, EditOperations, Introspection {
+export interface Tasker extends Operations, EditOperations, Introspection, Analytics {
   readonly config: ResolvedConfig;
-  readonly events: EventBus;
+  /** Typed events (docs/events.md): `tasker.events.on('step.failed', fn)`, wildcards `'step.*'`, `'*'`. */
+  readonly events: TaskerEventBus;
   readonly logger: Logger;
+  /** Logs, metrics and traces of this instance (docs/observability.md). */
+  readonly telemetry: Telemetry;
+  /** This instance's metrics in the Prometheus text format ('' when metrics are off). */
+  metrics(): Promise<string>;
+  /** Dependency levels, critical path, bottlenecks and parallelism of a task. Throws TASKER_TASK_NOT_FOUND. */
+  analyzeTask(taskId: number, options?: DependencyAnalysisOptions): Promise<DependencyAnalysis>;
   /** The database connection (for health checks and tools; Tasker's tables are private). */
   readonly database: Database;
 
@@ -97,10 +112,6 @@ function isTemplate(value: unknown): value is TaskTemplate {
   return typeof value === 'object' && value !== null && typeof (value as TaskTemplate).hash === 'string';
 }
 
-function defaultLogger(): Logger {
-  return pino({ name: 'tasker', level: process.env.TASKER_LOG_LEVEL ?? 'warn' });
-}
-
 /**
  * Creates an engine: opens (and migrates) the database and returns the API.
  *
@@ -113,7 +124,21 @@ export async function createTasker(
   dependencies: TaskerDependencies = {},
 ): Promise<Tasker> {
   const config = resolveConfig(options);
-  const logger = options.logger ?? defaultLogger();
+  const events = createTaskerEventBus({
+    onSubscriberError: (error, name) => {
+      telemetry.logger.error({ err: error, event: name }, 'event subscriber failed');
+      telemetry.metrics?.subscriberErrors.inc({ event: name });
+    },
+  });
+  const telemetry: Telemetry = createTelemetry(options.telemetry, options.logger, {
+    database: () => database,
+    inFlightSteps: () => [...workers].reduce((sum, w) => sum + w.running, 0),
+    localWorkers: () => [...workers].filter((w) => w.state === 'running').length,
+    clusterGauges: () => analytics.queueStats(),
+    events,
+  });
+  const detachTelemetry = telemetry.attach(events);
+  const logger = telemetry.logger;
   const ownsDatabase = !dependencies.database;
   const database =
     dependencies.database ??
@@ -136,9 +161,8 @@ export async function createTasker(
   const registry = createTemplateRegistry();
   const validator = createContextValidator();
   const handlers = new Map<string, StepHandler<never>>();
-  const events = createEventBus({
-    onSubscriberError: (error, name) => logger.error({ err: error, event: name }, 'event subscriber failed'),
-  });
+  // Built-in handlers, available to every template by name (registerHandler with replace overrides them).
+  handlers.set(HTTP_HANDLER_NAME, createHttpHandler());
   const notifications = createNotificationHub(database, (error) =>
     logger.error({ err: error }, 'notification listener failed'),
   );
@@ -200,20 +224,35 @@ export async function createTasker(
   };
 
   const waiter = createTaskWaiter({ sql, notifications, getTask });
+  const analytics = createAnalytics(sql, db);
+  const instrumented = instrumentCreation(telemetry.tracing, events);
+  const createMany = instrumented((requests) => creator.createTasks(requests));
+  const createOne = instrumented(async (requests) => [await creator.createTask(requests[0]!)]);
 
   const tasker: Tasker = {
     config,
     events,
     logger,
     database,
-    ...createOperations(sql, db),
+    telemetry,
+    ...withOperationEvents(createOperations(sql, db), events, {
+      task: (id) => findTask(sql, id),
+      taskIdOfStep: async (id) => (await findStep(sql, id))?.taskId ?? null,
+    }),
     ...createEditOperations(sql, db),
     ...createIntrospection(sql, db),
+    ...analytics,
+    metrics: async () => (telemetry.metrics ? telemetry.metrics.text() : ''),
+    async analyzeTask(taskId, analysisOptions = {}) {
+      const task = await getTask(taskId);
+      return analyzeTask(task, { weights: telemetry.config.bottleneckWeights, ...analysisOptions });
+    },
 
     register(definition, registerOptions = {}) {
       assertOpen();
       const template = isTemplate(definition) ? definition : defineTask(definition as TaskDefinition);
       validator.compile(template);
+      validateCustomEvents(template);
       registry.add(template, registerOptions);
       return template;
     },
@@ -240,7 +279,7 @@ export async function createTasker(
     async createTask(request) {
       assertOpen();
       try {
-        return await creator.createTask(request);
+        return (await createOne([request]))[0]!;
       } catch (error) {
         throw translateDatabaseError(error);
       }
@@ -248,7 +287,7 @@ export async function createTasker(
     async createTasks(requests) {
       assertOpen();
       try {
-        return await creator.createTasks(requests);
+        return await createMany(requests);
       } catch (error) {
         throw translateDatabaseError(error);
       }
@@ -317,7 +356,7 @@ export async function createTasker(
           notifications,
           templates,
           resolveHandler,
-          instrumentation: dependencies.instrumentation,
+          instrumentation: telemetry.instrumentation(dependencies.instrumentation),
           onStopped: (w) => workers.delete(w),
         },
         workerOptions,
@@ -330,6 +369,7 @@ export async function createTasker(
       if (closed) return;
       closed = true;
       await Promise.all([...workers].map((w) => w.stop()));
+      detachTelemetry();
       await notifications.close();
       if (ownsDatabase) await database.close();
     },

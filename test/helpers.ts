@@ -46,6 +46,12 @@ afterAll(async () => {
   }
 });
 
+// PGlite takes seconds to start, much more on a busy machine: start it before the first test's time
+// limit runs rather than inside it.
+beforeAll(async () => {
+  await pgliteForFile();
+}, 180_000);
+
 /** The in-memory PGlite database shared by this file's tests. */
 export function pgliteForFile(): Promise<Database> {
   sharedPglite ??= createPgliteDatabase();

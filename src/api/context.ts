@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission a route needs when auth is on; routes without one are public (liveness, readiness). */
     permission?: Permission;
+    /** With auth on, the caller must be authenticated (no particular permission). */
+    authenticated?: boolean;
     /** Event streams also accept the token as `?access_token=` (EventSource cannot send headers). */
     queryToken?: boolean;
   }

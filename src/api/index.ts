@@ -12,6 +12,7 @@ export {
   type Authenticator,
   type Authorizer,
   apiOptionsSchema,
+  type ExtraRoutes,
   type Principal,
   type ResolvedApiOptions,
   resolveApiOptions,

@@ -2,7 +2,7 @@
  * Options of the HTTP API (createApiServer, the taskerApi plugin, startServer), validated with zod so a
  * mistake names the option at fault. The config-file loader maps its api/auth/health groups onto these.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
 import { formatProblems, TaskerError } from '../errors.js';
@@ -23,6 +23,9 @@ export interface Principal {
  * "authentication required"); throws an `AuthenticationError` for bad credentials.
  */
 export type Authenticator = (request: FastifyRequest, token: string | null) => Promise<Principal | null>;
+
+/** Registers more routes on the API's Fastify context (paths relative to the API prefix). */
+export type ExtraRoutes = (app: FastifyInstance) => void | Promise<void>;
 
 /** Decides whether a principal may do `permission` (e.g. `tasker.task:create`). */
 export type Authorizer = (principal: Principal, permission: string) => boolean | Promise<boolean>;
@@ -112,6 +115,13 @@ export const apiOptionsSchema = z
       .default({ enabled: true, maxLimit: 100 }),
     /** Directory of the built dashboard (served at <prefix>/ui/ when it holds index.html). */
     uiDir: z.string().min(1).optional(),
+    /**
+     * More routes mounted inside the API (under its prefix, with its error handling, correlation ids and
+     * access control): e.g. the observability routes. With auth on, routes under /metrics need
+     * tasker.metrics:index, under /analytics tasker.analytics:index; any other route needs the permission
+     * in its `config.permission`, or else an authenticated caller.
+     */
+    routes: z.array(fn<ExtraRoutes>('routes entry')).default([]),
     /** Heartbeat comment interval of server-sent event streams. */
     sseHeartbeatMs: z.number().int().min(100).max(120_000).default(15_000),
   })

@@ -15,7 +15,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createSqlContext } from '../engine/sql/sql-context.js';
-import { createAccessControl } from './auth.js';
+import { createAccessControl, type Permission } from './auth.js';
 import type { ApiContext } from './context.js';
 import { eventRoutes } from './event-routes.js';
 import { graphqlRoutes } from './graphql.js';
@@ -96,6 +96,8 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
     const config = request.routeOptions.config;
     if (config.permission) {
       await ctx.access.check(request, config.permission, { allowQueryToken: config.queryToken === true });
+    } else if (config.authenticated) {
+      await ctx.access.authenticate(request, false);
     }
   });
   // Bodiless POSTs (cancel, retry) validate as an empty object. PostgreSQL cannot store a NUL character
@@ -153,6 +155,23 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
     await routes(app, ctx);
   }
   if (options.graphql.enabled) await graphqlRoutes(app, ctx);
+  if (options.routes.length > 0) {
+    await app.register(async (extra) => {
+      // Deny by default: an extra route is never public when auth is on.
+      extra.addHook('onRoute', (route) => {
+        const config = (route.config ?? {}) as { permission?: Permission; authenticated?: boolean };
+        if (config.permission) return;
+        const path = route.url.slice(route.prefix.length);
+        const permission: Permission | undefined = path.startsWith('/metrics')
+          ? 'tasker.metrics:index'
+          : path.startsWith('/analytics')
+            ? 'tasker.analytics:index'
+            : undefined;
+        route.config = { ...config, ...(permission ? { permission } : { authenticated: true }) };
+      });
+      for (const routes of options.routes) await routes(extra);
+    });
+  }
 
   const uiDir = options.uiDir ? resolve(options.uiDir) : defaultUiDir();
   if (existsSync(resolve(uiDir, 'index.html'))) {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
 import { formatProblems, TaskerError } from '../errors.js';
+import { telemetryOptionsSchema } from '../telemetry/options.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -69,6 +70,8 @@ export const taskerOptionsSchema = z
     execution: executionOptionsSchema.optional(),
     backoff: backoffOptionsSchema.optional(),
     identity: identityOptionsSchema.optional(),
+    /** Metrics, tracing, log context and masking (docs/observability.md). */
+    telemetry: telemetryOptionsSchema.optional(),
     logger: z
       .custom<Logger>(
         (v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function',

@@ -1,4 +1,5 @@
 /** The types a workflow author writes against: definitions, handlers and what a handler receives. */
+import type { Logger } from '../config/options.js';
 
 /** A JSON Schema object (draft-07 keywords; validated with ajv when the template is registered). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -32,7 +33,17 @@ export interface StepContext<TContext = Record<string, unknown>> {
   readonly attempt: number;
   /** Aborted when the step times out, its task is cancelled, its lease is lost or its worker stops. */
   readonly signal: AbortSignal;
+  /** The Tasker's logger; every line carries the correlation id, task id, step id and attempt. */
+  readonly log: Logger;
+  /**
+   * Publishes a custom event the step declares in `customEvents`; delivered to `tasker.events`
+   * subscribers once this attempt's outcome is recorded (see docs/events.md).
+   */
+  publish(name: string, payload?: Record<string, unknown>): void;
 }
+
+/** The parts of a step context the Tasker's telemetry provides. */
+export type StepContextExtras = Pick<StepContext, 'log' | 'publish'>;
 
 /**
  * A step handler: returns the step's results (any JSON value; `undefined` is stored as null) or throws.

@@ -15,13 +15,14 @@
  * and a slow poll as fallback (which also finds the next retry time of anyone's step).
  * Leases: one heartbeat per interval renews all of this worker's steps, and reports the ones to abort
  * (task cancelled, or taken back after a missed heartbeat); each heartbeat also takes back the steps of
- * workers that stopped heartbeating.
+ * workers that stopped heartbeating, and releases steps leased to this worker that it never heard of (a
+ * claim whose reply was lost when the connection dropped).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger, ResolvedConfig } from '../config/options.js';
 import { isTransientDatabaseError, sqlState } from '../db/sql-errors.js';
-import type { StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
+import type { StepContextExtras, StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
 import type { NotificationHub } from '../engine/notifications.js';
 import {
   claimSteps,
@@ -36,6 +37,7 @@ import {
   reapLostSteps,
   registerWorker,
   releaseSteps,
+  releaseUnknownSteps,
   stopWorker,
 } from '../engine/sql/worker-queries.js';
 import { StepAbortedError } from '../errors.js';
@@ -80,6 +82,8 @@ export interface StepRunInfo {
 export interface WorkerInstrumentation {
   /** Wraps each handler call, e.g. in a tracing span or a logging context. */
   runStep?<T>(info: StepRunInfo, run: () => Promise<T>): Promise<T>;
+  /** The step context's logger and custom-event publisher for one attempt. */
+  stepContext?(info: StepRunInfo, step: TemplateStep): StepContextExtras;
 }
 
 export interface WorkerDeps {
@@ -222,8 +226,12 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       } else if (row.kind === 'refused') {
         refused.add(row.step_id!);
       } else if (row.kind === 'task') {
+        const template = deps.templates.get(row.named_task_id!);
         events.emit(row.state === 'complete' ? 'task.completed' : 'task.failed', {
           taskId: row.task_id,
+          namespace: template?.namespace ?? '',
+          name: template?.name ?? '',
+          version: template?.version ?? '',
           state: row.state,
           startedAt: row.run_at,
           createdAt: row.task_created_at,
@@ -363,6 +371,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
           parents: row.parent_results ?? {},
           config: step.config,
           attempt,
+          ...(deps.instrumentation?.stepContext?.(info, step) ?? { log, publish: unavailablePublish }),
         },
       });
     const wrap = deps.instrumentation?.runStep;
@@ -430,6 +439,13 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       }
       const reaped = await reapLostSteps(sql);
       if (reaped > 0) log.warn({ reaped }, 'took back steps of workers that stopped heartbeating');
+      // Claims whose reply was lost with a dropped connection: leased to us, unknown to us. Skipped while
+      // a round trip is out (its claims are not known yet); the lease-long age covers any reply in transit.
+      if (!inFlight && state === 'running') {
+        const known = [...running.keys(), ...outcomes.map((p) => p.outcome.step_id)];
+        const orphans = await releaseUnknownSteps(sql, id, known, config.execution.leaseMs);
+        if (orphans > 0) log.warn({ released: orphans }, 'released steps whose claim reply was lost');
+      }
     } catch (error) {
       if (sqlState(error) === 'TKW01') {
         await registerWorker(sql, {
@@ -448,7 +464,9 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       beating = false;
     }
   }, heartbeatIntervalMs);
-  heartbeatTimer.unref();
+  // Not unref'd: a running worker keeps its process alive. Otherwise, at a moment when every database
+  // connection has just been lost (the pool's and the LISTEN one) and every other timer is unref'd, the
+  // process had nothing left to wait on and exited quietly with code 0. Cleared when the worker stops.
 
   // ------------------------------------------------------------------ stopping
   let stopping: Promise<void> | null = null;
@@ -536,4 +554,9 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   log.info({ concurrency, templates: namedTaskIds.length }, 'worker started');
   kick();
   return worker;
+}
+
+/** Without telemetry instrumentation there is no custom-event delivery. */
+function unavailablePublish(name: string): never {
+  throw new Error(`cannot publish "${name}": this worker was started without the Tasker's instrumentation`);
 }

@@ -2,9 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createApiServer, startServer, taskerApi } from '../../src/api/index.js';
 import { isTaskerError } from '../../src/index.js';
+import { registerObservabilityRoutes } from '../../src/telemetry/http-routes.js';
 import { testTasker } from '../helpers.js';
 import { registerTemplates } from './api-helpers.js';
 
@@ -112,5 +114,42 @@ describe('API server', () => {
       expect(isTaskerError(error, 'TASKER_INVALID_CONFIG')).toBe(true);
       expect((error as Error).message).toContain(Object.keys(bad)[0]!);
     }
+  });
+
+  test('extra routes (observability) mount inside the API with its access control, denied by default', async () => {
+    const { tasker } = await testTasker('pglite');
+    registerTemplates(tasker);
+    const secret = 'a-test-secret-that-is-at-least-32-bytes-long!';
+    const app = await createApiServer({
+      tasker,
+      auth: { enabled: true, jwt: { secret } },
+      routes: [
+        (api) => registerObservabilityRoutes(api, tasker),
+        (api) => {
+          api.get('/custom', async () => ({ custom: true }));
+        },
+      ],
+    });
+    closers.push(() => app.close());
+    const token = (permissions: string[]) =>
+      new SignJWT({ permissions })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(secret));
+    const get = async (url: string, permissions?: string[]) =>
+      app.inject({
+        url,
+        headers: permissions ? { authorization: `Bearer ${await token(permissions)}` } : {},
+      });
+
+    expect((await get('/tasker/metrics')).statusCode).toBe(401);
+    expect((await get('/tasker/metrics', ['tasker.task:index'])).statusCode).toBe(403);
+    const metrics = await get('/tasker/metrics', ['tasker.metrics:index']);
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.headers['x-correlation-id']).toBeDefined();
+    expect((await get('/tasker/analytics/performance', ['tasker.metrics:index'])).statusCode).toBe(403);
+    expect((await get('/tasker/analytics/performance', ['tasker.analytics:index'])).statusCode).toBe(200);
+    expect((await get('/tasker/custom')).statusCode).toBe(401);
+    expect((await get('/tasker/custom', [])).json()).toEqual({ custom: true });
   });
 });

@@ -1,6 +1,6 @@
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { defineTask } from '../../src/index.js';
-import { BACKENDS, testTasker } from '../helpers.js';
+import { BACKENDS, pgliteForFile, testTasker } from '../helpers.js';
 import { createRecorder, stepsOf } from './recorder.js';
 
 // The workflow shapes of the original's tests (reference section 11), with the groups of steps that
@@ -74,6 +74,12 @@ const SHAPES: Record<string, { steps: Record<string, string[]>; parallel: string
     parallel: [['init_auth', 'init_config']],
   },
 };
+
+// Start this file's embedded database before the first test: on a busy machine its start-up alone can
+// take most of a test's time budget.
+beforeAll(async () => {
+  if (BACKENDS.includes('pglite')) await pgliteForFile();
+}, 180_000);
 
 describe.each(BACKENDS)('workflow shapes on %s', (backend) => {
   test.each(Object.keys(SHAPES))(

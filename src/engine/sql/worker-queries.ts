@@ -62,3 +62,20 @@ export async function stopWorker(sql: SqlContext, workerId: string, reason: stri
   ]);
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * Releases steps leased to this worker that it does not know it holds (a claim whose reply was lost),
+ * once they were claimed more than `minAgeMs` ago. Returns how many.
+ */
+export async function releaseUnknownSteps(
+  sql: SqlContext,
+  workerId: string,
+  known: readonly number[],
+  minAgeMs: number,
+): Promise<number> {
+  const { rows } = await sql.db.query<{ n: number }>(
+    `SELECT ${sql.schema}.release_unknown_steps($1, $2, $3) AS n`,
+    [workerId, known, minAgeMs],
+  );
+  return rows[0]?.n ?? 0;
+}

@@ -1,0 +1,135 @@
+/** `tasker run NS/NAME[@VERSION]`: create a task, follow it to its end, exit by its final state. */
+import type { Command } from 'commander';
+import type { TaskWithSteps } from '../../model/types.js';
+import type { Worker } from '../../worker/worker.js';
+import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+import { createRedrawer, renderTask } from '../progress.js';
+import { type GlobalOptions, parseTaskName, readConfig, readJsonArgument, withProject } from '../project.js';
+
+interface RunOptions {
+  context?: string;
+  worker: boolean;
+  concurrency?: string;
+  timeout?: string;
+  json?: boolean;
+  tag?: string[];
+  idempotencyKey?: string;
+  reason?: string;
+}
+
+const FINISHED = new Set(['complete', 'error', 'cancelled', 'resolved_manually']);
+
+export function exitCodeForTask(task: TaskWithSteps): ExitCode {
+  if (task.state === 'complete' || task.state === 'resolved_manually') return EXIT.OK;
+  if (task.state === 'cancelled') return EXIT.CANCELLED;
+  return EXIT.FAILED;
+}
+
+function positiveInt(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0)
+    throw new CliError(EXIT.USAGE, `${option} expects a positive integer`);
+  return Number(value);
+}
+
+export function registerRun(
+  program: Command,
+  output: Output,
+  run: (fn: () => Promise<ExitCode>) => Promise<void>,
+) {
+  program
+    .command('run')
+    .description('create a task and follow it until it finishes (exit 0 when it completes)')
+    .argument('<task>', 'NAMESPACE/NAME[@VERSION] of a task template')
+    .option('--context <json>', 'the task context: JSON, or @file.json (@- reads stdin)')
+    .option('--no-worker', 'do not run steps here: wait for a separate `tasker worker` (PostgreSQL only)')
+    .option('--concurrency <n>', 'steps the in-process worker runs at once')
+    .option('--timeout <ms>', 'stop waiting after this long (exit 7; the task keeps running)')
+    .option('--tag <tag...>', 'tags for the task')
+    .option('--idempotency-key <key>', 'a second run with the same key returns the first task')
+    .option('--reason <text>', 'why the task was created (kept in its audit trail)')
+    .option('--json', 'print the finished task as JSON (no live view)')
+    .addHelpText(
+      'after',
+      `
+By default the steps run in this process (an in-process worker serving the task's namespace), so
+\`tasker run\` works on the embedded database with nothing else running. With --no-worker the task is
+only created and followed; workers elsewhere (\`tasker worker\`, on PostgreSQL) run it.
+
+Examples:
+  $ tasker run ecommerce/order_processing --context '{"cart_id": 1, "customer_email": "ada@example.com"}'
+  $ tasker run customer/user_onboarding@1.0.0 --context @signup.json --json
+  $ DATABASE_URL=postgres://localhost/app tasker run inventory/stock_management --no-worker --timeout 60000`,
+    )
+    .action((taskArg: string, options: RunOptions, command: Command) =>
+      run(async () => {
+        const global = command.optsWithGlobals<GlobalOptions>();
+        const { namespace, name, version } = parseTaskName(taskArg);
+        const context = readJsonArgument(options.context, '--context') ?? {};
+        if (typeof context !== 'object' || context === null || Array.isArray(context)) {
+          throw new CliError(EXIT.USAGE, '--context must be a JSON object');
+        }
+        const concurrency = positiveInt(options.concurrency, '--concurrency');
+        const timeoutMs = positiveInt(options.timeout, '--timeout');
+        if (!options.worker && !(await readConfig(global)).database.url) {
+          throw new CliError(
+            EXIT.USAGE,
+            '--no-worker needs PostgreSQL (set DATABASE_URL): the embedded database belongs to one process at a time, so a separate worker cannot share it',
+          );
+        }
+        return withProject(global, { workflows: true }, async ({ tasker }) => {
+          tasker.template(namespace, name, version); // TASKER_UNKNOWN_TASK (exit 4) names what is registered
+          const created = await tasker.createTask({
+            namespace,
+            name,
+            ...(version ? { version } : {}),
+            context: context as Record<string, unknown>,
+            initiator: 'tasker-cli',
+            sourceSystem: 'cli',
+            ...(options.reason ? { reason: options.reason } : {}),
+            ...(options.tag ? { tags: options.tag } : {}),
+            ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+          });
+          if (!options.json && !output.tty) {
+            output.out(
+              `task ${created.id} ${created.created ? 'created' : 'already exists (same idempotency key)'}`,
+            );
+          }
+          let worker: Worker | null = null;
+          if (options.worker)
+            worker = await tasker.startWorker({
+              namespaces: [namespace],
+              ...(concurrency ? { concurrency } : {}),
+            });
+
+          const live = output.tty && !options.json;
+          const redraw = createRedrawer((text) => process.stdout.write(text));
+          let stopLive = false;
+          const following = live
+            ? (async () => {
+                while (!stopLive) {
+                  const task = await tasker.getTask(created.id);
+                  if (stopLive) break;
+                  redraw(renderTask(task, output));
+                  if (FINISHED.has(task.state)) break;
+                  await new Promise((r) => setTimeout(r, 250));
+                }
+              })()
+            : Promise.resolve();
+          let done: TaskWithSteps;
+          try {
+            done = await tasker.waitForTask(created.id, timeoutMs ? { timeoutMs } : {});
+          } finally {
+            stopLive = true;
+            await following.catch(() => {});
+            await worker?.stop();
+          }
+          if (options.json) output.json({ ...done, auditTrail: await tasker.getAuditTrail(done.id) });
+          else if (live) redraw(renderTask(done, output));
+          else output.out(renderTask(done, output));
+          return exitCodeForTask(done);
+        });
+      }),
+    );
+}

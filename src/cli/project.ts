@@ -1,0 +1,123 @@
+/**
+ * What most commands start with: the configuration (file + environment), a Tasker on the configured
+ * database, and (for commands that run or create tasks) the task templates and handlers registered.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { type LoadedConfig, loadConfig } from '../config/load-config.js';
+import type { Logger } from '../config/options.js';
+import { createTasker, type Tasker } from '../tasker.js';
+import { assertWorkflowsValid, loadWorkflows, registerWorkflows } from '../templates/load-templates.js';
+import { CliError, EXIT } from './exit-codes.js';
+
+export interface GlobalOptions {
+  /** --config: a config file instead of ./tasker.config.* */
+  readonly config?: string;
+}
+
+export interface Project {
+  readonly config: LoadedConfig;
+  readonly tasker: Tasker;
+}
+
+/** The CLI's logger: JSON lines on stderr, so stdout stays clean for results and --json. */
+export function cliLogger(config: LoadedConfig, level?: string): Logger {
+  return pino(
+    { name: config.telemetry.serviceName, level: level ?? config.telemetry.logLevel },
+    pino.destination(2),
+  );
+}
+
+export function readConfig(options: GlobalOptions): Promise<LoadedConfig> {
+  return loadConfig({ file: options.config });
+}
+
+/**
+ * Opens the project's Tasker. `workflows: true` loads and registers the templates (every problem reported
+ * at once); `migrate: false` leaves the schema as it is (doctor).
+ */
+export async function openProject(
+  options: GlobalOptions,
+  open: { workflows?: boolean; migrate?: boolean; quiet?: boolean } = {},
+): Promise<Project> {
+  const config = await readConfig(options);
+  // Short commands log only warnings unless asked; a worker logs at the configured level (info).
+  const quiet = (open.quiet ?? true) && !process.env.TASKER_LOG_LEVEL;
+  const logLevel = quiet ? 'warn' : config.telemetry.logLevel;
+  const loaded = open.workflows
+    ? await loadWorkflows({
+        templatesDir: config.workflows.templatesDir,
+        handlersDir: config.workflows.handlersDir,
+        environment: config.workflows.environment,
+      })
+    : null;
+  if (loaded) assertWorkflowsValid(loaded); // before opening the database: every problem, listed at once
+  const tasker = await createTasker({
+    ...config.taskerOptions,
+    database: { ...config.taskerOptions.database, ...(open.migrate === false ? { migrate: false } : {}) },
+    logger: cliLogger(config, logLevel),
+  });
+  if (loaded) {
+    try {
+      registerWorkflows(tasker, loaded);
+    } catch (error) {
+      await tasker.close();
+      throw error;
+    }
+  }
+  return { config, tasker };
+}
+
+/** Runs `fn` with an open project and closes it afterwards, whatever happens. */
+export async function withProject<T>(
+  options: GlobalOptions,
+  open: Parameters<typeof openProject>[1],
+  fn: (project: Project) => Promise<T>,
+): Promise<T> {
+  const project = await openProject(options, open);
+  try {
+    return await fn(project);
+  } finally {
+    await project.tasker.close();
+  }
+}
+
+/** Parses `--context '{"a":1}'` or `--context @file.json` (`@-` reads stdin). */
+export function readJsonArgument(value: string | undefined, option: string): unknown {
+  if (value === undefined) return undefined;
+  let text = value;
+  if (value.startsWith('@')) {
+    const path = value.slice(1);
+    try {
+      text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(path), 'utf8');
+    } catch (error) {
+      throw new CliError(EXIT.USAGE, `${option}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(EXIT.USAGE, `${option}: expected JSON (or @file): ${(error as Error).message}`);
+  }
+}
+
+/** Parses a positive integer id argument. */
+export function parseId(value: string, what: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new CliError(EXIT.USAGE, `${what} must be a positive integer, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Parses NS/NAME[@VERSION]. */
+export function parseTaskName(value: string): { namespace: string; name: string; version?: string } {
+  const match = /^([^/@\s]+)\/([^/@\s]+)(?:@([^/@\s]+))?$/.exec(value);
+  if (!match) {
+    throw new CliError(
+      EXIT.USAGE,
+      `expected NAMESPACE/NAME[@VERSION], such as ecommerce/order_processing@1.0.1; got "${value}"`,
+    );
+  }
+  return { namespace: match[1]!, name: match[2]!, ...(match[3] ? { version: match[3] } : {}) };
+}

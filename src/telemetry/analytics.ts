@@ -1,0 +1,279 @@
+/**
+ * Library calls over the analytics functions of migration 6 (semantics in their SQL comments and in
+ * docs/observability.md). Inputs are validated here; the SQL is parameterized.
+ */
+
+import type { SqlContext } from '../engine/sql/sql-context.js';
+import { TaskerError } from '../errors.js';
+
+export interface SystemHealthCounts {
+  readonly tasks: Readonly<
+    Record<
+      'total' | 'pending' | 'inProgress' | 'complete' | 'error' | 'cancelled' | 'resolvedManually',
+      number
+    >
+  >;
+  readonly steps: Readonly<
+    Record<
+      | 'total'
+      | 'pending'
+      | 'inProgress'
+      | 'waitingForRetry'
+      | 'complete'
+      | 'error'
+      | 'cancelled'
+      | 'resolvedManually'
+      | 'skipped',
+      number
+    >
+  >;
+  readonly retryableErrorSteps: number;
+  readonly exhaustedRetrySteps: number;
+  readonly inBackoffSteps: number;
+  readonly liveWorkers: number;
+  readonly activeConnections: number;
+  readonly maxConnections: number;
+}
+
+export interface AnalyticsMetrics {
+  readonly activeTasksCount: number;
+  readonly totalNamespacesCount: number;
+  readonly uniqueTaskTypesCount: number;
+  readonly systemHealthScore: number;
+  readonly taskThroughput: number;
+  readonly completionCount: number;
+  readonly errorCount: number;
+  readonly completionRate: number;
+  readonly errorRate: number;
+  /** Seconds. */
+  readonly avgTaskDuration: number;
+  /** Seconds. */
+  readonly avgStepDuration: number;
+  readonly stepThroughput: number;
+  readonly analysisPeriodStart: Date;
+  readonly calculatedAt: Date;
+}
+
+export interface SlowStep {
+  readonly stepId: number;
+  readonly taskId: number;
+  readonly stepName: string;
+  readonly namespace: string;
+  readonly taskName: string;
+  readonly version: string;
+  readonly durationSeconds: number;
+  readonly attempts: number;
+  readonly retryLimit: number;
+  readonly completedAt: Date;
+}
+
+export interface SlowTask {
+  readonly taskId: number;
+  readonly namespace: string;
+  readonly taskName: string;
+  readonly version: string;
+  readonly state: string;
+  readonly durationSeconds: number;
+  readonly stepCount: number;
+  readonly failedSteps: number;
+  readonly createdAt: Date;
+  readonly completedAt: Date;
+}
+
+export interface SlowestFilter {
+  /** @defaultValue 24 hours ago */
+  readonly since?: Date;
+  /** 1 to 1000. @defaultValue 10 */
+  readonly limit?: number;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly version?: string;
+}
+
+export interface LiveWorker {
+  readonly id: string;
+  readonly name: string;
+  readonly hostname: string | null;
+  readonly pid: number | null;
+  readonly concurrency: number;
+  readonly namespaces: readonly string[] | null;
+  readonly startedAt: Date;
+  readonly lastHeartbeatAt: Date;
+  readonly leaseMs: number;
+  readonly runningSteps: number;
+}
+
+export interface QueueStats {
+  readonly readySteps: number;
+  readonly oldestReadyAgeSeconds: number;
+  readonly inProgressSteps: number;
+  readonly liveWorkers: number;
+}
+
+export interface Analytics {
+  systemHealthCounts(): Promise<SystemHealthCounts>;
+  /** Figures for the window since `since` (default: one hour ago). */
+  analyticsMetrics(options?: { since?: Date }): Promise<AnalyticsMetrics>;
+  slowestSteps(filter?: SlowestFilter): Promise<SlowStep[]>;
+  slowestTasks(filter?: SlowestFilter): Promise<SlowTask[]>;
+  /** Workers whose heartbeat is within their lease. */
+  liveWorkers(): Promise<LiveWorker[]>;
+  queueStats(): Promise<QueueStats>;
+}
+
+type Row = Record<string, unknown>;
+const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const d = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+
+function checkSince(since: unknown, field = 'since'): Date | null {
+  if (since === undefined) return null;
+  if (!(since instanceof Date) || Number.isNaN(since.getTime())) {
+    throw new TaskerError('TASKER_INVALID_REQUEST', `${field} must be a valid Date, got ${String(since)}`);
+  }
+  return since;
+}
+
+function checkFilter(filter: SlowestFilter): unknown[] {
+  const since = checkSince(filter.since);
+  const limit = filter.limit ?? 10;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new TaskerError(
+      'TASKER_INVALID_REQUEST',
+      `limit must be an integer from 1 to 1000, got ${String(limit)}`,
+    );
+  }
+  for (const field of ['namespace', 'name', 'version'] as const) {
+    const value = filter[field];
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > 128)) {
+      throw new TaskerError(
+        'TASKER_INVALID_REQUEST',
+        `${field} must be a non-empty string of at most 128 characters`,
+      );
+    }
+  }
+  return [
+    since ?? new Date(Date.now() - 24 * 3600_000),
+    limit,
+    filter.namespace ?? null,
+    filter.name ?? null,
+    filter.version ?? null,
+  ];
+}
+
+export function createAnalytics(sql: SqlContext, db: <T>(fn: () => Promise<T>) => Promise<T>): Analytics {
+  const rows = (text: string, params: unknown[] = []) =>
+    db(() => sql.db.query<Row>(text, params)).then((r) => r.rows);
+  return {
+    async systemHealthCounts() {
+      const [r] = await rows(`SELECT * FROM ${sql.schema}.system_health_counts()`);
+      return {
+        tasks: {
+          total: n(r!.total_tasks),
+          pending: n(r!.pending_tasks),
+          inProgress: n(r!.in_progress_tasks),
+          complete: n(r!.complete_tasks),
+          error: n(r!.error_tasks),
+          cancelled: n(r!.cancelled_tasks),
+          resolvedManually: n(r!.resolved_manually_tasks),
+        },
+        steps: {
+          total: n(r!.total_steps),
+          pending: n(r!.pending_steps),
+          inProgress: n(r!.in_progress_steps),
+          waitingForRetry: n(r!.waiting_for_retry_steps),
+          complete: n(r!.complete_steps),
+          error: n(r!.error_steps),
+          cancelled: n(r!.cancelled_steps),
+          resolvedManually: n(r!.resolved_manually_steps),
+          skipped: n(r!.skipped_steps),
+        },
+        retryableErrorSteps: n(r!.retryable_error_steps),
+        exhaustedRetrySteps: n(r!.exhausted_retry_steps),
+        inBackoffSteps: n(r!.in_backoff_steps),
+        liveWorkers: n(r!.live_workers),
+        activeConnections: n(r!.active_connections),
+        maxConnections: n(r!.max_connections),
+      };
+    },
+    async analyticsMetrics(options = {}) {
+      const since = checkSince(options.since) ?? new Date(Date.now() - 3600_000);
+      const [r] = await rows(`SELECT * FROM ${sql.schema}.analytics_metrics($1)`, [since]);
+      return {
+        activeTasksCount: n(r!.active_tasks_count),
+        totalNamespacesCount: n(r!.total_namespaces_count),
+        uniqueTaskTypesCount: n(r!.unique_task_types_count),
+        systemHealthScore: n(r!.system_health_score),
+        taskThroughput: n(r!.task_throughput),
+        completionCount: n(r!.completion_count),
+        errorCount: n(r!.error_count),
+        completionRate: n(r!.completion_rate),
+        errorRate: n(r!.error_rate),
+        avgTaskDuration: n(r!.avg_task_duration),
+        avgStepDuration: n(r!.avg_step_duration),
+        stepThroughput: n(r!.step_throughput),
+        analysisPeriodStart: d(r!.analysis_period_start),
+        calculatedAt: d(r!.calculated_at),
+      };
+    },
+    async slowestSteps(filter = {}) {
+      const list = await rows(
+        `SELECT * FROM ${sql.schema}.slowest_steps($1, $2, $3, $4, $5)`,
+        checkFilter(filter),
+      );
+      return list.map((r) => ({
+        stepId: n(r.step_id),
+        taskId: n(r.task_id),
+        stepName: String(r.step_name),
+        namespace: String(r.namespace),
+        taskName: String(r.task_name),
+        version: String(r.version),
+        durationSeconds: n(r.duration_seconds),
+        attempts: n(r.attempts),
+        retryLimit: n(r.retry_limit),
+        completedAt: d(r.completed_at),
+      }));
+    },
+    async slowestTasks(filter = {}) {
+      const list = await rows(
+        `SELECT * FROM ${sql.schema}.slowest_tasks($1, $2, $3, $4, $5)`,
+        checkFilter(filter),
+      );
+      return list.map((r) => ({
+        taskId: n(r.task_id),
+        namespace: String(r.namespace),
+        taskName: String(r.task_name),
+        version: String(r.version),
+        state: String(r.state),
+        durationSeconds: n(r.duration_seconds),
+        stepCount: n(r.step_count),
+        failedSteps: n(r.failed_steps),
+        createdAt: d(r.created_at),
+        completedAt: d(r.completed_at),
+      }));
+    },
+    async liveWorkers() {
+      const list = await rows(`SELECT * FROM ${sql.schema}.live_workers()`);
+      return list.map((r) => ({
+        id: String(r.id),
+        name: String(r.name),
+        hostname: (r.hostname as string | null) ?? null,
+        pid: r.pid === null ? null : n(r.pid),
+        concurrency: n(r.concurrency),
+        namespaces: (r.namespaces as string[] | null) ?? null,
+        startedAt: d(r.started_at),
+        lastHeartbeatAt: d(r.last_heartbeat_at),
+        leaseMs: n(r.lease_ms),
+        runningSteps: n(r.running_steps),
+      }));
+    },
+    async queueStats() {
+      const [r] = await rows(`SELECT * FROM ${sql.schema}.queue_stats()`);
+      return {
+        readySteps: n(r!.ready_steps),
+        oldestReadyAgeSeconds: n(r!.oldest_ready_age_seconds),
+        inProgressSteps: n(r!.in_progress_steps),
+        liveWorkers: n(r!.live_workers),
+      };
+    },
+  };
+}

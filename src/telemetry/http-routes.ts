@@ -1,0 +1,151 @@
+/**
+ * HTTP routes for metrics and analytics, registered on the API server's Fastify instance (or any other):
+ *
+ *   GET {prefix}/metrics                 Prometheus text of the Tasker's registry
+ *   GET {prefix}/analytics/performance   ?period=<hours, default 1>: analytics metrics + system health counts
+ *   GET {prefix}/analytics/bottlenecks   ?period=<hours, default 24>&limit&namespace&name&version:
+ *                                        slowest steps and tasks
+ *
+ * Analytics answers are cached for `analyticsCacheMs` (default 15 s) per query: dashboards polling them
+ * cost one set of queries per interval, whatever the number of viewers.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { DependencyAnalysis, DependencyAnalysisOptions } from '../analysis/task-dependencies.js';
+import { isTaskerError, TaskerError } from '../errors.js';
+import type { Tasker } from '../tasker.js';
+
+export interface ObservabilityRouteOptions {
+  /** Prefix of the routes, e.g. '/tasker'. @defaultValue '' */
+  readonly prefix?: string;
+  /** How long analytics answers are reused. 0 disables the cache. @defaultValue 15000 */
+  readonly analyticsCacheMs?: number;
+}
+
+const MAX_PERIOD_HOURS = 24 * 90;
+
+function hours(value: unknown, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_PERIOD_HOURS) {
+    throw new TaskerError(
+      'TASKER_INVALID_REQUEST',
+      `period must be a number of hours above 0 and at most ${MAX_PERIOD_HOURS}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function limitOf(value: unknown): number {
+  if (value === undefined || value === '') return 10;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100) {
+    throw new TaskerError(
+      'TASKER_INVALID_REQUEST',
+      `limit must be an integer from 1 to 100, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function text(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || value.length > 128) {
+    throw new TaskerError('TASKER_INVALID_REQUEST', `${field} must be a string of at most 128 characters`);
+  }
+  return value;
+}
+
+function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  if (isTaskerError(error)) {
+    return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+  }
+  throw error;
+}
+
+/** A task's dependency analysis, for the API's task endpoint (`include_dependencies`). */
+export function taskDependencyAnalysis(
+  tasker: Tasker,
+  taskId: number,
+  options?: DependencyAnalysisOptions,
+): Promise<DependencyAnalysis> {
+  return tasker.analyzeTask(taskId, options);
+}
+
+export function registerObservabilityRoutes(
+  app: FastifyInstance,
+  tasker: Tasker,
+  options: ObservabilityRouteOptions = {},
+): void {
+  const prefix = (options.prefix ?? '').replace(/\/+$/, '');
+  const cacheMs = options.analyticsCacheMs ?? 15_000;
+  if (!Number.isInteger(cacheMs) || cacheMs < 0) {
+    throw new TaskerError(
+      'TASKER_INVALID_CONFIG',
+      `analyticsCacheMs must be an integer >= 0, got ${cacheMs}`,
+    );
+  }
+  const cache = new Map<string, { expires: number; value: Promise<unknown> }>();
+  const cached = <T>(key: string, compute: () => Promise<T>): Promise<T> => {
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && hit.expires > now) return hit.value as Promise<T>;
+    for (const [k, v] of cache) if (v.expires <= now) cache.delete(k);
+    const value = compute();
+    if (cacheMs > 0) {
+      cache.set(key, { expires: now + cacheMs, value });
+      value.catch(() => cache.delete(key)); // never serve a failure from the cache
+    }
+    return value;
+  };
+
+  app.get(`${prefix}/metrics`, async (_request, reply) => {
+    const metrics = tasker.telemetry.metrics;
+    if (!metrics) {
+      return reply.code(404).send({
+        error: { code: 'TASKER_INVALID_REQUEST', message: 'metrics are turned off (telemetry options)' },
+      });
+    }
+    const body = await metrics.text();
+    return reply.header('content-type', metrics.registry.contentType).send(body);
+  });
+
+  app.get(`${prefix}/analytics/performance`, async (request, reply) => {
+    try {
+      const query = (request.query ?? {}) as Record<string, unknown>;
+      const period = hours(query.period, 1);
+      return await cached(`performance:${period}`, async () => {
+        const since = new Date(Date.now() - period * 3600_000);
+        const [metrics, health] = await Promise.all([
+          tasker.analyticsMetrics({ since }),
+          tasker.systemHealthCounts(),
+        ]);
+        return { periodHours: period, metrics, health };
+      });
+    } catch (error) {
+      return sendError(reply, error);
+    }
+  });
+
+  app.get(`${prefix}/analytics/bottlenecks`, async (request, reply) => {
+    try {
+      const query = (request.query ?? {}) as Record<string, unknown>;
+      const period = hours(query.period, 24);
+      const filter = {
+        limit: limitOf(query.limit),
+        namespace: text(query.namespace, 'namespace'),
+        name: text(query.name, 'name'),
+        version: text(query.version, 'version'),
+      };
+      return await cached(`bottlenecks:${period}:${JSON.stringify(filter)}`, async () => {
+        const since = new Date(Date.now() - period * 3600_000);
+        const [slowestSteps, slowestTasks] = await Promise.all([
+          tasker.slowestSteps({ ...filter, since }),
+          tasker.slowestTasks({ ...filter, since }),
+        ]);
+        return { periodHours: period, filter, slowestSteps, slowestTasks };
+      });
+    } catch (error) {
+      return sendError(reply, error);
+    }
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * Structured logs: the default pino logger (level, pretty output), a wrapper that adds the running step's
+ * context (correlation id, task id, step id, attempt) to every line logged inside a step, taken from
+ * AsyncLocalStorage, and masking of secret fields in everything logged.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino from 'pino';
+import pretty from 'pino-pretty';
+import type { Logger } from '../config/options.js';
+
+/** What every log line from inside a step carries. */
+export interface LogContext {
+  readonly correlationId: string | null;
+  readonly taskId: number;
+  readonly stepId: number;
+  readonly step: string;
+  readonly attempt: number;
+}
+
+export const FILTERED = '[FILTERED]';
+
+export function createDefaultLogger(options: { level: string; pretty: boolean }): Logger {
+  const base = { name: 'tasker', level: options.level };
+  return options.pretty ? pino(base, pretty({ colorize: false, sync: true })) : pino(base);
+}
+
+/** Whether a key names a secret: strings match as case-insensitive substrings, RegExps as they are. */
+export function secretKeyMatcher(patterns: readonly (string | RegExp)[]): (key: string) => boolean {
+  const lower = patterns.filter((p): p is string => typeof p === 'string').map((p) => p.toLowerCase());
+  const regexps = patterns.filter((p): p is RegExp => p instanceof RegExp);
+  return (key) => {
+    const k = key.toLowerCase();
+    return lower.some((p) => k.includes(p)) || regexps.some((r) => r.test(key));
+  };
+}
+
+/**
+ * A copy of `value` with the values of secret keys replaced by '[FILTERED]', at any depth of plain
+ * objects and arrays. Other objects (errors, dates) are kept as they are; cycles are cut.
+ */
+export function maskSecrets<T>(
+  value: T,
+  isSecret: (key: string) => boolean,
+  seen = new WeakSet<object>(),
+): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.has(value)) return '[Circular]' as T;
+  if (Array.isArray(value)) {
+    seen.add(value);
+    return value.map((v) => maskSecrets(v, isSecret, seen)) as T;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  seen.add(value);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value))
+    out[k] = isSecret(k) ? FILTERED : maskSecrets(v, isSecret, seen);
+  return out as T;
+}
+
+export interface ContextLogging {
+  /** The step context of the code running now, if inside a step. */
+  current(): LogContext | undefined;
+  /** Runs `fn` with `context` as the current step context. */
+  run<T>(context: LogContext, fn: () => T): T;
+  /** Wraps a logger: every line gets the current step context (when enabled) and masked secrets. */
+  wrap(logger: Logger): Logger;
+}
+
+export function createContextLogging(options: {
+  context: boolean;
+  isSecret: (key: string) => boolean;
+}): ContextLogging {
+  const storage = new AsyncLocalStorage<LogContext>();
+  const current = () => (options.context ? storage.getStore() : undefined);
+  const wrap = (logger: Logger): Logger => {
+    // pino's fatal/trace and level are forwarded when the logger has them, so the wrapper can be
+    // handed to code that expects a pino logger (Fastify's loggerInstance checks for them).
+    const base = logger as Logger & Partial<Record<'fatal' | 'trace', Logger['info']>> & { level?: string };
+    const write =
+      (level: 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace') =>
+      (obj: object, msg?: string): void => {
+        const method = (base[level] ?? (level === 'fatal' ? base.error : base.debug)).bind(base);
+        const ctx = current();
+        // pino also accepts a message alone: keep the step context on it.
+        if (typeof obj === 'string') {
+          method(ctx ? { ...ctx } : {}, obj);
+          return;
+        }
+        if (typeof obj !== 'object' || obj === null) {
+          method(obj as unknown as object, msg);
+          return;
+        }
+        const masked = maskSecrets(obj, options.isSecret);
+        const line = ctx ? { ...ctx, ...masked } : masked;
+        if (msg === undefined) method(line);
+        else method(line, msg);
+      };
+    return {
+      debug: write('debug'),
+      info: write('info'),
+      warn: write('warn'),
+      error: write('error'),
+      fatal: write('fatal'),
+      trace: write('trace'),
+      silent: () => {},
+      child: (bindings: Record<string, unknown>) =>
+        wrap(logger.child ? logger.child(maskSecrets(bindings, options.isSecret)) : logger),
+      get level(): string {
+        return base.level ?? 'info';
+      },
+      set level(value: string) {
+        if (base.level !== undefined) base.level = value;
+      },
+    } as Logger;
+  };
+  return {
+    current,
+    run: (context, fn) => (options.context ? storage.run(context, fn) : fn()),
+    wrap,
+  };
+}

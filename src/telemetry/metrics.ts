@@ -1,0 +1,225 @@
+/**
+ * Prometheus metrics, in a registry of this Tasker instance (never prom-client's global one, so several
+ * instances and the host application's own metrics do not mix).
+ *
+ * Counters and histograms count what happens in THIS process (events emitted here); a deployment of
+ * several processes is right when Prometheus scrapes each one and sums. Gauges named `tasker_queue_*` and
+ * `tasker_live_workers` are read from the database at scrape time and describe the whole cluster: every
+ * process reports the same value (aggregate them with max, not sum).
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from '../config/options.js';
+import type { Database } from '../db/database.js';
+import type { TaskerEventBus } from '../events/tasker-events.js';
+
+/** Seconds, from 5 ms to 5 minutes. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const TEMPLATE = ['namespace', 'name', 'version'] as const;
+
+export interface ClusterGauges {
+  readonly readySteps: number;
+  readonly oldestReadyAgeSeconds: number;
+  readonly inProgressSteps: number;
+  readonly liveWorkers: number;
+}
+
+export interface MetricsSources {
+  readonly database: () => Database;
+  /** Steps running in this process's workers. */
+  readonly inFlightSteps: () => number;
+  /** Workers running in this process. */
+  readonly localWorkers: () => number;
+  /** Cluster-wide figures from the database (one cheap query per scrape). */
+  readonly clusterGauges: () => Promise<ClusterGauges>;
+  readonly logger: Logger;
+}
+
+export interface TaskerMetrics {
+  readonly registry: Registry;
+  readonly subscriberErrors: Counter<'event'>;
+  /** Subscribes the counters and histograms to the event bus. */
+  attach(events: TaskerEventBus): () => void;
+  /** The Prometheus text exposition. */
+  text(): Promise<string>;
+}
+
+export function createMetrics(
+  sources: MetricsSources,
+  defaultLabels: Readonly<Record<string, string>>,
+): TaskerMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ ...defaultLabels });
+  const registers = [registry];
+
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const tasksCreated = counter('tasker_tasks_created_total', 'Tasks created.', TEMPLATE);
+  const tasksCompleted = counter('tasker_tasks_completed_total', 'Tasks that completed.', TEMPLATE);
+  const tasksFailed = counter('tasker_tasks_failed_total', 'Tasks that finished in error.', TEMPLATE);
+  const tasksCancelled = counter('tasker_tasks_cancelled_total', 'Tasks cancelled.', TEMPLATE);
+  const stepOutcomes = counter(
+    'tasker_step_outcomes_total',
+    'Recorded step attempts by outcome (completed, retry, failed).',
+    [...TEMPLATE, 'step', 'outcome'],
+  );
+  const stepRetries = counter('tasker_step_retries_total', 'Failed step attempts that will be retried.', [
+    ...TEMPLATE,
+    'step',
+  ]);
+  const stepTimeouts = counter('tasker_step_timeouts_total', 'Step attempts that timed out.', [
+    ...TEMPLATE,
+    'step',
+  ]);
+  const refused = counter(
+    'tasker_step_outcomes_refused_total',
+    'Outcomes not recorded: the lease was lost.',
+    [],
+  );
+  const subscriberErrors = counter(
+    'tasker_event_subscriber_errors_total',
+    'Event subscribers that threw or rejected.',
+    ['event'],
+  );
+  const taskDuration = new Histogram({
+    name: 'tasker_task_duration_seconds',
+    help: 'From task creation to completion or failure.',
+    labelNames: [...TEMPLATE, 'state'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const stepDuration = new Histogram({
+    name: 'tasker_step_duration_seconds',
+    help: 'Handler run time of a step attempt.',
+    labelNames: [...TEMPLATE, 'step', 'outcome'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const handoff = new Histogram({
+    name: 'tasker_step_handoff_latency_seconds',
+    help: 'From a step becoming ready (or its retry time) to a worker starting it.',
+    labelNames: ['namespace'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  new Gauge({
+    name: 'tasker_steps_in_flight',
+    help: "Steps running in this process's workers.",
+    registers,
+    collect() {
+      this.set(sources.inFlightSteps());
+    },
+  });
+  new Gauge({
+    name: 'tasker_workers',
+    help: 'Workers running in this process.',
+    registers,
+    collect() {
+      this.set(sources.localWorkers());
+    },
+  });
+  const pool = new Gauge({
+    name: 'tasker_db_pool_connections',
+    help: 'Database pool connections by state (total, idle, waiting = queued requests).',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const stats = sources.database().poolStats();
+      pool.set({ state: 'total' }, stats.total);
+      pool.set({ state: 'idle' }, stats.idle);
+      pool.set({ state: 'waiting' }, stats.waiting);
+    },
+  });
+  new Gauge({
+    name: 'tasker_db_pool_max_connections',
+    help: 'Database pool size.',
+    registers,
+    collect() {
+      this.set(sources.database().maxConnections);
+    },
+  });
+  // Cluster gauges share one query per scrape.
+  let cluster: Promise<ClusterGauges | null> | null = null;
+  const clusterGauge = (name: string, help: string, pick: (g: ClusterGauges) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        cluster ??= sources.clusterGauges().catch((error) => {
+          sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
+          return null;
+        });
+        const g = await cluster;
+        if (g) this.set(pick(g));
+      },
+    });
+  clusterGauge('tasker_queue_ready_steps', 'Steps ready to run now (whole cluster).', (g) => g.readySteps);
+  clusterGauge(
+    'tasker_queue_oldest_ready_age_seconds',
+    'Age of the oldest ready step, 0 when none (whole cluster).',
+    (g) => g.oldestReadyAgeSeconds,
+  );
+  clusterGauge('tasker_queue_in_progress_steps', 'Steps running (whole cluster).', (g) => g.inProgressSteps);
+  clusterGauge(
+    'tasker_live_workers',
+    'Workers with a heartbeat within their lease (whole cluster).',
+    (g) => g.liveWorkers,
+  );
+
+  const seconds = (from: Date | null | undefined, to: Date) =>
+    from ? Math.max(0, (to.getTime() - new Date(from).getTime()) / 1000) : null;
+
+  return {
+    registry,
+    subscriberErrors,
+    attach(events) {
+      const offs = [
+        events.on('task.created', (e) => tasksCreated.inc(labels(e))),
+        events.on('task.completed', (e) => {
+          tasksCompleted.inc(labels(e));
+          const s = seconds(e.createdAt, new Date(e.timestamp));
+          if (s !== null) taskDuration.observe({ ...labels(e), state: 'complete' }, s);
+        }),
+        events.on('task.failed', (e) => {
+          tasksFailed.inc(labels(e));
+          const s = seconds(e.createdAt, new Date(e.timestamp));
+          if (s !== null) taskDuration.observe({ ...labels(e), state: 'error' }, s);
+        }),
+        events.on('task.cancelled', (e) => tasksCancelled.inc(labels(e))),
+        events.on('step.execution_requested', (e) => {
+          const s = seconds(e.readyAt, new Date(e.timestamp));
+          if (s !== null) handoff.observe({ namespace: e.namespace }, s);
+        }),
+        events.on('step.completed', (e) => {
+          const l = { ...labels(e), step: e.stepName };
+          stepOutcomes.inc({ ...l, outcome: 'completed' });
+          stepDuration.observe({ ...l, outcome: 'completed' }, e.durationMs / 1000);
+        }),
+        events.on('step.failed', (e) => {
+          const l = { ...labels(e), step: e.stepName };
+          const outcome = e.willRetry ? 'retry' : 'failed';
+          stepOutcomes.inc({ ...l, outcome });
+          stepDuration.observe({ ...l, outcome }, e.durationMs / 1000);
+          if (e.willRetry) stepRetries.inc(l);
+          if (e.error?.class === 'StepTimeoutError') stepTimeouts.inc(l);
+        }),
+        events.on('step.outcome_refused', () => refused.inc()),
+      ];
+      return () => {
+        for (const off of offs) off();
+      };
+    },
+    async text() {
+      cluster = null;
+      try {
+        return await registry.metrics();
+      } finally {
+        cluster = null;
+      }
+    },
+  };
+}
+
+function labels(e: { namespace: string; name: string; version: string }) {
+  return { namespace: e.namespace, name: e.name, version: e.version };
+}

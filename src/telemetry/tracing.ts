@@ -1,0 +1,142 @@
+/**
+ * OpenTelemetry spans (through @opentelemetry/api only: the application chooses the SDK and exporter).
+ *
+ * - `tasker.task`: started when a task is created, as a child of the creating request's trace (the
+ *   request's `traceparent`, else the active context). Its context is what the task stores as its
+ *   traceparent, so the steps, run by any worker in any process, join the same trace. It ends once the
+ *   task is stored: a process cannot keep a span open across other processes' work, so it marks creation.
+ * - `tasker.step`: one per step attempt, a child of the task span, active while the handler runs (a
+ *   handler's own spans nest under it when a context manager is registered, as the Node SDK does).
+ */
+import {
+  type Attributes,
+  type Context,
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+
+const propagator = new W3CTraceContextPropagator();
+const TRACER_NAME = 'tasker';
+
+/** The context a traceparent header value describes (ROOT_CONTEXT when it is missing or invalid). */
+export function contextFromTraceparent(traceparent: string | null | undefined): Context {
+  if (!traceparent) return ROOT_CONTEXT;
+  return propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
+}
+
+/** The traceparent header value of a span's context. */
+export function traceparentOf(span: Span): string | null {
+  const carrier: Record<string, string> = {};
+  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  return carrier.traceparent ?? null;
+}
+
+export interface TaskSpanInput {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly traceparent?: string | null;
+}
+
+export interface StepSpanInput {
+  readonly taskId: number;
+  readonly stepId: number;
+  readonly stepName: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly attempt: number;
+  readonly correlationId: string | null;
+  readonly traceparent: string | null;
+}
+
+/** What a step attempt came to, read from the worker's outcome. */
+export interface AttemptOutcome {
+  readonly ok: boolean;
+  readonly permanent?: boolean;
+  readonly error?: { readonly class: string; readonly message: string };
+}
+
+export interface Tracing {
+  /** Starts a task span; returns it with the traceparent the task should store. */
+  startTaskSpan(input: TaskSpanInput): { span: Span; traceparent: string | null };
+  /** Runs `run` inside a step span; `outcomeOf` reads the attempt's outcome from its result. */
+  inStepSpan<T>(
+    input: StepSpanInput,
+    run: () => Promise<T>,
+    outcomeOf: (result: T) => AttemptOutcome | null,
+  ): Promise<T>;
+}
+
+export function createTracing(provider: TracerProvider): Tracing {
+  const tracer: Tracer = provider.getTracer(TRACER_NAME);
+  return {
+    startTaskSpan(input) {
+      const parent = input.traceparent ? contextFromTraceparent(input.traceparent) : context.active();
+      const span = tracer.startSpan(
+        'tasker.task',
+        {
+          kind: SpanKind.INTERNAL,
+          attributes: {
+            'tasker.namespace': input.namespace,
+            'tasker.task.name': input.name,
+            'tasker.task.version': input.version,
+          },
+        },
+        parent,
+      );
+      return { span, traceparent: traceparentOf(span) };
+    },
+    async inStepSpan(input, run, outcomeOf) {
+      const attributes: Attributes = {
+        'tasker.namespace': input.namespace,
+        'tasker.task.name': input.name,
+        'tasker.task.version': input.version,
+        'tasker.task.id': input.taskId,
+        'tasker.step.id': input.stepId,
+        'tasker.step.name': input.stepName,
+        'tasker.step.attempt': input.attempt,
+      };
+      if (input.correlationId) attributes['tasker.correlation_id'] = input.correlationId;
+      const parent = contextFromTraceparent(input.traceparent);
+      const span = tracer.startSpan(
+        `tasker.step ${input.stepName}`,
+        { kind: SpanKind.INTERNAL, attributes },
+        parent,
+      );
+      try {
+        const result = await context.with(trace.setSpan(parent, span), run);
+        const outcome = outcomeOf(result);
+        if (!outcome) {
+          span.setAttribute('tasker.step.outcome', 'abandoned');
+        } else if (outcome.ok) {
+          span.setAttribute('tasker.step.outcome', 'completed');
+          span.setStatus({ code: SpanStatusCode.OK });
+        } else {
+          span.setAttribute('tasker.step.outcome', outcome.permanent ? 'failed' : 'retryable_failure');
+          if (outcome.error) {
+            span.setAttribute('error.type', outcome.error.class);
+            span.setAttribute('tasker.step.error', outcome.error.message.slice(0, 1000));
+          }
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error?.message });
+        }
+        return result;
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  };
+}

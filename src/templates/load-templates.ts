@@ -1,0 +1,179 @@
+/**
+ * `loadWorkflows`: reads a directory (or one file) of YAML task templates and a directory of handler
+ * modules, checks everything, and returns the templates ready to register, with EVERY problem in every
+ * file: which file, which step, which key and what was expected. `registerWorkflows` puts them into a
+ * Tasker.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { createContextValidator } from '../definitions/context-validator.js';
+import { defineTask } from '../definitions/define-task.js';
+import type { StepDefinition, StepHandler, TaskTemplate } from '../definitions/types.js';
+import { formatProblems, isTaskerError, type Problem, TaskerError } from '../errors.js';
+import { HTTP_HANDLER_NAME, httpConfigProblems } from '../handlers/http-handler.js';
+import type { Tasker } from '../tasker.js';
+import {
+  importHandler,
+  isModuleReference,
+  listFiles,
+  loadHandlerDirectory,
+  splitModuleReference,
+} from './load-handlers.js';
+import { mapTemplate } from './map-template.js';
+
+export interface LoadWorkflowsOptions {
+  /** A directory of .yaml/.yml templates (searched recursively) or one template file. */
+  readonly templatesDir: string;
+  /** A directory of handler modules (see load-handlers.ts). */
+  readonly handlersDir?: string | null;
+  /** Which `environments.<name>` overrides apply. @defaultValue 'development' */
+  readonly environment?: string;
+  /** Handler names the engine already has (the built-ins are always included). */
+  readonly registeredHandlers?: Iterable<string>;
+  /** Paths in problems are shown relative to this. @defaultValue process.cwd() */
+  readonly cwd?: string;
+}
+
+export interface LoadedWorkflows {
+  readonly templates: TaskTemplate[];
+  /** Handlers found in handlersDir, by name (to register with the engine). */
+  readonly handlers: Map<string, StepHandler<never>>;
+  /** The template files read. */
+  readonly files: string[];
+  readonly problems: Problem[];
+}
+
+export const BUILTIN_HANDLERS = [HTTP_HANDLER_NAME] as const;
+
+function isTemplateFile(name: string): boolean {
+  return /\.ya?ml$/.test(name) && !name.startsWith('.');
+}
+
+/** Reads and checks templates and handlers; never throws for a problem in them (see `problems`). */
+export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<LoadedWorkflows> {
+  const cwd = options.cwd ?? process.cwd();
+  const label = (path: string) => {
+    const rel = relative(cwd, path);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+  };
+  const environment = options.environment ?? 'development';
+  const problems: Problem[] = [];
+  const root = resolve(cwd, options.templatesDir);
+
+  const { handlers, problems: handlerProblems } = options.handlersDir
+    ? await loadHandlerDirectory(resolve(cwd, options.handlersDir), label)
+    : { handlers: new Map<string, StepHandler<never>>(), problems: [] };
+  problems.push(...handlerProblems);
+  const known = new Set<string>([
+    ...BUILTIN_HANDLERS,
+    ...(options.registeredHandlers ?? []),
+    ...handlers.keys(),
+  ]);
+
+  let files: string[] = [];
+  if (!existsSync(root)) problems.push({ path: label(root), message: 'templates directory not found' });
+  else if (statSync(root).isDirectory()) files = listFiles(root, isTemplateFile);
+  else files = [root];
+  if (existsSync(root) && files.length === 0) {
+    problems.push({ path: label(root), message: 'no .yaml or .yml task templates found' });
+  }
+
+  const templates: TaskTemplate[] = [];
+  const seen = new Map<string, string>();
+  const validator = createContextValidator();
+  for (const file of files) {
+    const at = (path: string) => `${label(file)}${path ? `: ${path}` : ''}`;
+    const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true });
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        const line = error.linePos?.[0];
+        problems.push({
+          path: at(line ? `line ${line.line}, column ${line.col}` : ''),
+          message: `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        });
+      }
+      continue;
+    }
+    const mapped = mapTemplate(document.toJS(), environment);
+    const fileProblems = mapped.problems.map((p) => ({ path: at(p.path), message: p.message }));
+    if (!mapped.definition) {
+      problems.push(...fileProblems);
+      continue;
+    }
+
+    const steps: StepDefinition[] = [];
+    for (const [i, step] of mapped.definition.steps.entries()) {
+      const where = at(`step_templates[${i}] (${step.name})`);
+      if (step.handler === '') continue; // missing: already reported
+      if (isModuleReference(step.handler)) {
+        const ref = splitModuleReference(step.handler);
+        const found = await importHandler(resolve(dirname(file), ref.path), ref.exportName);
+        if (typeof found === 'string') fileProblems.push({ path: `${where}.handler`, message: found });
+        else steps.push({ ...step, handler: found as StepHandler });
+        continue;
+      }
+      if (!known.has(step.handler)) {
+        fileProblems.push({
+          path: `${where}.handler`,
+          message: `no handler named "${step.handler}"; expected a registered handler (${[...known].join(', ')}) or a module path such as ./handlers/${step.name}.ts`,
+        });
+      } else if (step.handler === HTTP_HANDLER_NAME) {
+        for (const p of httpConfigProblems(step.config)) {
+          fileProblems.push({
+            path: `${where}.handler_config${p.path ? `.${p.path}` : ''}`,
+            message: p.message,
+          });
+        }
+      }
+      steps.push(step);
+    }
+    if (fileProblems.length > 0) {
+      problems.push(...fileProblems);
+      continue;
+    }
+    const template = defineTask({ ...mapped.definition, steps });
+    try {
+      validator.compile(template);
+    } catch (error) {
+      if (!isTaskerError(error)) throw error;
+      for (const p of error.details ?? [{ path: '', message: error.message }]) {
+        problems.push({ path: at(p.path.replace(/^contextSchema/, 'schema')), message: p.message });
+      }
+      continue;
+    }
+    const key = `${template.namespace}/${template.name}@${template.version}`;
+    const first = seen.get(key);
+    if (first) {
+      problems.push({ path: at(''), message: `${key} is also defined in ${first}; bump the version of one` });
+      continue;
+    }
+    seen.set(key, label(file));
+    templates.push(template);
+  }
+  return { templates, handlers, files, problems };
+}
+
+/** Throws TASKER_INVALID_DEFINITION listing every problem, if there are any. */
+export function assertWorkflowsValid(loaded: LoadedWorkflows): void {
+  if (loaded.problems.length === 0) return;
+  const n = loaded.problems.length;
+  throw new TaskerError(
+    'TASKER_INVALID_DEFINITION',
+    `${n} problem${n === 1 ? '' : 's'} in the task templates:\n${formatProblems(loaded.problems)}`,
+    { details: loaded.problems },
+  );
+}
+
+/**
+ * Loads templates and handlers and registers them with a Tasker (after checking everything).
+ *
+ * @example
+ * const tasker = await createTasker();
+ * await registerWorkflows(tasker, await loadWorkflows({ templatesDir: './templates', handlersDir: './handlers' }));
+ */
+export function registerWorkflows(tasker: Tasker, loaded: LoadedWorkflows): TaskTemplate[] {
+  assertWorkflowsValid(loaded);
+  for (const [name, handler] of loaded.handlers) tasker.registerHandler(name, handler, { replace: true });
+  return loaded.templates.map((template) => tasker.register(template));
+}

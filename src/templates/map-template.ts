@@ -1,0 +1,220 @@
+/**
+ * Turns one parsed YAML template into a TaskDefinition. Pure. Applies the chosen environment's overrides
+ * (merged by step name), resolves the aliases, and runs the same checks as `defineTask`; every problem is
+ * returned with its location in the file's own terms: `step_templates[2] (check_inventory).depends_on_steps[0]`.
+ */
+import { deepMerge } from '../config/env-config.js';
+import { defineTask, formatPath } from '../definitions/define-task.js';
+import type { StepDefinition, TaskDefinition } from '../definitions/types.js';
+import { isTaskerError, type Problem } from '../errors.js';
+import { type StepTemplateFields, type TaskTemplateFile, taskTemplateFormat } from './template-format.js';
+
+/** A step definition whose handler is still a reference (a registered name or a module path). */
+export type MappedStep = Omit<StepDefinition, 'handler'> & { readonly handler: string };
+export type MappedDefinition = Omit<TaskDefinition, 'steps'> & { readonly steps: readonly MappedStep[] };
+
+export interface MappedTemplate {
+  /** Null when the file's shape is wrong; otherwise present, even when `problems` is not empty. */
+  readonly definition: MappedDefinition | null;
+  readonly problems: Problem[];
+}
+
+/** Names an array position of step_templates with the step's name, which is what people search for. */
+function stepLabel(steps: readonly unknown[] | undefined, index: number): string {
+  const step = steps?.[index] as { name?: unknown } | undefined;
+  return typeof step?.name === 'string'
+    ? `step_templates[${index}] (${step.name})`
+    : `step_templates[${index}]`;
+}
+
+/** Renders a zod path over the raw file, labelling steps by name. */
+function filePath(raw: unknown, path: readonly PropertyKey[]): string {
+  if (path[0] === 'step_templates' && typeof path[1] === 'number') {
+    const steps = (raw as { step_templates?: unknown[] })?.step_templates;
+    const rest = formatPath(path.slice(2));
+    return `${stepLabel(steps, path[1])}${rest ? (rest.startsWith('[') ? rest : `.${rest}`) : ''}`;
+  }
+  return formatPath(path);
+}
+
+// defineTask's field names -> the file's key, for mapping its problems back.
+const STEP_KEYS: Record<string, keyof StepTemplateFields> = {
+  dependsOn: 'depends_on_steps',
+  retryLimit: 'default_retry_limit',
+  retryable: 'default_retryable',
+  timeoutMs: 'timeout_ms',
+  dependentSystem: 'dependent_system',
+  config: 'handler_config',
+  customEvents: 'custom_events',
+};
+
+function aliasProblems(step: StepTemplateFields, label: string): Problem[] {
+  const problems: Problem[] = [];
+  const pairs: Array<[keyof StepTemplateFields, keyof StepTemplateFields]> = [
+    ['handler', 'handler_class'],
+    ['default_retryable', 'retryable'],
+    ['default_retry_limit', 'retry_limit'],
+    ['timeout_ms', 'timeout_seconds'],
+    ['handler_config', 'config'],
+  ];
+  for (const [a, b] of pairs) {
+    if (step[a] !== undefined && step[b] !== undefined) {
+      problems.push({ path: `${label}.${b}`, message: `expected either ${a} or ${b}, not both` });
+    }
+  }
+  return problems;
+}
+
+/** Applies `environments.<environment>.step_templates` to the base steps, by step name. */
+function applyEnvironment(
+  file: TaskTemplateFile,
+  environment: string,
+  problems: Problem[],
+): StepTemplateFields[] {
+  const steps: StepTemplateFields[] = file.step_templates.map((s) => ({ ...s }));
+  const names = steps.map((s) => s.name);
+  for (const [env, overrides] of Object.entries(file.environments ?? {})) {
+    (overrides.step_templates ?? []).forEach((override, i) => {
+      const index = names.indexOf(override.name);
+      if (index < 0) {
+        problems.push({
+          path: `environments.${env}.step_templates[${i}].name`,
+          message: `no step named "${override.name}"; expected one of: ${names.map((n) => `"${n}"`).join(', ')}`,
+        });
+        return;
+      }
+      if (env !== environment) return;
+      steps[index] = deepMerge(steps[index]!, override) as StepTemplateFields;
+    });
+  }
+  return steps;
+}
+
+function toStep(step: StepTemplateFields): MappedStep {
+  const dependsOn = [
+    ...(step.depends_on_step !== undefined ? [step.depends_on_step] : []),
+    ...(step.depends_on_steps ?? []),
+  ];
+  const timeoutMs =
+    step.timeout_ms ??
+    (step.timeout_seconds !== undefined ? Math.round(step.timeout_seconds * 1000) : undefined);
+  const definition: Record<string, unknown> = {
+    name: step.name,
+    handler: step.handler ?? step.handler_class ?? '',
+    dependsOn: [...new Set(dependsOn)],
+    description: step.description,
+    dependentSystem: step.dependent_system,
+    retryable: step.default_retryable ?? step.retryable,
+    retryLimit: step.default_retry_limit ?? step.retry_limit,
+    timeoutMs,
+    skippable: step.skippable,
+    config: step.handler_config ?? step.config,
+    customEvents: step.custom_events,
+  };
+  for (const key of Object.keys(definition)) if (definition[key] === undefined) delete definition[key];
+  return definition as unknown as MappedStep;
+}
+
+/**
+ * Maps a parsed template file. `environment` selects which `environments` entry applies (all entries
+ * are checked).
+ */
+export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
+  const parsed = taskTemplateFormat.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      definition: null,
+      problems: parsed.error.issues.map((issue) => ({
+        path: filePath(raw, issue.path),
+        message:
+          issue.code === 'unrecognized_keys'
+            ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+            : issue.message,
+      })),
+    };
+  }
+  const file = parsed.data;
+  const problems: Problem[] = [];
+  if (file.namespace !== undefined && file.namespace_name !== undefined) {
+    problems.push({ path: 'namespace', message: 'expected either namespace_name or namespace, not both' });
+  }
+  if (file.schema !== undefined && file.context_schema !== undefined) {
+    problems.push({ path: 'context_schema', message: 'expected either schema or context_schema, not both' });
+  }
+  if (file.default_dependent_system !== undefined && file.dependent_system !== undefined) {
+    problems.push({
+      path: 'dependent_system',
+      message: 'expected either default_dependent_system or dependent_system, not both',
+    });
+  }
+
+  const merged = applyEnvironment(file, environment, problems);
+  merged.forEach((step, i) => {
+    const label = stepLabel(merged, i);
+    problems.push(...aliasProblems(step, label));
+    if (step.handler === undefined && step.handler_class === undefined) {
+      problems.push({ path: `${label}.handler`, message: 'expected a handler (or handler_class)' });
+    }
+  });
+  if (file.named_steps) {
+    const names = new Set(merged.map((s) => s.name));
+    const listed = new Set(file.named_steps);
+    const missing = [...names].filter((n) => !listed.has(n));
+    const extra = [...listed].filter((n) => !names.has(n));
+    if (missing.length > 0 || extra.length > 0) {
+      problems.push({
+        path: 'named_steps',
+        message: `expected the names of step_templates${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; no step template for ${extra.join(', ')}` : ''}`,
+      });
+    }
+  }
+
+  const fields: Record<string, unknown> = {
+    namespace: file.namespace_name ?? file.namespace,
+    name: file.name,
+    version: file.version,
+    description: file.description,
+    contextSchema: file.schema ?? file.context_schema,
+    dependentSystem: file.default_dependent_system ?? file.dependent_system,
+    steps: merged.map(toStep),
+  };
+  for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];
+  const definition = fields as unknown as MappedDefinition;
+  if (problems.length === 0) {
+    try {
+      defineTask(definition);
+    } catch (error) {
+      if (!isTaskerError(error, 'TASKER_INVALID_DEFINITION')) throw error;
+      for (const p of error.details ?? []) problems.push(translateProblem(p, merged));
+    }
+  }
+  // With problems the definition is still returned, so that the loader can check its handlers too.
+  return { definition, problems };
+}
+
+/** Maps a defineTask problem path (`steps[1].dependsOn[0]`) to the file's keys. */
+function translateProblem(problem: Problem, steps: readonly StepTemplateFields[]): Problem {
+  const match = /^steps\[(\d+)\](?:\.(\w+))?(.*)$/.exec(problem.path);
+  if (match) {
+    const index = Number(match[1]);
+    const step = steps[index];
+    let key = match[2] ? (STEP_KEYS[match[2]] ?? match[2]) : '';
+    if (match[2] === 'dependsOn' && step?.depends_on_step !== undefined && !step.depends_on_steps) {
+      return { path: `${stepLabel(steps, index)}.depends_on_step`, message: problem.message };
+    }
+    if (match[2] === 'retryable' && step?.retryable !== undefined) key = 'retryable';
+    if (match[2] === 'retryLimit' && step?.retry_limit !== undefined) key = 'retry_limit';
+    return {
+      path: `${stepLabel(steps, index)}${key ? `.${key}` : ''}${match[3] ?? ''}`,
+      message: problem.message,
+    };
+  }
+  const top: Record<string, string> = {
+    steps: 'step_templates',
+    namespace: 'namespace_name',
+    contextSchema: 'schema',
+    dependentSystem: 'default_dependent_system',
+  };
+  const [head, ...rest] = problem.path.split('.');
+  return { path: [top[head!] ?? head, ...rest].join('.'), message: problem.message };
+}
