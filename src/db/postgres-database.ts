@@ -11,10 +11,18 @@ export interface PostgresOptions {
   readonly onBackgroundError?: (error: Error) => void;
 }
 
-// int8 (20) as a JS number: ids stay below 2^53 for any realistic table. Per pool, never global.
+// int8 (20) and int8[] (1016) as JS numbers: ids stay below 2^53 for any realistic table (PGlite parses
+// them the same way). Per pool, never global.
+const parseInt8Array = pg.types.getTypeParser(1016 as never) as (value: string) => unknown;
 const typeParsers = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20) return (value: string) => Number(value);
+    if (oid === 1016) {
+      return (value: string) => {
+        const parsed = parseInt8Array(value);
+        return Array.isArray(parsed) ? parsed.map((v) => (v === null ? null : Number(v))) : parsed;
+      };
+    }
     return pg.types.getTypeParser(oid, format as 'text');
   },
 } as pg.CustomTypesConfig;

@@ -202,10 +202,14 @@ export async function runExamples(tasker: Tasker, options: RunExamplesOptions): 
     }
 
     const interrupted = signal?.aborted ?? false;
-    const list = created.map((c) => tasks.get(c.id)!);
     if (interrupted) {
-      output.write('\nInterrupted: the worker stops; unfinished steps are released for the next run.\n');
-    } else if (!list.every((t) => FINAL.has(t.state))) {
+      output.write('\nInterrupted: stopping the worker; unfinished steps are released for the next run.\n');
+      // Stop first, so that the report shows the released steps rather than steps still running.
+      if (worker) await worker.stop({ timeoutMs: 2000 });
+      for (const c of created) tasks.set(c.id, await tasker.getTask(c.id));
+    }
+    const list = created.map((c) => tasks.get(c.id)!);
+    if (!interrupted && !list.every((t) => FINAL.has(t.state))) {
       output.write('\nGave up waiting: some tasks did not finish in time.\n');
     }
 

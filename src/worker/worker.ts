@@ -198,6 +198,11 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
               namedTaskIds,
             )
           : await claimSteps(sql, id, namedTaskIds, claimLimit);
+      if (failureDelay > 0) {
+        // The failed attempt may have committed with its reply lost: a retry it scheduled is then
+        // unknown here, so look up the next run time now rather than at the next poll.
+        void lookUpNextRun();
+      }
       failureDelay = 0;
     } catch (error) {
       // Keep the outcomes: a late one is fenced by its lease, so sending it again is always safe.
@@ -406,17 +411,21 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     }),
   );
 
-  const pollTimer = setInterval(async () => {
-    requestClaim();
-    kick();
-    if (state !== 'running' || inFlight) return;
+  /** Retries scheduled by other workers (or reaped steps, or in a lost reply): wake at their time. */
+  async function lookUpNextRun(): Promise<void> {
     try {
-      // Retries scheduled by other workers (or reaped steps): wake at their time.
       const at = await nextRunAt(sql, namedTaskIds);
       if (at && at.getTime() > Date.now()) scheduleWake(at.getTime());
     } catch (error) {
       log.warn({ err: error }, 'next run time lookup failed');
     }
+  }
+
+  const pollTimer = setInterval(async () => {
+    requestClaim();
+    kick();
+    if (state !== 'running' || inFlight) return;
+    await lookUpNextRun();
   }, pollIntervalMs);
   pollTimer.unref();
 

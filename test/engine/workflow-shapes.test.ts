@@ -106,6 +106,9 @@ describe.each(BACKENDS)('workflow shapes on %s', (backend) => {
         expect(step.attempts).toBe(1);
         const parents = shape.steps[step.name]!;
         expect(step.results).toEqual({ step: step.name, parents: [...parents].sort() });
+        // Edges as numeric ids on both backends (int8[] parsed, not left as strings).
+        const idOf = (name: string) => done.steps.find((s) => s.name === name)!.id;
+        expect([...step.parentIds].sort()).toEqual(parents.map(idOf).sort());
         // Each step started once, and only after every parent ended.
         expect(recorder.log.filter((e) => e === `start:${step.name}`)).toHaveLength(1);
         for (const parent of parents) {
