@@ -71,6 +71,12 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       expect(await row(server.ids.slow).getAttribute('data-state')).toBe('in_progress');
       await page.screenshot({ path: `${shots}/dashboard-task-list.png`, fullPage: true });
 
+      // Live: a task created and cancelled elsewhere appears and changes state without a reload.
+      const other = await server.tasker.createTask({ namespace: 'demo', name: 'slow', context: {} });
+      await poll(() => row(other.id).count()).toBe(1);
+      await server.tasker.cancelTask(other.id, { reason: 'from another client' });
+      await poll(() => row(other.id).getAttribute('data-state')).toBe('cancelled');
+
       // A filter narrows the list (through the URL, so it can be shared).
       await page.selectOption('select[name="state"]', 'error');
       await page.getByRole('button', { name: 'Apply filters' }).click();
@@ -148,7 +154,7 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
 
       // Overview and templates render; dark mode too.
       await page.goto(`${server.apiUrl}/ui/#/`);
-      await poll(() => page.locator('.tile[data-state="cancelled"] .tile-value').textContent()).toBe('1');
+      await poll(() => page.locator('.tile[data-state="cancelled"] .tile-value').textContent()).toBe('2');
       // Two tasks completed and one failed so far: a third of the finished tasks ended in error.
       await poll(() => page.locator('[data-error-rate]').textContent()).toBe('33.3 %');
       expect(await page.locator('table.workers tbody tr').count()).toBe(1);
