@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   TASKER_CLOSED: { status: 503, summary: 'The Tasker instance has been closed.' },
   TASKER_DATABASE_UNAVAILABLE: { status: 503, summary: 'The database could not be reached.' },
   TASKER_MIGRATION_FAILED: { status: 500, summary: 'A database migration failed.' },
+  TASKER_FEATURE_DISABLED: { status: 404, summary: 'The feature is turned off in the configuration.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -15,6 +15,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createSqlContext } from '../engine/sql/sql-context.js';
+import { registerObservabilityRoutes } from '../telemetry/http-routes.js';
 import { createAccessControl, type Permission } from './auth.js';
 import type { ApiContext } from './context.js';
 import { eventRoutes } from './event-routes.js';
@@ -155,6 +156,8 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
     await routes(app, ctx);
   }
   if (options.graphql.enabled) await graphqlRoutes(app, ctx);
+  // Prometheus metrics and analytics (tasker.metrics:index, tasker.analytics:index when auth is on).
+  registerObservabilityRoutes(app, tasker, { rethrowErrors: true });
   if (options.routes.length > 0) {
     await app.register(async (extra) => {
       // Deny by default: an extra route is never public when auth is on.

@@ -170,6 +170,13 @@ export const taskWithStepsSchema = {
         },
         executionOrder: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
         executionContext: { type: 'object', additionalProperties: true },
+        criticalPath: {
+          type: 'object',
+          description: 'The longest path by recorded durations (estimates for steps not run yet)',
+          additionalProperties: true,
+        },
+        bottlenecks: { type: 'array', items: { type: 'object', additionalProperties: true } },
+        parallelism: { type: 'object', additionalProperties: true },
       },
     },
   },

@@ -174,9 +174,10 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
       const id = toId(request.params.id);
       const task = await tasker.getTask(id);
       if (request.query.include !== 'dependencies') return task;
-      const [levels, executionContext] = await Promise.all([
+      const [levels, executionContext, analysis] = await Promise.all([
         tasker.dependencyLevels(id),
         tasker.executionContext(id),
+        tasker.analyzeTask(id),
       ]);
       const named = task.steps.map((s) => ({ stepId: s.id, name: s.name, level: levels.get(s.id) ?? 0 }));
       const executionOrder: string[][] = [];
@@ -184,7 +185,18 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
         while (executionOrder.length <= entry.level) executionOrder.push([]);
         executionOrder[entry.level]!.push(entry.name);
       }
-      return { ...task, dependencies: { levels: named, executionOrder, executionContext } };
+      const { criticalPath, bottlenecks, parallelism } = analysis;
+      return {
+        ...task,
+        dependencies: {
+          levels: named,
+          executionOrder,
+          executionContext,
+          criticalPath,
+          bottlenecks,
+          parallelism,
+        },
+      };
     },
   );
 

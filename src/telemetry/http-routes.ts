@@ -19,6 +19,11 @@ export interface ObservabilityRouteOptions {
   readonly prefix?: string;
   /** How long analytics answers are reused. 0 disables the cache. @defaultValue 15000 */
   readonly analyticsCacheMs?: number;
+  /**
+   * Rethrow errors to the app's error handler (the API server answers with problem details) instead of
+   * answering `{ error: { code, message } }` here. @defaultValue false
+   */
+  readonly rethrowErrors?: boolean;
 }
 
 const MAX_PERIOD_HOURS = 24 * 90;
@@ -55,8 +60,8 @@ function text(value: unknown, field: string): string | undefined {
   return value;
 }
 
-function sendError(reply: FastifyReply, error: unknown): FastifyReply {
-  if (isTaskerError(error)) {
+function sendError(reply: FastifyReply, error: unknown, rethrow: boolean): FastifyReply {
+  if (isTaskerError(error) && !rethrow) {
     return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
   }
   throw error;
@@ -98,54 +103,69 @@ export function registerObservabilityRoutes(
     return value;
   };
 
-  app.get(`${prefix}/metrics`, async (_request, reply) => {
-    const metrics = tasker.telemetry.metrics;
-    if (!metrics) {
-      return reply.code(404).send({
-        error: { code: 'TASKER_INVALID_REQUEST', message: 'metrics are turned off (telemetry options)' },
-      });
-    }
-    const body = await metrics.text();
-    return reply.header('content-type', metrics.registry.contentType).send(body);
-  });
+  app.get(
+    `${prefix}/metrics`,
+    { config: { permission: 'tasker.metrics:index' } },
+    async (_request, reply) => {
+      const metrics = tasker.telemetry.metrics;
+      if (!metrics) {
+        if (options.rethrowErrors) {
+          throw new TaskerError('TASKER_FEATURE_DISABLED', 'metrics are turned off (telemetry options)');
+        }
+        return reply.code(404).send({
+          error: { code: 'TASKER_INVALID_REQUEST', message: 'metrics are turned off (telemetry options)' },
+        });
+      }
+      const body = await metrics.text();
+      return reply.header('content-type', metrics.registry.contentType).send(body);
+    },
+  );
 
-  app.get(`${prefix}/analytics/performance`, async (request, reply) => {
-    try {
-      const query = (request.query ?? {}) as Record<string, unknown>;
-      const period = hours(query.period, 1);
-      return await cached(`performance:${period}`, async () => {
-        const since = new Date(Date.now() - period * 3600_000);
-        const [metrics, health] = await Promise.all([
-          tasker.analyticsMetrics({ since }),
-          tasker.systemHealthCounts(),
-        ]);
-        return { periodHours: period, metrics, health };
-      });
-    } catch (error) {
-      return sendError(reply, error);
-    }
-  });
+  app.get(
+    `${prefix}/analytics/performance`,
+    { config: { permission: 'tasker.analytics:index' } },
+    async (request, reply) => {
+      try {
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const period = hours(query.period, 1);
+        return await cached(`performance:${period}`, async () => {
+          const since = new Date(Date.now() - period * 3600_000);
+          const [metrics, health] = await Promise.all([
+            tasker.analyticsMetrics({ since }),
+            tasker.systemHealthCounts(),
+          ]);
+          return { periodHours: period, metrics, health };
+        });
+      } catch (error) {
+        return sendError(reply, error, options.rethrowErrors === true);
+      }
+    },
+  );
 
-  app.get(`${prefix}/analytics/bottlenecks`, async (request, reply) => {
-    try {
-      const query = (request.query ?? {}) as Record<string, unknown>;
-      const period = hours(query.period, 24);
-      const filter = {
-        limit: limitOf(query.limit),
-        namespace: text(query.namespace, 'namespace'),
-        name: text(query.name, 'name'),
-        version: text(query.version, 'version'),
-      };
-      return await cached(`bottlenecks:${period}:${JSON.stringify(filter)}`, async () => {
-        const since = new Date(Date.now() - period * 3600_000);
-        const [slowestSteps, slowestTasks] = await Promise.all([
-          tasker.slowestSteps({ ...filter, since }),
-          tasker.slowestTasks({ ...filter, since }),
-        ]);
-        return { periodHours: period, filter, slowestSteps, slowestTasks };
-      });
-    } catch (error) {
-      return sendError(reply, error);
-    }
-  });
+  app.get(
+    `${prefix}/analytics/bottlenecks`,
+    { config: { permission: 'tasker.analytics:index' } },
+    async (request, reply) => {
+      try {
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const period = hours(query.period, 24);
+        const filter = {
+          limit: limitOf(query.limit),
+          namespace: text(query.namespace, 'namespace'),
+          name: text(query.name, 'name'),
+          version: text(query.version, 'version'),
+        };
+        return await cached(`bottlenecks:${period}:${JSON.stringify(filter)}`, async () => {
+          const since = new Date(Date.now() - period * 3600_000);
+          const [slowestSteps, slowestTasks] = await Promise.all([
+            tasker.slowestSteps({ ...filter, since }),
+            tasker.slowestTasks({ ...filter, since }),
+          ]);
+          return { periodHours: period, filter, slowestSteps, slowestTasks };
+        });
+      } catch (error) {
+        return sendError(reply, error, options.rethrowErrors === true);
+      }
+    },
+  );
 }

@@ -41,6 +41,15 @@ describe.each(BACKENDS)('authentication and authorization on %s', (backend) => {
     expect(none.headers['www-authenticate']).toContain('Bearer');
     expect(none.json()).toMatchObject({ code: 'TASKER_UNAUTHENTICATED', status: 401 });
     expect((await app.inject({ url: '/tasker/health/status' })).statusCode).toBe(401);
+    // Metrics and analytics need their own permissions.
+    expect((await app.inject({ url: '/tasker/metrics' })).statusCode).toBe(401);
+    const taskReader = await hs256({ permissions: ['tasker.task:index'] });
+    expect((await app.inject({ url: '/tasker/metrics', headers: bearer(taskReader) })).statusCode).toBe(403);
+    const scraper = await hs256({ permissions: ['tasker.metrics:index'] });
+    expect((await app.inject({ url: '/tasker/metrics', headers: bearer(scraper) })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ url: '/tasker/analytics/bottlenecks', headers: bearer(scraper) })).statusCode,
+    ).toBe(403);
 
     const cases: Array<[string, string]> = [
       [

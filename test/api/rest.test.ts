@@ -48,6 +48,19 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
       'ship',
     ]);
     expect(body.dependencies.executionOrder).toEqual([['validate'], ['charge', 'reserve'], ['ship']]);
+    // The dependency analysis: nothing has run, so the critical path is made of estimates.
+    expect(body.dependencies.criticalPath.steps[0]).toBe('validate');
+    expect(body.dependencies.criticalPath.steps.at(-1)).toBe('ship');
+    expect(body.dependencies.parallelism).toBeTypeOf('object');
+    expect(Array.isArray(body.dependencies.bottlenecks)).toBe(true);
+
+    // Metrics and analytics are served by the API too.
+    const metrics = await f.app.inject({ url: '/tasker/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(/^# HELP tasker_/m);
+    const performance = await f.app.inject({ url: '/tasker/analytics/performance?period=abc' });
+    expect(performance.statusCode).toBe(400);
+    expect(performance.headers['content-type']).toContain('application/problem+json');
     expect(typeof body.createdAt).toBe('string');
 
     for (let i = 0; i < 3; i++) {
