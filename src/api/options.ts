@@ -117,7 +117,7 @@ export const apiOptionsSchema = z
     uiDir: z.string().min(1).optional(),
     /**
      * More routes mounted inside the API (under its prefix, with its error handling, correlation ids and
-     * access control): e.g. the observability routes. With auth on, routes under /metrics need
+     * access control). The metrics and analytics routes are built in. With auth on, routes under /metrics need
      * tasker.metrics:index, under /analytics tasker.analytics:index; any other route needs the permission
      * in its `config.permission`, or else an authenticated caller.
      */

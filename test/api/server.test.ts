@@ -6,7 +6,6 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createApiServer, startServer, taskerApi } from '../../src/api/index.js';
 import { isTaskerError } from '../../src/index.js';
-import { registerObservabilityRoutes } from '../../src/telemetry/http-routes.js';
 import { testTasker } from '../helpers.js';
 import { registerTemplates } from './api-helpers.js';
 
@@ -116,7 +115,7 @@ describe('API server', () => {
     }
   });
 
-  test('extra routes (observability) mount inside the API with its access control, denied by default', async () => {
+  test('metrics, analytics and extra routes sit inside the API with its access control, denied by default', async () => {
     const { tasker } = await testTasker('pglite');
     registerTemplates(tasker);
     const secret = 'a-test-secret-that-is-at-least-32-bytes-long!';
@@ -124,7 +123,6 @@ describe('API server', () => {
       tasker,
       auth: { enabled: true, jwt: { secret } },
       routes: [
-        (api) => registerObservabilityRoutes(api, tasker),
         (api) => {
           api.get('/custom', async () => ({ custom: true }));
         },
