@@ -370,6 +370,11 @@ export async function createTasker(
       closed = true;
       await Promise.all([...workers].map((w) => w.stop()));
       detachTelemetry();
+      // Spans still buffered in the provider's batch processor are exported before the process ends.
+      const provider = telemetry.config.tracerProvider as { forceFlush?: () => Promise<void> } | null;
+      await provider
+        ?.forceFlush?.()
+        .catch((error: unknown) => logger.warn({ err: error }, 'flushing spans failed'));
       await notifications.close();
       if (ownsDatabase) await database.close();
     },

@@ -15,7 +15,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 export const telemetryConfigSchema = z
   .object({
-    /** Export traces and metrics. @defaultValue false */
+    /** Master switch of metrics, tracing and log context (false: all off). @defaultValue true */
     enabled: z.boolean().optional(),
     /** @defaultValue 'info' */
     logLevel: z.enum(LOG_LEVELS).optional(),
@@ -23,7 +23,7 @@ export const telemetryConfigSchema = z
     pretty: z.boolean().optional(),
     /** @defaultValue 'tasker' */
     serviceName: z.string().min(1).optional(),
-    /** OTLP/HTTP endpoint for traces, e.g. http://127.0.0.1:4318. */
+    /** OTLP/HTTP collector for traces, e.g. http://127.0.0.1:4318 (spans go to /v1/traces). Unset: no tracing. */
     otlpEndpoint: z.url({ error: 'expected an absolute URL such as http://127.0.0.1:4318' }).optional(),
   })
   .strict();

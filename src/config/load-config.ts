@@ -4,11 +4,13 @@
  * and in the environment, is reported at once in one TASKER_INVALID_CONFIG error. With no file and no
  * variables the defaults run on the embedded database in ./.tasker.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { zodProblems } from '../definitions/define-task.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { createOtlpTracerProvider } from '../telemetry/otlp.js';
 import { type LOG_LEVELS, taskerConfigSchema } from './config-schema.js';
 import { configFromEnv, deepMerge, isPlainObject } from './env-config.js';
 import { importModule } from './import-module.js';
@@ -202,6 +204,20 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     execution: { ...engine.execution },
     backoff: { ...engine.backoff, scheduleMs: [...engine.backoff.scheduleMs] },
     identity: { ...engine.identity },
+    telemetry: {
+      enabled: c.telemetry?.enabled ?? true,
+      log: { level: c.telemetry?.logLevel ?? 'info', pretty: c.telemetry?.pretty ?? false },
+      ...(c.telemetry?.otlpEndpoint
+        ? {
+            tracing: {
+              tracerProvider: createOtlpTracerProvider({
+                endpoint: c.telemetry.otlpEndpoint,
+                serviceName: c.telemetry.serviceName ?? 'tasker',
+              }),
+            },
+          }
+        : {}),
+    },
   };
 
   return {
@@ -209,7 +225,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     database,
     file,
     telemetry: {
-      enabled: c.telemetry?.enabled ?? false,
+      enabled: c.telemetry?.enabled ?? true,
       logLevel: c.telemetry?.logLevel ?? 'info',
       pretty: c.telemetry?.pretty ?? false,
       serviceName: c.telemetry?.serviceName ?? 'tasker',
