@@ -75,6 +75,7 @@ export { registerObservabilityRoutes, taskDependencyAnalysis } from './telemetry
 export { maskSecrets, secretKeyMatcher } from './telemetry/logging.js';
 export type { TelemetryOptions } from './telemetry/options.js';
 export { DEFAULT_MASK_KEYS } from './telemetry/options.js';
+export { createOtlpTracerProvider, type OtlpTracingOptions } from './telemetry/otlp.js';
 export type { Telemetry } from './telemetry/telemetry.js';
 export { contextFromTraceparent } from './telemetry/tracing.js';
 export {

@@ -3,9 +3,8 @@
  * permission as its REST twin. Task.steps is a batched loader: a page of tasks with their steps costs one
  * steps query, not one per task.
  *
- * GraphiQL is OFF: mercurius's GraphiQL page loads React and GraphiQL from unpkg.com, which would not
- * work offline, and those packages are not bundled here. Use the OpenAPI/Swagger UI for REST, or any
- * GraphQL client against /graphql.
+ * GraphiQL is served by graphiql-routes.ts at <prefix>/graphiql/ from local files (mercurius's own page
+ * loads its scripts from a CDN, so it stays off).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';

@@ -19,6 +19,7 @@ import { registerObservabilityRoutes } from '../telemetry/http-routes.js';
 import { createAccessControl, type Permission } from './auth.js';
 import type { ApiContext } from './context.js';
 import { eventRoutes } from './event-routes.js';
+import { graphiqlRoutes } from './graphiql-routes.js';
 import { graphqlRoutes } from './graphql.js';
 import { handlerRoutes } from './handler-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -155,7 +156,10 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
   for (const routes of [taskRoutes, stepRoutes, handlerRoutes, healthRoutes, eventRoutes(live)]) {
     await routes(app, ctx);
   }
-  if (options.graphql.enabled) await graphqlRoutes(app, ctx);
+  if (options.graphql.enabled) {
+    await graphqlRoutes(app, ctx);
+    graphiqlRoutes(app, ctx);
+  }
   // Prometheus metrics and analytics (tasker.metrics:index, tasker.analytics:index when auth is on).
   registerObservabilityRoutes(app, tasker, { rethrowErrors: true });
   if (options.routes.length > 0) {

@@ -218,4 +218,30 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       await server.close();
     }
   }, 180_000);
+
+  it('GraphiQL works offline: its page and scripts come from our server, and a query runs', async () => {
+    const server = await startDashboardServer();
+    const problems: string[] = [];
+    const page = await openPage(browser, server, problems);
+    try {
+      await page.goto(`${server.apiUrl}/graphiql`);
+      await page.locator('.graphiql-container').waitFor();
+      await page.screenshot({ path: `${artifactsDir()}/graphiql.png` });
+      // The same query GraphiQL would send, from the page's origin, through its fetcher endpoint.
+      const answer = await page.evaluate(async (url) => {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ tasks(limit: 1) { items { id state } } }' }),
+        });
+        return (await response.json()) as { errors?: unknown; data: { tasks: { items: unknown[] } } };
+      }, `${server.apiUrl}/graphql`);
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data.tasks.items).toHaveLength(1);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.context().close();
+      await server.close();
+    }
+  }, 120_000);
 });
