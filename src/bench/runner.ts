@@ -163,6 +163,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           const ctx: SectionContext = {
             backend,
             backendName: name,
+            databaseUrl: name === 'pg' ? options.databaseUrl : null,
             scale,
             concurrency: options.concurrency,
             workers: options.workers,

@@ -23,6 +23,8 @@ export interface SectionRun {
 export interface SectionContext {
   readonly backend: BenchBackend;
   readonly backendName: BackendName;
+  /** The PostgreSQL server's URL (on the pg backend; null on PGlite). */
+  readonly databaseUrl: string | null;
   /** The size multiplier for this backend (--scale, times the PGlite factor on PGlite). */
   readonly scale: number;
   readonly concurrency: number;

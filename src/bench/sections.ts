@@ -5,6 +5,7 @@
 import type { BenchSection } from './section.js';
 import { claimSection } from './workloads/claim-section.js';
 import { costSection } from './workloads/cost-section.js';
+import { httpSection, telemetrySection } from './workloads/overhead-sections.js';
 import {
   chainSection,
   diamondSection,
@@ -19,6 +20,8 @@ export const SECTIONS: readonly BenchSection[] = [
   serialSection,
   claimSection,
   costSection,
+  telemetrySection,
+  httpSection,
 ];
 
 export function findSections(

@@ -111,6 +111,18 @@ describe('npm run bench at a tiny scale', () => {
         expect(c.rowsByTable.step_transitions?.inserted).toBeGreaterThanOrEqual(2 * c.steps);
       }
 
+      // The HTTP section measured both routes; the telemetry section both settings of both workloads.
+      const http = section('http').runs[0]!.details as { results: Array<{ name: string }> };
+      expect(http.results.map((r) => r.name)).toEqual(['http create-task', 'http get-task']);
+      expect(section('telemetry').summary.map((m) => m.id)).toEqual([
+        'telemetry.w1_on_per_s',
+        'telemetry.w1_off_per_s',
+        'telemetry.w1_overhead_pct',
+        'telemetry.w2_on_per_s',
+        'telemetry.w2_off_per_s',
+        'telemetry.w2_overhead_pct',
+      ]);
+
       // Every metric has a value; rates are positive; latencies are not negative.
       for (const s of backend.sections) {
         for (const m of s.summary) {

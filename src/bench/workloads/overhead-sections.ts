@@ -1,0 +1,92 @@
+/**
+ * Sections beyond the engine's workloads: the HTTP API (requests per second and latency of create-task and
+ * get-task over a real socket) and the cost of telemetry (the same workloads with metrics, tracing and log
+ * context on, as by default, and off).
+ */
+import { runHttpBench } from '../http-bench.js';
+import { type BenchSection, type Metric, metric, type SectionContext } from '../section.js';
+import { runWorkload, type WorkloadResult } from './run-workload.js';
+import type { Shape } from './tracker.js';
+
+async function runWith(
+  ctx: SectionContext,
+  shape: Shape,
+  tasks: number,
+  telemetryEnabled: boolean,
+): Promise<WorkloadResult> {
+  const env = await ctx.backend.openRun();
+  try {
+    ctx.log(`${shape} online, telemetry ${telemetryEnabled ? 'on' : 'off'}: ${tasks} tasks`);
+    return await runWorkload(env, {
+      shape,
+      mode: 'online',
+      tasks,
+      concurrency: ctx.concurrency,
+      workers: ctx.workers,
+      timeoutMs: ctx.timeoutMs,
+      taskerOptions: { telemetry: { enabled: telemetryEnabled } },
+    });
+  } finally {
+    await env.dispose();
+  }
+}
+
+/** Throughput lost to telemetry, in percent of the throughput without it. */
+const overheadPct = (on: number, off: number) => (off > 0 ? ((off - on) / off) * 100 : null);
+
+export const telemetrySection: BenchSection = {
+  key: 'telemetry',
+  title: 'telemetry on vs off',
+  description:
+    'w1 (10,000 single-step tasks) and w2 (2,000 chains) created one at a time while workers run, with telemetry on (the default: metrics, log context) and off; the order alternates by run',
+  async run(ctx) {
+    const metrics: Metric[] = [];
+    for (const [shape, n, id] of [
+      ['single', ctx.scaled(10_000, 10), 'w1'],
+      ['chain3', ctx.scaled(2_000, 4), 'w2'],
+    ] as const) {
+      const onFirst = ctx.run % 2 === 1;
+      const first = await runWith(ctx, shape, n, onFirst);
+      const second = await runWith(ctx, shape, n, !onFirst);
+      const [on, off] = onFirst ? [first, second] : [second, first];
+      metrics.push(
+        metric(`telemetry.${id}_on_per_s`, `${id} telemetry on`, 'tasks/s', on.tasksPerS, 'higher'),
+        metric(`telemetry.${id}_off_per_s`, `${id} telemetry off`, 'tasks/s', off.tasksPerS, 'higher'),
+        metric(
+          `telemetry.${id}_overhead_pct`,
+          `${id} throughput lost to telemetry`,
+          '%',
+          overheadPct(on.tasksPerS, off.tasksPerS),
+          'lower',
+        ),
+      );
+    }
+    return { metrics };
+  },
+};
+
+export const httpSection: BenchSection = {
+  key: 'http',
+  title: 'HTTP API',
+  description:
+    'create-task (POST /tasker/tasks) and get-task (GET /tasker/tasks/:id) against a listening server, 10 connections for 5 s each (autocannon); no worker runs',
+  async run(ctx) {
+    const durationSeconds = Math.max(1, Math.round(5 * Math.min(1, ctx.scale * 10)));
+    ctx.log(`HTTP routes, ${durationSeconds} s each`);
+    const results = await runHttpBench({
+      ...(ctx.databaseUrl ? { databaseUrl: ctx.databaseUrl } : {}),
+      durationSeconds,
+      connections: 10,
+    });
+    const metrics: Metric[] = [];
+    for (const r of results) {
+      const id = r.name.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
+      metrics.push(
+        metric(`http.${id}.rps`, `${r.name} requests`, 'req/s', r.requestsPerSecond, 'higher'),
+        metric(`http.${id}.p50_ms`, `${r.name} latency p50`, 'ms', r.p50Ms, 'lower'),
+        metric(`http.${id}.p99_ms`, `${r.name} latency p99`, 'ms', r.p99Ms, 'lower'),
+      );
+    }
+    return { metrics, details: { results } };
+  },
+};
