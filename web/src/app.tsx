@@ -49,6 +49,7 @@ export function App({ api, tokens }: { api: ApiClient; tokens: TokenStore }) {
   const [showToken, setShowToken] = useState(false);
   const [generation, setGeneration] = useState(0);
   useEffect(() => api.onAuthError((error) => setAuthError(error)), [api]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: focus moves to the page on every route change
   useEffect(() => {
     const main = document.getElementById('main');
     main?.focus({ preventScroll: true });

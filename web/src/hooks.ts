@@ -28,6 +28,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): A
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps and reload()'s tick decide when to load
   useEffect(() => {
     let current = true;
     setLoading(true);

@@ -91,6 +91,7 @@ export function GenericTable({ value, caption }: { value: unknown; caption: stri
       </thead>
       <tbody>
         {rows.map((r, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a snapshot of rows that is replaced, never reordered
           <tr key={i}>
             {columns.map((c) => (
               <td key={c}>{cell(r[c])}</td>
