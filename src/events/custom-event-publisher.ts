@@ -6,19 +6,12 @@
  */
 import type { TemplateStep } from '../definitions/types.js';
 import { TaskerError } from '../errors.js';
+import type { StepRunInfo } from '../worker/worker.js';
 import type { CustomEventPayload } from './catalog.js';
 import type { TaskerEventBus } from './tasker-events.js';
 
-export interface AttemptIdentity {
-  readonly taskId: number;
-  readonly stepId: number;
-  readonly stepName: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly attempt: number;
-  readonly correlationId: string | null;
-}
+/** Which attempt published an event. */
+export type AttemptIdentity = Omit<StepRunInfo, 'traceparent'>;
 
 export interface CustomEventPublisher {
   /** The `publish` function of one attempt's step context. */

@@ -8,6 +8,7 @@
  * - `tasker.step`: one per step attempt, a child of the task span, active while the handler runs (a
  *   handler's own spans nest under it when a context manager is registered, as the Node SDK does).
  */
+
 import {
   type Attributes,
   type Context,
@@ -23,6 +24,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { StepRunInfo } from '../worker/worker.js';
 
 const propagator = new W3CTraceContextPropagator();
 const TRACER_NAME = 'tasker';
@@ -47,17 +49,8 @@ export interface TaskSpanInput {
   readonly traceparent?: string | null;
 }
 
-export interface StepSpanInput {
-  readonly taskId: number;
-  readonly stepId: number;
-  readonly stepName: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly attempt: number;
-  readonly correlationId: string | null;
-  readonly traceparent: string | null;
-}
+/** What a step attempt's span is made from: the worker's view of the attempt. */
+export type StepSpanInput = StepRunInfo;
 
 /** What a step attempt came to, read from the worker's outcome. */
 export interface AttemptOutcome {
