@@ -25,6 +25,22 @@ export function createEventBus(
 ): EventBus {
   const listeners = new Map<string, Set<EventListener<never>>>();
   const report = options.onSubscriberError ?? (() => {});
+  const queue: Array<{ name: string; event: unknown; targets: EventListener<never>[] }> = [];
+  let scheduled = false;
+
+  function deliver(): void {
+    scheduled = false;
+    for (const { name, event, targets } of queue.splice(0)) {
+      for (const listener of targets) {
+        try {
+          const result = (listener as EventListener)(event, name);
+          if (result instanceof Promise) result.catch((error) => report(error, name));
+        } catch (error) {
+          report(error, name);
+        }
+      }
+    }
+  }
 
   return {
     on(pattern, listener) {
@@ -47,17 +63,17 @@ export function createEventBus(
       const targets: EventListener<never>[] = [];
       for (const [pattern, set] of listeners) if (matches(pattern, name)) targets.push(...set);
       if (targets.length === 0) return;
-      const event = Object.freeze({ ...payload, timestamp: new Date().toISOString() });
-      setImmediate(() => {
-        for (const listener of targets) {
-          try {
-            const result = (listener as EventListener)(event, name);
-            if (result instanceof Promise) result.catch((error) => report(error, name));
-          } catch (error) {
-            report(error, name);
-          }
-        }
+      queue.push({
+        name,
+        event: Object.freeze({ ...payload, timestamp: new Date().toISOString() }),
+        targets,
       });
+      // One deferred delivery for every event emitted in this turn, not one per event: a round trip that
+      // records 50 outcomes emits about 150 events.
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(deliver);
+      }
     },
   };
 }
