@@ -1,4 +1,5 @@
 /** REST routes of tasks: list, create (one or many), show, update, cancel, retry, transitions, audit. */
+import { analyzeTask } from '../analysis/task-dependencies.js';
 import type { CreateTaskRequest } from '../engine/create-tasks.js';
 import { TASK_STATES } from '../model/states.js';
 import type { Task, TaskWithSteps } from '../model/types.js';
@@ -174,11 +175,11 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
       const id = toId(request.params.id);
       const task = await tasker.getTask(id);
       if (request.query.include !== 'dependencies') return task;
-      const [levels, executionContext, analysis] = await Promise.all([
-        tasker.dependencyLevels(id),
-        tasker.executionContext(id),
-        tasker.analyzeTask(id),
-      ]);
+      // The analysis is pure: it works on the task already loaded (levels included), so the only other
+      // read is the execution context.
+      const executionContext = await tasker.executionContext(id);
+      const analysis = analyzeTask(task, { weights: tasker.telemetry.config.bottleneckWeights });
+      const levels = new Map(analysis.levels.map((l) => [l.stepId, l.level]));
       const named = task.steps.map((s) => ({ stepId: s.id, name: s.name, level: levels.get(s.id) ?? 0 }));
       const executionOrder: string[][] = [];
       for (const entry of named) {
