@@ -102,6 +102,26 @@ export function readJsonArgument(value: string | undefined, option: string): unk
   }
 }
 
+/**
+ * Parses an integer option (`--concurrency 20`): undefined when not given, a usage error naming the option
+ * and the range otherwise.
+ */
+export function parseIntOption(
+  value: string | undefined,
+  option: string,
+  range: { min?: number; max?: number } = {},
+): number | undefined {
+  if (value === undefined) return undefined;
+  const { min = 1, max } = range;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || (max !== undefined && n > max) || !Number.isSafeInteger(n)) {
+    const expected =
+      max === undefined ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`;
+    throw new CliError(EXIT.USAGE, `${option} expects ${expected}, got "${value}"`);
+  }
+  return n;
+}
+
 /** Parses a positive integer id argument. */
 export function parseId(value: string, what: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {

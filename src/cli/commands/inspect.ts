@@ -5,7 +5,7 @@ import type { StepTransition, TaskTransition } from '../../model/types.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type Output, paint, stateColour, table } from '../output.js';
 import { renderTask } from '../progress.js';
-import { type GlobalOptions, parseId, withProject } from '../project.js';
+import { type GlobalOptions, parseId, parseIntOption, withProject } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -70,10 +70,7 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
     )
     .action((options: Record<string, string | string[] | boolean | undefined>, command: Command) =>
       run(async () => {
-        const limit = Number(options.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-          throw new CliError(EXIT.USAGE, '--limit expects a whole number from 1 to 500');
-        }
+        const limit = parseIntOption(options.limit as string | undefined, '--limit', { max: 500 }) ?? 20;
         const states = options.state as string[] | undefined;
         for (const state of states ?? []) {
           if (!(TASK_STATES as readonly string[]).includes(state)) {

@@ -5,7 +5,14 @@ import type { Worker } from '../../worker/worker.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { createRedrawer, renderTask } from '../progress.js';
-import { type GlobalOptions, parseTaskName, readConfig, readJsonArgument, withProject } from '../project.js';
+import {
+  type GlobalOptions,
+  parseIntOption,
+  parseTaskName,
+  readConfig,
+  readJsonArgument,
+  withProject,
+} from '../project.js';
 
 interface RunOptions {
   context?: string;
@@ -24,13 +31,6 @@ export function exitCodeForTask(task: TaskWithSteps): ExitCode {
   if (task.state === 'complete' || task.state === 'resolved_manually') return EXIT.OK;
   if (task.state === 'cancelled') return EXIT.CANCELLED;
   return EXIT.FAILED;
-}
-
-function positiveInt(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) <= 0)
-    throw new CliError(EXIT.USAGE, `${option} expects a positive integer`);
-  return Number(value);
 }
 
 export function registerRun(
@@ -70,8 +70,8 @@ Examples:
         if (typeof context !== 'object' || context === null || Array.isArray(context)) {
           throw new CliError(EXIT.USAGE, '--context must be a JSON object');
         }
-        const concurrency = positiveInt(options.concurrency, '--concurrency');
-        const timeoutMs = positiveInt(options.timeout, '--timeout');
+        const concurrency = parseIntOption(options.concurrency, '--concurrency');
+        const timeoutMs = parseIntOption(options.timeout, '--timeout');
         if (!options.worker && !(await readConfig(global)).database.url) {
           throw new CliError(
             EXIT.USAGE,

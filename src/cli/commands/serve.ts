@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { serverOptionsFromConfig } from '../../api/options-from-config.js';
 import { startServer } from '../../api/server.js';
-import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { type GlobalOptions, openProject } from '../project.js';
+import { type GlobalOptions, openProject, parseIntOption } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -13,15 +13,6 @@ interface ServeOptions {
   host?: string;
   worker: boolean;
   concurrency?: string;
-}
-
-function positiveInt(value: string | undefined, option: string, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > 65_535) {
-    throw new CliError(EXIT.USAGE, `${option} expects an integer from ${min} to 65535, got "${value}"`);
-  }
-  return n;
 }
 
 export function registerServe(program: Command, output: Output, run: Runner) {
@@ -45,8 +36,8 @@ Examples:
     )
     .action((options: ServeOptions, command: Command) =>
       run(async () => {
-        const port = positiveInt(options.port, '--port', 0);
-        const concurrency = positiveInt(options.concurrency, '--concurrency');
+        const port = parseIntOption(options.port, '--port', { min: 0, max: 65_535 });
+        const concurrency = parseIntOption(options.concurrency, '--concurrency');
         const { tasker, config } = await openProject(command.optsWithGlobals<GlobalOptions>(), {
           workflows: true,
           quiet: false,

@@ -1,9 +1,9 @@
 /** `tasker migrate` and `tasker worker`. */
 import type { Command } from 'commander';
 import { migrate, migrationStatus } from '../../db/migrate.js';
-import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { type GlobalOptions, openProject, withProject } from '../project.js';
+import { type GlobalOptions, openProject, parseIntOption, withProject } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -60,13 +60,7 @@ Examples:
     )
     .action((options: { concurrency?: string; namespaces?: string; name?: string }, command: Command) =>
       run(async () => {
-        let concurrency: number | undefined;
-        if (options.concurrency !== undefined) {
-          concurrency = Number(options.concurrency);
-          if (!Number.isInteger(concurrency) || concurrency < 1) {
-            throw new CliError(EXIT.USAGE, '--concurrency expects a positive integer');
-          }
-        }
+        const concurrency = parseIntOption(options.concurrency, '--concurrency');
         const namespaces = options.namespaces
           ?.split(',')
           .map((n) => n.trim())
