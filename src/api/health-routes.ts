@@ -158,11 +158,7 @@ export const healthRoutes: RouteModule = (app, { tasker, options, sql }) => {
       },
     },
     async () => {
-      const [tasks, steps, workers] = await Promise.all([
-        countByState(sql, 'tasks'),
-        countByState(sql, 'steps'),
-        liveWorkers(sql),
-      ]);
+      const [{ tasks, steps }, workers] = await Promise.all([countByState(sql), liveWorkers(sql)]);
       return {
         tasks: { byState: tasks },
         steps: { byState: steps },

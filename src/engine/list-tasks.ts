@@ -56,7 +56,6 @@ export async function listTasks(sql: SqlContext, filter: ListTasksFilter): Promi
     params.push(value);
     where.push(clause(`$${params.length}`));
   };
-  if (f.state !== undefined) add((p) => `t.state = ANY (${p})`, Array.isArray(f.state) ? f.state : [f.state]);
   if (f.namespace !== undefined) add((p) => `ns.name = ${p}`, f.namespace);
   if (f.name !== undefined) add((p) => `nt.name = ${p}`, f.name);
   if (f.version !== undefined) add((p) => `nt.version = ${p}`, f.version);
@@ -67,11 +66,21 @@ export async function listTasks(sql: SqlContext, filter: ListTasksFilter): Promi
   if (f.cursor !== undefined) add((p) => `t.id ${desc ? '<' : '>'} ${p}`, decodeCursor(f.cursor));
   const limit = f.limit ?? 50;
   params.push(limit + 1);
-  const { rows } = await sql.db.query<Parameters<typeof toTask>[0]>(
-    `SELECT ${taskColumns(sql.schema)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY t.id ${desc ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
-    params,
-  );
+  const limitParam = `$${params.length}`;
+  const order = `ORDER BY t.id ${desc ? 'DESC' : 'ASC'} LIMIT ${limitParam}`;
+  let text: string;
+  if (f.state === undefined) {
+    text = `SELECT ${taskColumns(sql.schema)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ${order}`;
+  } else {
+    // One range of the (state, id) index per state, each read in id order and cut at the page size,
+    // then merged: the cost is the page, not the history of finished tasks in front of it.
+    params.push(Array.isArray(f.state) ? f.state : [f.state]);
+    const conditions = ['t.state = wanted.state', ...where].join(' AND ');
+    text = `SELECT page.* FROM (SELECT DISTINCT unnest($${params.length}::text[]) AS state) AS wanted
+      CROSS JOIN LATERAL (SELECT ${taskColumns(sql.schema)} WHERE ${conditions} ${order}) AS page
+      ORDER BY page.id ${desc ? 'DESC' : 'ASC'} LIMIT ${limitParam}`;
+  }
+  const { rows } = await sql.db.query<Parameters<typeof toTask>[0]>(text, params);
   const tasks = rows.slice(0, limit).map(toTask);
   const last = tasks[tasks.length - 1];
   return {

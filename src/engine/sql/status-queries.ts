@@ -1,4 +1,4 @@
-/** Counts for the health status endpoint: tasks and steps by state, and the workers seen recently. */
+/** Figures for the health status endpoint: tasks and steps by state, and the workers seen recently. */
 import type { SqlContext } from './sql-context.js';
 
 export interface WorkerStatus {
@@ -12,14 +12,21 @@ export interface WorkerStatus {
   readonly lastHeartbeatAt: Date;
 }
 
+/**
+ * Tasks and steps by state, from the counts the database maintains (migration 10: statement triggers
+ * add each change to per-connection counter rows). Exact, and it reads a few dozen rows whatever the
+ * history; a GROUP BY over the tables took 0.5 s at a million finished tasks.
+ */
 export async function countByState(
   sql: SqlContext,
-  table: 'tasks' | 'steps',
-): Promise<Record<string, number>> {
-  const { rows } = await sql.db.query<{ state: string; count: number }>(
-    `SELECT state, count(*)::integer AS count FROM ${sql.schema}.${table} GROUP BY state ORDER BY state`,
+): Promise<{ tasks: Record<string, number>; steps: Record<string, number> }> {
+  const { rows } = await sql.db.query<{ entity: 'task' | 'step'; state: string; n: number | string }>(
+    `SELECT entity, state, n FROM ${sql.schema}.count_by_state()`,
   );
-  return Object.fromEntries(rows.map((r) => [r.state, Number(r.count)]));
+  const tasks: Record<string, number> = {};
+  const steps: Record<string, number> = {};
+  for (const r of rows) (r.entity === 'task' ? tasks : steps)[r.state] = Number(r.n);
+  return { tasks, steps };
 }
 
 /** Workers not stopped whose heartbeat is within their lease: the ones alive now. */
