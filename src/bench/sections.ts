@@ -6,6 +6,7 @@ import type { BenchSection } from './section.js';
 import { claimSection } from './workloads/claim-section.js';
 import { costSection } from './workloads/cost-section.js';
 import { httpSection, telemetrySection } from './workloads/overhead-sections.js';
+import { statusSection } from './workloads/status-section.js';
 import {
   chainSection,
   diamondSection,
@@ -19,6 +20,7 @@ export const SECTIONS: readonly BenchSection[] = [
   diamondSection,
   serialSection,
   claimSection,
+  statusSection,
   costSection,
   telemetrySection,
   httpSection,

@@ -99,6 +99,16 @@ describe('npm run bench at a tiny scale', () => {
       expect(e.empty.stepRuns).toBe(e.empty.tasks);
       expect(e.history.stepRuns).toBe(e.history.tasks);
 
+      // The status paths were measured on both schemas, whose counts are the tasks each holds.
+      const status = section('status').runs[0]!.details as {
+        historyTasks: number;
+        empty: { tasksByState: Record<string, number> };
+        history: { tasksByState: Record<string, number> };
+      };
+      expect(status.historyTasks).toBe(scaled(b, 1_000_000, 1000) + 1);
+      expect(status.empty.tasksByState).toEqual({ pending: 100 });
+      expect(status.history.tasksByState).toEqual({ pending: 100, complete: status.historyTasks });
+
       // Rows written: every task and step inserted once, two audit rows per step (start and end).
       const f = section('f').runs[0]!.details as Record<
         string,
