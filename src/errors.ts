@@ -28,6 +28,28 @@ export const ERROR_CODES = {
   TASKER_DATABASE_UNAVAILABLE: { status: 503, summary: 'The database could not be reached.' },
   TASKER_MIGRATION_FAILED: { status: 500, summary: 'A database migration failed.' },
   TASKER_FEATURE_DISABLED: { status: 404, summary: 'The feature is turned off in the configuration.' },
+  // HTTP API: what the server answers before or around the engine (docs/api.md, Errors).
+  TASKER_NOT_FOUND: { status: 404, summary: 'No API route matches the method and path.' },
+  TASKER_UI_NOT_BUILT: { status: 404, summary: 'The dashboard was not built (npm run build).' },
+  TASKER_UNAUTHENTICATED: { status: 401, summary: 'The request carries no acceptable credentials.' },
+  TASKER_FORBIDDEN: { status: 403, summary: 'The caller lacks the permission the route needs.' },
+  TASKER_REQUEST_TIMEOUT: { status: 408, summary: 'The request was not received in time.' },
+  TASKER_BODY_TOO_LARGE: { status: 413, summary: 'The request body is larger than the API accepts.' },
+  TASKER_URI_TOO_LONG: { status: 414, summary: 'The URL, or one segment of its path, is too long.' },
+  TASKER_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'The request body has a content type the route does not accept.',
+  },
+  TASKER_HEADERS_TOO_LARGE: {
+    status: 431,
+    summary: 'The request line and headers exceed the size accepted.',
+  },
+  TASKER_QUERY_TOO_COMPLEX: {
+    status: 400,
+    summary: 'A GraphQL query is deeper, has more aliases or costs more than the limits allow.',
+  },
+  TASKER_INTERNAL_ERROR: { status: 500, summary: 'An unexpected error; its details are in the server log.' },
+  TASKER_SHUTTING_DOWN: { status: 503, summary: 'The server is shutting down and takes no new requests.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

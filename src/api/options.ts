@@ -54,6 +54,32 @@ const jwtSchema = z
     message: 'give exactly one of secret (HS256) or jwksUrl (RS256/ES256)',
   });
 
+/** GraphQL's limits are checked before anything runs: a refused query costs its parsing only. */
+const GRAPHQL_DEFAULTS = {
+  enabled: true,
+  maxLimit: 100,
+  maxDepth: 8,
+  maxAliases: 15,
+  maxComplexity: 5000,
+} as const;
+
+const graphqlOptionsSchema = z
+  .object({
+    enabled: z.boolean().default(GRAPHQL_DEFAULTS.enabled),
+    /** Most items one list field may ask for (`tasks(limit:)`); also the size assumed for its cost. */
+    maxLimit: z.number().int().min(1).max(500).default(GRAPHQL_DEFAULTS.maxLimit),
+    /** Deepest selection nesting (`{ tasks { items { steps { transitions { toState } } } } }` is 5). */
+    maxDepth: z.number().int().min(2).max(50).default(GRAPHQL_DEFAULTS.maxDepth),
+    /** Most aliases in one request (each alias is one more resolver run). */
+    maxAliases: z.number().int().min(0).max(1000).default(GRAPHQL_DEFAULTS.maxAliases),
+    /**
+     * Highest estimated cost: every field costs 1, times the items its list parents may return (the
+     * `limit` asked for, or the default page of 50, for tasks; 50 for a task's steps and transitions).
+     */
+    maxComplexity: z.number().int().min(10).max(1_000_000).default(GRAPHQL_DEFAULTS.maxComplexity),
+  })
+  .strict();
+
 export const authOptionsSchema = z
   .object({
     enabled: z.boolean().default(false),
@@ -105,14 +131,14 @@ export const apiOptionsSchema = z
       .default({ readinessTimeoutMs: 5000, requireTemplates: true }),
     /** OpenAPI document and Swagger UI. */
     docs: z.boolean().default(true),
-    graphql: z
-      .object({
-        enabled: z.boolean().default(true),
-        /** Most list items a GraphQL query may ask for. */
-        maxLimit: z.number().int().min(1).max(500).default(100),
-      })
-      .strict()
-      .default({ enabled: true, maxLimit: 100 }),
+    /**
+     * With auth on, /openapi.json, /api-docs and /graphiql answer without a token (browsers cannot send
+     * one when opening a page). Off: they need an authenticated caller, like every other route.
+     */
+    publicDocs: z.boolean().default(false),
+    /** Longest URL accepted (path and query), in characters; 414 beyond. */
+    maxUrlLength: z.number().int().min(256).max(65_536).default(8192),
+    graphql: graphqlOptionsSchema.default(GRAPHQL_DEFAULTS),
     /** Directory of the built dashboard (served at <prefix>/ui/ when it holds index.html). */
     uiDir: z.string().min(1).optional(),
     /**

@@ -4,7 +4,6 @@
  * problem-details error handling, correlation ids, access control, OpenAPI/Swagger UI, GraphQL, live
  * updates and the dashboard's static files.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { createSqlContext } from '../engine/sql/sql-context.js';
 import { registerObservabilityRoutes } from '../telemetry/http-routes.js';
 import { createAccessControl, type Permission } from './auth.js';
 import type { ApiContext } from './context.js';
+import { assignCorrelationId } from './correlation.js';
 import { eventRoutes } from './event-routes.js';
 import { graphiqlRoutes } from './graphiql-routes.js';
 import { graphqlRoutes } from './graphql.js';
@@ -26,13 +26,15 @@ import { healthRoutes } from './health-routes.js';
 import { createLiveUpdates } from './live-updates.js';
 import { type ApiOptions, resolveApiOptions } from './options.js';
 import { HttpProblem, sendProblem } from './problems.js';
+import { logFailedRequests } from './request-log.js';
 import { schemas } from './schemas.js';
 import { stepRoutes } from './step-routes.js';
 import { taskRoutes } from './task-routes.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const DEFAULT_PREFIX = '/tasker';
-const CORRELATION_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+/** The API's description and its browser consoles (relative to the prefix): public only with publicDocs. */
+const DOCS_PATH = /^\/(openapi\.json|api-docs|graphiql)(\/|$)/;
 
 function defaultUiDir(): string {
   // dist/api/plugin.js and src/api/plugin.ts both sit two levels below the package root.
@@ -87,14 +89,20 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
   for (const schema of schemas) app.addSchema(schema);
 
   app.decorateRequest('correlationId', '');
-  const header = options.correlationIdHeader.toLowerCase();
+  app.decorateRequest('taskerFailure', undefined);
+  logFailedRequests(app, tasker.logger);
   app.addHook('onRequest', async (request, reply) => {
-    const given = request.headers[header];
-    request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+    assignCorrelationId(request, reply, options.correlationIdHeader);
     // Both loggers: Fastify's own "request completed" line is written through reply.log.
     request.log = request.log.child({ correlationId: request.correlationId });
     reply.log = request.log;
-    reply.header(options.correlationIdHeader, request.correlationId);
+    if (request.url.length > options.maxUrlLength) {
+      throw new HttpProblem(
+        414,
+        'TASKER_URI_TOO_LONG',
+        `the URL is ${request.url.length} characters long; at most ${options.maxUrlLength} are accepted`,
+      );
+    }
     const config = request.routeOptions.config;
     if (config.permission) {
       await ctx.access.check(request, config.permission, { allowQueryToken: config.queryToken === true });
@@ -126,6 +134,15 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
       new HttpProblem(404, 'TASKER_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
+
+  if (options.auth.enabled && !options.publicDocs) {
+    // Routes of the swagger plugins and GraphiQL included: they are registered after this hook.
+    const prefixLength = app.prefix.length;
+    app.addHook('onRoute', (route) => {
+      if (route.config?.permission || !DOCS_PATH.test(route.url.slice(prefixLength))) return;
+      route.config = { ...route.config, authenticated: true };
+    });
+  }
 
   if (options.docs) {
     await app.register(fastifySwagger, {

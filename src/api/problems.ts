@@ -3,9 +3,10 @@
  * Fastify's own 4xx errors (validation, body too large, bad JSON, unsupported media type) become the
  * matching problem with each invalid field, and anything else is a 500 that says nothing of its cause.
  */
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { sqlState } from '../db/sql-errors.js';
-import { isTaskerError, type Problem } from '../errors.js';
+import { type ErrorCode, isTaskerError, type Problem } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -59,7 +60,7 @@ export class HttpProblem extends Error {
 export function problem(status: number, code: string, detail: string, errors?: Problem[]): ProblemDetails {
   return {
     type: `https://tasker.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
-    title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
+    title: TITLES[status] ?? STATUS_CODES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
     status,
     detail,
     code,
@@ -125,23 +126,48 @@ export function toProblem(error: unknown): { body: ProblemDetails; headers?: Rec
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
-    const code =
-      status === 413
-        ? 'TASKER_BODY_TOO_LARGE'
-        : status === 415
-          ? 'TASKER_UNSUPPORTED_MEDIA_TYPE'
-          : status === 404
-            ? 'TASKER_NOT_FOUND'
-            : 'TASKER_INVALID_REQUEST';
-    return { body: problem(status, code, fe.message ?? 'bad request') };
+    return {
+      body: problem(
+        status,
+        CLIENT_ERROR_CODES[status] ?? 'TASKER_INVALID_REQUEST',
+        fe.message ?? 'bad request',
+      ),
+    };
   }
   return { body: problem(500, 'TASKER_INTERNAL_ERROR', 'internal error') };
 }
 
+/** The registry code of each 4xx that Fastify or Node raise themselves (others: TASKER_INVALID_REQUEST). */
+export const CLIENT_ERROR_CODES: Readonly<Record<number, ErrorCode>> = {
+  404: 'TASKER_NOT_FOUND',
+  408: 'TASKER_REQUEST_TIMEOUT',
+  413: 'TASKER_BODY_TOO_LARGE',
+  414: 'TASKER_URI_TOO_LONG',
+  415: 'TASKER_UNSUPPORTED_MEDIA_TYPE',
+  431: 'TASKER_HEADERS_TOO_LARGE',
+};
+
+/** What the request log (request-log.ts) says of a failed request: its code, and the error of a 5xx. */
+export interface RequestFailure {
+  readonly code: string;
+  readonly error?: unknown;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the response is a problem. */
+    taskerFailure?: RequestFailure;
+  }
+}
+
+/** Answers with the problem for `error`; the request log (request-log.ts) writes the line. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const { body, headers } = toProblem(error);
-  if (body.status >= 500 && body.status !== 503) request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: body.code, status: body.status }, body.detail);
+  // The error itself is logged only when it is unexpected: a problem raised on purpose says it all.
+  request.taskerFailure = {
+    code: body.code,
+    ...(body.status >= 500 && !(error instanceof HttpProblem) ? { error } : {}),
+  };
   if (headers) reply.headers(headers);
   return reply
     .code(body.status)
