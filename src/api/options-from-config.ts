@@ -14,6 +14,10 @@ export function serverOptionsFromConfig(config: LoadedConfig, tasker: Tasker): S
     host: config.api.host,
     prefix: config.api.prefix,
     bodyLimit: config.api.bodyLimit,
+    publicDocs: config.api.publicDocs,
+    requestTimeoutMs: config.api.requestTimeoutMs,
+    maxHeaderSize: config.api.maxHeaderSize,
+    graphql: { enabled: true, ...config.api.graphql },
     health: { readinessTimeoutMs: config.health.readyTimeoutMs },
     auth: {
       enabled: config.auth.enabled,

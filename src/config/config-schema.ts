@@ -70,6 +70,29 @@ export const apiConfigSchema = z
       .optional(),
     /** Largest request body in bytes. @defaultValue 1048576 */
     bodyLimit: z.number().int().positive().optional(),
+    /**
+     * With auth enabled, /openapi.json, /api-docs and /graphiql answer without a token (a browser opening
+     * them cannot send one). @defaultValue false
+     */
+    publicDocs: z.boolean().optional(),
+    /** Time to receive a whole request, in ms (408 beyond; 0: off). @defaultValue 60000 */
+    requestTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+    /** Largest request line plus headers, in bytes (431 beyond). @defaultValue 16384 */
+    maxHeaderSize: z.number().int().min(1024).max(1_048_576).optional(),
+    /** Limits of GraphQL queries, checked before anything runs (docs/api.md). */
+    graphql: z
+      .object({
+        /** Deepest selection nesting. @defaultValue 8 */
+        maxDepth: z.number().int().min(2).max(50).optional(),
+        /** Most aliases in one request. @defaultValue 15 */
+        maxAliases: z.number().int().min(0).max(1000).optional(),
+        /** Highest estimated cost (fields times the list sizes above them). @defaultValue 5000 */
+        maxComplexity: z.number().int().min(10).max(1_000_000).optional(),
+        /** Most items a list may ask for (`tasks(limit:)`). @defaultValue 100 */
+        maxLimit: z.number().int().min(1).max(500).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

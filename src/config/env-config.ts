@@ -39,6 +39,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, string, Kind]> = [
   ['TASKER_API_HOST', 'api.host', 'string'],
   ['TASKER_API_PREFIX', 'api.prefix', 'string'],
   ['TASKER_API_BODY_LIMIT', 'api.bodyLimit', 'int'],
+  ['TASKER_API_PUBLIC_DOCS', 'api.publicDocs', 'bool'],
   ['TASKER_TEMPLATES_DIR', 'workflows.templatesDir', 'string'],
   ['TASKER_HANDLERS_DIR', 'workflows.handlersDir', 'string'],
   ['TASKER_ENV', 'workflows.environment', 'string'],

@@ -62,6 +62,15 @@ export interface LoadedConfig extends ResolvedConfig {
     readonly host: string;
     readonly prefix: string;
     readonly bodyLimit: number;
+    readonly publicDocs: boolean;
+    readonly requestTimeoutMs: number;
+    readonly maxHeaderSize: number;
+    readonly graphql: {
+      readonly maxDepth: number;
+      readonly maxAliases: number;
+      readonly maxComplexity: number;
+      readonly maxLimit: number;
+    };
   };
   readonly workflows: {
     /** Absolute path. */
@@ -250,6 +259,15 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       host: c.api?.host ?? '127.0.0.1',
       prefix: c.api?.prefix ?? '/tasker',
       bodyLimit: c.api?.bodyLimit ?? 1_048_576,
+      publicDocs: c.api?.publicDocs ?? false,
+      requestTimeoutMs: c.api?.requestTimeoutMs ?? 60_000,
+      maxHeaderSize: c.api?.maxHeaderSize ?? 16_384,
+      graphql: {
+        maxDepth: c.api?.graphql?.maxDepth ?? 8,
+        maxAliases: c.api?.graphql?.maxAliases ?? 15,
+        maxComplexity: c.api?.graphql?.maxComplexity ?? 5000,
+        maxLimit: c.api?.graphql?.maxLimit ?? 100,
+      },
     },
     workflows: {
       templatesDir: resolve(baseDir, c.workflows?.templatesDir ?? './templates'),

@@ -36,7 +36,16 @@ describe('loadConfig', () => {
     expect(config.database.dataDir).toBe(join(cwd, '.tasker'));
     expect(config.database.schema).toBe('tasker');
     expect(config.execution.concurrency).toBe(10);
-    expect(config.api).toEqual({ port: 3000, host: '127.0.0.1', prefix: '/tasker', bodyLimit: 1_048_576 });
+    expect(config.api).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      prefix: '/tasker',
+      bodyLimit: 1_048_576,
+      publicDocs: false,
+      requestTimeoutMs: 60_000,
+      maxHeaderSize: 16_384,
+      graphql: { maxDepth: 8, maxAliases: 15, maxComplexity: 5000, maxLimit: 100 },
+    });
     expect(config.auth.enabled).toBe(false);
     expect(config.health).toEqual({ readyTimeoutMs: 5000, statusRequiresAuth: true });
     expect(config.telemetry.serviceName).toBe('tasker');
