@@ -44,7 +44,8 @@ async function routesWithoutToken(options: Omit<ApiOptions, 'tasker'>) {
 
 const isDashboard = (route: string) => /^GET \/tasker\/ui(\/|$)/.test(route);
 const isDocs = (route: string) => /^GET \/tasker\/(openapi\.json|api-docs|graphiql)(\/|$)/.test(route);
-const isProbe = (route: string) => route === 'GET /tasker/health/live' || route === 'GET /tasker/health/ready';
+const isProbe = (route: string) =>
+  route === 'GET /tasker/health/live' || route === 'GET /tasker/health/ready';
 
 describe('routes open without a token when auth is on', () => {
   test('by default: liveness, readiness and the dashboard files only', async () => {

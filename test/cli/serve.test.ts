@@ -45,7 +45,10 @@ describe.each(BACKENDS)('tasker serve on %s', { timeout: 240_000 }, (backend) =>
       'handlers/demo.ts': HANDLERS,
     });
     const port = await freePort();
-    const served = spawnCli(['serve', '--port', String(port)], dir, databaseEnv(backend, dir));
+    const served = spawnCli(['serve', '--port', String(port)], dir, {
+      ...databaseEnv(backend, dir),
+      TASKER_LOG_LEVEL: 'debug',
+    });
     await served.waitFor('dashboard ');
     const base = `http://127.0.0.1:${port}/tasker`;
 
@@ -70,9 +73,19 @@ describe.each(BACKENDS)('tasker serve on %s', { timeout: 240_000 }, (backend) =>
     expect(await ui.text()).toContain('<div id="app"');
     expect((await fetch(`${base}/health/ready`)).status).toBe(200);
 
+    // A failed request is logged with its correlation id, and without what the client sent.
+    const missing = await fetch(`${base}/tasks/999999`, {
+      headers: { 'x-correlation-id': 'serve-404', authorization: 'Bearer serve-secret-token' },
+    });
+    expect(missing.status).toBe(404);
+    await served.waitFor('"correlationId":"serve-404"');
+
     served.child.kill('SIGTERM');
     const done = await served.result;
     expect(done.code).toBe(0);
     expect(done.stderr).toContain('SIGTERM: stopping');
+    const failure = `${done.stdout}\n${done.stderr}`.split('\n').find((l) => l.includes('"serve-404"'));
+    expect(JSON.parse(failure!)).toMatchObject({ level: 20, status: 404, code: 'TASKER_TASK_NOT_FOUND' });
+    expect(`${done.stdout}${done.stderr}`).not.toContain('serve-secret-token');
   });
 });
