@@ -3,6 +3,9 @@
  * permission as its REST twin. Task.steps is a batched loader: a page of tasks with their steps costs one
  * steps query, not one per task.
  *
+ * Queries over the cost limits (depth, aliases, estimated cost, tokens) are refused before they run
+ * (graphql-limits.ts).
+ *
  * GraphiQL is served by graphiql-routes.ts at <prefix>/graphiql/ from local files (mercurius's own page
  * loads its scripts from a CDN, so it stays off).
  */
@@ -14,6 +17,7 @@ import { isTaskerError } from '../errors.js';
 import type { Step, Task } from '../model/types.js';
 import type { Permission } from './auth.js';
 import type { ApiContext } from './context.js';
+import { GRAPHQL_PARSE_OPTIONS, graphqlValidationRules, limitErrorFormatter } from './graphql-limits.js';
 import { HttpProblem, sendProblem } from './problems.js';
 import { withoutSteps } from './task-routes.js';
 
@@ -432,5 +436,11 @@ export async function graphqlRoutes(
     path: '/graphql',
     graphiql: false,
     context: (_request, reply) => ({ reply }),
+    // Cost limits, checked before anything runs (graphql-limits.ts). They depend on the variables, which
+    // mercurius's cache of validated queries does not key on: validation runs for every request.
+    validationRules: graphqlValidationRules(options.graphql),
+    cache: false,
+    graphql: { parseOptions: GRAPHQL_PARSE_OPTIONS },
+    errorFormatter: limitErrorFormatter,
   });
 }
