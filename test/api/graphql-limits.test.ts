@@ -30,14 +30,20 @@ async function fixture(options: Omit<CreateApiServerOptions, 'tasker'> = {}) {
     const res = await f.app.inject({ method: 'POST', url: '/tasker/graphql', payload: { query, variables } });
     return {
       status: res.statusCode,
-      body: res.json() as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> },
+      body: res.json() as {
+        data?: unknown;
+        errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+      },
     };
   };
   return { ...f, gql, calls };
 }
 
 function expectRefused(
-  result: { status: number; body: { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } },
+  result: {
+    status: number;
+    body: { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  },
   message: RegExp,
 ) {
   expect(result.status).toBe(400);
