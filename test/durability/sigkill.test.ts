@@ -90,4 +90,88 @@ describePg('a worker killed with SIGKILL mid-step (PostgreSQL, two processes)', 
       expect(exit.code, b.output()).toBe(0);
     }
   });
+
+  test('a step taken back from the killed worker runs before the backlog that became ready after it', async () => {
+    const { tasker, schema, db } = await testTasker('postgres');
+    registerCrashTemplates(tasker);
+    const s = quoteIdent(schema);
+    const env = { TASKER_URL: PG_URL!, TASKER_SCHEMA: schema, LEASE_MS: '1500', HEARTBEAT_MS: '300' };
+    const concurrencyOfB = 2;
+    // A alone first, so that it is A that takes the victim's step (and hangs in it).
+    const a = startWorkerProcess({ ...env, CONCURRENCY: '1' }, 'A');
+    let b: ReturnType<typeof startWorkerProcess> | undefined;
+    try {
+      await a.ready;
+      const victim = await tasker.createTask({
+        namespace: 'crash',
+        name: 'single',
+        context: { hangIn: 'A' },
+      });
+      const victimStep = (await tasker.getTask(victim.id)).steps[0]!.id;
+      await eventually('worker A to hang in the victim step', async () => {
+        const { rows } = await db.query(`SELECT 1 FROM ${s}.exec_log WHERE worker = 'A' AND step_id = $1`, [
+          victimStep,
+        ]);
+        return rows.length > 0 ? true : undefined;
+      });
+      b = startWorkerProcess({ ...env, CONCURRENCY: String(concurrencyOfB) }, 'B');
+      await b.ready;
+      // A backlog that became ready after the victim: B needs seconds to get through it.
+      const backlog = await tasker.createTasks(
+        Array.from({ length: 60 }, (_, n) => ({
+          namespace: 'crash',
+          name: 'single',
+          context: { n, sleepMs: 200 },
+        })),
+      );
+      a.child.kill('SIGKILL');
+      const { rows: killed } = await db.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+      expect((await a.exited).signal).toBe('SIGKILL');
+
+      const done = await tasker.waitForTask(victim.id, { timeoutMs: 30_000 });
+      expect(done.state).toBe('complete');
+      await Promise.all(backlog.map((t) => tasker.waitForTask(t.id, { timeoutMs: 60_000 })));
+
+      // When the victim was taken back, and when B claimed it again.
+      const trail = await tasker.getStepTransitions(victimStep);
+      const reaped = trail.find((t) => t.fromState === 'in_progress' && t.toState === 'waiting_for_retry');
+      const reclaimed = trail.find((t) => t.fromState === 'waiting_for_retry' && t.toState === 'in_progress');
+      expect(reaped?.metadata).toMatchObject({ error: { class: 'LeaseExpiredError' } });
+      expect(reclaimed?.metadata).toMatchObject({ attempt: 2 });
+      const { rows: restarted } = await db.query<{ at: Date }>(
+        `SELECT at FROM ${s}.exec_log WHERE worker = 'B' AND step_id = $1 AND phase = 'start'`,
+        [victimStep],
+      );
+      const killToRestartMs = restarted[0]!.at.getTime() - killed[0]!.at.getTime();
+      console.log(
+        `SIGKILL -> the victim step started again: ${killToRestartMs} ms (lease 1500 ms, heartbeat 300 ms, ` +
+          `backlog ${backlog.length} steps of 200 ms on ${concurrencyOfB} slots)`,
+      );
+
+      // Backlog steps claimed after the take-back but before the victim: at most the claims already in
+      // flight when it happened (one per slot of B). Behind the backlog, it would be all that was left.
+      const backlogSteps = (await tasker.getStepsOfTasks(backlog.map((t) => t.id))).map((x) => x.id);
+      const { rows: claims } = await db.query<{ overtook: number; after: number }>(
+        `WITH victim AS (
+           SELECT max(created_at) FILTER (WHERE to_state = 'waiting_for_retry') AS reaped,
+                  max(created_at) FILTER (WHERE from_state = 'waiting_for_retry') AS reclaimed
+             FROM ${s}.step_transitions WHERE step_id = $2)
+         SELECT count(*) FILTER (WHERE t.created_at > v.reaped AND t.created_at < v.reclaimed)::integer AS overtook,
+                count(*) FILTER (WHERE t.created_at > v.reclaimed)::integer AS after
+           FROM ${s}.step_transitions t, victim v WHERE t.step_id = ANY ($1) AND t.to_state = 'in_progress'`,
+        [backlogSteps, victimStep],
+      );
+      expect(claims[0]!.overtook).toBeLessThanOrEqual(concurrencyOfB);
+      // The backlog was not used up when the victim came back (else the order would prove nothing).
+      expect(claims[0]!.after).toBeGreaterThan(0);
+    } finally {
+      a.kill();
+      if (b) {
+        b.child.kill('SIGTERM');
+        const exit = await b.exited;
+        b.kill();
+        expect(exit.code, b.output()).toBe(0);
+      }
+    }
+  });
 });
