@@ -27,6 +27,8 @@ export const EXIT = {
   INTERNAL: 70,
   /** Interrupted (Ctrl-C). */
   INTERRUPTED: 130,
+  /** The reader of stdout went away (`| head`): stopped silently, as a process killed by SIGPIPE. */
+  BROKEN_PIPE: 141,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
