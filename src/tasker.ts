@@ -145,6 +145,7 @@ export async function createTasker(
     (config.database.url
       ? createPostgresDatabase({
           connectionString: config.database.url,
+          ...(config.database.listenUrl ? { listenConnectionString: config.database.listenUrl } : {}),
           maxConnections: config.database.maxConnections,
           onBackgroundError: (error) => logger.warn({ err: error }, 'database connection error'),
         })

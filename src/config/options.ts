@@ -15,6 +15,18 @@ export const databaseOptionsSchema = z
   .object({
     /** PostgreSQL connection string. Unset: embedded PGlite. @defaultValue process.env.DATABASE_URL */
     url: z.string().min(1).optional(),
+    /**
+     * A direct connection URL for LISTEN/NOTIFY only, when `url` goes through a pooler in transaction
+     * mode (which cannot carry LISTEN). Unset: notifications use `url` too.
+     * @defaultValue process.env.TASKER_DATABASE_LISTEN_URL
+     */
+    listenUrl: z
+      .string()
+      .regex(
+        /^postgres(ql)?:\/\//,
+        'expected a PostgreSQL URL (postgres://user@host:5432/db) of a direct connection',
+      )
+      .optional(),
     /** Embedded PGlite's data directory. @defaultValue process.env.TASKER_DATA_DIR ?? './.tasker' */
     dataDir: z.string().min(1).optional(),
     /** Keep the embedded database in memory (tests). @defaultValue false */
@@ -97,6 +109,8 @@ export type TaskerOptions = z.input<typeof taskerOptionsSchema>;
 export interface ResolvedConfig {
   readonly database: {
     readonly url: string | null;
+    /** Where LISTEN connects (a direct connection beside a transaction pooler); null: `url`. */
+    readonly listenUrl: string | null;
     readonly dataDir: string | null;
     readonly schema: string;
     readonly maxConnections: number;
@@ -151,9 +165,23 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
     );
   }
   const url = db.url ?? (db.inMemory || db.dataDir ? undefined : env.DATABASE_URL) ?? null;
+  const listenUrl = db.listenUrl ?? (env.TASKER_DATABASE_LISTEN_URL || undefined) ?? null;
+  if (listenUrl && !url) {
+    const problem = {
+      path: 'database.listenUrl',
+      message:
+        'is set (or TASKER_DATABASE_LISTEN_URL) but the database is the embedded PGlite, which needs no separate listening connection: set database.url (DATABASE_URL) too, or unset it',
+    };
+    throw new TaskerError(
+      'TASKER_INVALID_CONFIG',
+      `invalid Tasker configuration:\n${formatProblems([problem])}`,
+      { details: [problem] },
+    );
+  }
   return {
     database: {
       url: url || null,
+      listenUrl: url ? listenUrl : null,
       dataDir: url ? null : db.inMemory ? null : (db.dataDir ?? env.TASKER_DATA_DIR ?? './.tasker'),
       schema: db.schema ?? 'tasker',
       maxConnections: db.maxConnections ?? 10,
