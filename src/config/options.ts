@@ -6,6 +6,12 @@
 import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
+import {
+  DEFAULT_IDENTITY_STRATEGY,
+  IDENTITY_STRATEGY_NAMES,
+  type IdentityStrategy,
+  normalizeIdentityStrategy,
+} from '../engine/identity.js';
 import { formatProblems, TaskerError } from '../errors.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
@@ -69,10 +75,14 @@ export const backoffOptionsSchema = z
 export const identityOptionsSchema = z
   .object({
     /**
-     * unique: every request creates a task (unless it carries an idempotency key). hash: identical
-     * requests within the same minute return the first task. @defaultValue 'unique'
+     * What makes two task requests the same, for templates that do not choose (src/engine/identity.ts):
+     * always_unique (every request is new work, unless it carries an idempotency key), caller_provided
+     * (an idempotency key is required and decides), strict (the same context is the same task: a
+     * duplicate is refused with TASKER_DUPLICATE_TASK), hash (the original Tasker's: identical requests
+     * within the same minute return the first task). `unique` is the former name of always_unique.
+     * @defaultValue 'always_unique'
      */
-    strategy: z.enum(['unique', 'hash']).optional(),
+    strategy: z.enum(IDENTITY_STRATEGY_NAMES).optional(),
   })
   .strict();
 
@@ -130,7 +140,7 @@ export interface ResolvedConfig {
     readonly maxMs: number;
     readonly jitterRatio: number;
   };
-  readonly identity: { readonly strategy: 'unique' | 'hash' };
+  readonly identity: { readonly strategy: IdentityStrategy };
 }
 
 /** Validates options and fills in defaults. Throws TASKER_INVALID_CONFIG listing every problem. */
@@ -196,6 +206,10 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
       maxBatchSize: ex.maxBatchSize ?? 500,
     },
     backoff: { ...DEFAULT_BACKOFF, ...(o.backoff ?? {}) },
-    identity: { strategy: o.identity?.strategy ?? 'unique' },
+    identity: {
+      strategy: o.identity?.strategy
+        ? normalizeIdentityStrategy(o.identity.strategy)
+        : DEFAULT_IDENTITY_STRATEGY,
+    },
   };
 }

@@ -176,6 +176,7 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
     description: file.description,
     contextSchema: file.schema ?? file.context_schema,
     dependentSystem: file.default_dependent_system ?? file.dependent_system,
+    identityStrategy: file.identity_strategy,
     steps: merged.map(toStep),
   };
   for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];
@@ -214,6 +215,7 @@ function translateProblem(problem: Problem, steps: readonly StepTemplateFields[]
     namespace: 'namespace_name',
     contextSchema: 'schema',
     dependentSystem: 'default_dependent_system',
+    identityStrategy: 'identity_strategy',
   };
   const [head, ...rest] = problem.path.split('.');
   return { path: [top[head!] ?? head, ...rest].join('.'), message: problem.message };

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { MAX_RETRY_LIMIT, MAX_STEPS, MAX_TIMEOUT_MS } from '../definitions/define-task.js';
+import { IDENTITY_STRATEGY_NAMES } from '../engine/identity.js';
 
 // The same rule as defineTask's names (kept in step by the template tests).
 const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';
@@ -88,6 +89,15 @@ export const taskTemplateFormat = z
     context_schema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
     default_dependent_system: name('dependent system name', 64).optional(),
     dependent_system: name('dependent system name', 64).optional(),
+    identity_strategy: z
+      .enum(IDENTITY_STRATEGY_NAMES, {
+        error: 'expected always_unique, caller_provided, strict or hash',
+      })
+      .optional()
+      .meta({
+        description:
+          "What makes two requests for this task the same: always_unique (none are), caller_provided (the idempotency key, required), strict (the same context; a duplicate is refused with 409) or hash (the original Tasker's request hash, per minute). Default: the engine's identity.strategy.",
+      }),
     // Accepted so that templates written for the original load; they have no effect here.
     task_handler_class: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
     module_namespace: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
