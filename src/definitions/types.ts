@@ -53,6 +53,9 @@ export type StepContextExtras = Pick<StepContext, 'log' | 'publish'>;
  */
 export type StepHandler<TContext = Record<string, unknown>> = (context: StepContext<TContext>) => unknown;
 
+/** A step handler written as a class, as the original Tasker's are: `process` runs the step. */
+export type StepHandlerClass = new () => { process(context: StepContext<never>): unknown };
+
 export interface CustomEventDefinition {
   readonly name: string;
   readonly description?: string;

@@ -74,10 +74,25 @@ export const stepOverrideSchema = z
   })
   .strict();
 
+// The original and its successor may carry a path in the task name: "payments/order_processing"
+// (map-template.ts reads the part before the last "/" as the namespace, or the original's module path).
+const TASK_NAME_PATTERN = '^([A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*$';
+
 export const taskTemplateFormat = z
   .object({
     $schema: z.string().optional(),
-    name: name('task name', 64),
+    name: z
+      .string({ error: 'expected a task name (a string)' })
+      .min(1, 'expected a non-empty task name')
+      .max(192, 'expected at most 192 characters')
+      .regex(
+        new RegExp(TASK_NAME_PATTERN),
+        'expected letters, digits, "_", "-" or "." (starting with a letter, digit or "_"), optionally after a namespace and "/"',
+      )
+      .meta({
+        description:
+          'The task name. "namespace/name" (as the original\'s successor writes it) sets the namespace too; the original\'s "module_path/name" (its class path, e.g. api_task/integration_yaml_example) is accepted beside namespace_name.',
+      }),
     namespace_name: name('namespace', 64).optional(),
     namespace: name('namespace', 64).optional(),
     version: z.string().optional().meta({ description: 'A semantic version (default 0.1.0).' }),
@@ -100,8 +115,18 @@ export const taskTemplateFormat = z
       }),
     // Accepted so that templates written for the original load; they have no effect here.
     task_handler_class: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
-    module_namespace: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
+    class_name: z.string().optional().meta({
+      description: "The original's other name for task_handler_class. Accepted for compatibility; ignored.",
+    }),
+    module_namespace: z.string().optional().meta({
+      description:
+        "The original's Ruby module. Accepted for compatibility; a task name may start with its path (ApiTask -> api_task/...).",
+    }),
     concurrent: z.boolean().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
+    handler_config: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        "A task-level handler_config, as some of the original's templates carry. Accepted for compatibility; ignored (as the original ignores it).",
+    }),
     named_steps: z
       .array(z.string())
       .optional()
