@@ -84,7 +84,10 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
   /** Finds a registered template; the latest version when none is given. Throws TASKER_UNKNOWN_TASK. */
   template(namespace: string, name: string, version?: string): TaskTemplate;
 
-  /** Creates a task (validated; deduplicated when it carries an idempotency key or under the hash strategy). */
+  /**
+   * Creates a task (validated). A duplicate request, as the template's identity strategy defines it, gets
+   * the existing task (`created: false`), or TASKER_DUPLICATE_TASK under `strict` (docs/api.md).
+   */
   createTask(request: CreateTaskRequest): Promise<CreatedTask>;
   /** Creates many tasks in one transaction: all or nothing. */
   createTasks(requests: readonly CreateTaskRequest[]): Promise<CreatedTask[]>;
