@@ -17,6 +17,11 @@ export const ERROR_CODES = {
   TASKER_INVALID_CONTEXT: { status: 422, summary: "A task context does not match the template's schema." },
   TASKER_TASK_NOT_FOUND: { status: 404, summary: 'No task has that id.' },
   TASKER_STEP_NOT_FOUND: { status: 404, summary: 'No step has that id.' },
+  TASKER_DUPLICATE_TASK: {
+    status: 409,
+    summary:
+      'A task for the same request already exists and its template uses the strict identity strategy (`existingTaskId` names it).',
+  },
   TASKER_ILLEGAL_TRANSITION: { status: 409, summary: 'The state machine does not allow that transition.' },
   TASKER_OPERATION_NOT_ALLOWED: {
     status: 409,
@@ -65,17 +70,20 @@ export class TaskerError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: readonly Problem[] | undefined;
+  /** TASKER_DUPLICATE_TASK: the task the request duplicates. */
+  readonly existingTaskId: number | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: readonly Problem[]; cause?: unknown } = {},
+    options: { details?: readonly Problem[]; cause?: unknown; existingTaskId?: number } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TaskerError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.details = options.details;
+    this.existingTaskId = options.existingTaskId;
   }
 }
 

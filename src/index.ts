@@ -14,6 +14,7 @@ export type {
   StepContext,
   StepDefinition,
   StepHandler,
+  StepHandlerClass,
   TaskDefinition,
   TaskTemplate,
   TemplateStep,

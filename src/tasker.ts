@@ -15,7 +15,13 @@ import { translateDatabaseError } from './db/sql-errors.js';
 import { createContextValidator } from './definitions/context-validator.js';
 import { defineTask } from './definitions/define-task.js';
 import { createTemplateRegistry } from './definitions/registry.js';
-import type { StepHandler, TaskDefinition, TaskTemplate, TemplateStep } from './definitions/types.js';
+import type {
+  StepHandler,
+  StepHandlerClass,
+  TaskDefinition,
+  TaskTemplate,
+  TemplateStep,
+} from './definitions/types.js';
 import { type ChangeFeedHandlers, subscribeStateChanges } from './engine/change-feed.js';
 import { type CreateTaskRequest, createTaskCreator } from './engine/create-tasks.js';
 import { createEditOperations, type EditOperations } from './engine/edit-operations.js';
@@ -42,6 +48,7 @@ import type { CreatedTask, Step, StepTransition, TaskTransition, TaskWithSteps }
 import { type Analytics, createAnalytics } from './telemetry/analytics.js';
 import { instrumentCreation } from './telemetry/task-creation.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
+import { asStepHandler } from './templates/handler-class.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
 export interface Tasker extends Operations, EditOperations, Introspection, Analytics {
@@ -63,14 +70,24 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
    * namespace/name/version twice fails unless `replace` is set.
    */
   register(definition: TaskDefinition<never> | TaskTemplate, options?: { replace?: boolean }): TaskTemplate;
-  /** Makes a handler available by name to templates whose steps name it (YAML templates, built-ins). */
-  registerHandler(name: string, handler: StepHandler<never>, options?: { replace?: boolean }): void;
+  /**
+   * Makes a handler available by name to templates whose steps name it (YAML templates, built-ins): a
+   * function, or a class with a `process(context)` method (one instance serves every step).
+   */
+  registerHandler(
+    name: string,
+    handler: StepHandler<never> | StepHandlerClass,
+    options?: { replace?: boolean },
+  ): void;
   /** Registered templates. */
   templates(): TaskTemplate[];
   /** Finds a registered template; the latest version when none is given. Throws TASKER_UNKNOWN_TASK. */
   template(namespace: string, name: string, version?: string): TaskTemplate;
 
-  /** Creates a task (validated; deduplicated when it carries an idempotency key or under the hash strategy). */
+  /**
+   * Creates a task (validated). A duplicate request, as the template's identity strategy defines it, gets
+   * the existing task (`created: false`), or TASKER_DUPLICATE_TASK under `strict` (docs/api.md).
+   */
   createTask(request: CreateTaskRequest): Promise<CreatedTask>;
   /** Creates many tasks in one transaction: all or nothing. */
   createTasks(requests: readonly CreateTaskRequest[]): Promise<CreatedTask[]>;
@@ -145,6 +162,7 @@ export async function createTasker(
     (config.database.url
       ? createPostgresDatabase({
           connectionString: config.database.url,
+          ...(config.database.listenUrl ? { listenConnectionString: config.database.listenUrl } : {}),
           maxConnections: config.database.maxConnections,
           onBackgroundError: (error) => logger.warn({ err: error }, 'database connection error'),
         })
@@ -261,8 +279,13 @@ export async function createTasker(
       if (typeof name !== 'string' || name.length === 0) {
         throw new TaskerError('TASKER_INVALID_DEFINITION', 'a handler name must be a non-empty string');
       }
-      if (typeof handler !== 'function') {
-        throw new TaskerError('TASKER_INVALID_DEFINITION', `handler "${name}" must be a function`);
+      // A class with a process method (the original Tasker's handler shape) runs as a function.
+      const fn = asStepHandler(handler);
+      if (!fn) {
+        throw new TaskerError(
+          'TASKER_INVALID_DEFINITION',
+          `handler "${name}" must be a function, or a class with a process(context) method`,
+        );
       }
       if (handlers.has(name) && !registerOptions.replace) {
         throw new TaskerError(
@@ -270,7 +293,7 @@ export async function createTasker(
           `a handler named "${name}" is already registered; pass { replace: true } to replace it`,
         );
       }
-      handlers.set(name, handler);
+      handlers.set(name, fn);
     },
 
     templates: () => registry.list(),

@@ -231,7 +231,14 @@ function toGraphQLError(error: unknown): unknown {
     const details = isTaskerError(error) ? error.details : error.errors;
     return new mercurius.ErrorWithProps(
       error.message,
-      { code: error.code, status, ...(details ? { errors: details } : {}) },
+      {
+        code: error.code,
+        status,
+        ...(details ? { errors: details } : {}),
+        ...(isTaskerError(error) && error.existingTaskId !== undefined
+          ? { existingTaskId: error.existingTaskId }
+          : {}),
+      },
       status,
     );
   }

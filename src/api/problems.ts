@@ -18,6 +18,8 @@ export interface ProblemDetails {
   code: string;
   errors?: Problem[];
   instance?: string;
+  /** TASKER_DUPLICATE_TASK: the task the request duplicates. */
+  existingTaskId?: number;
 }
 
 const TITLES: Record<number, string> = {
@@ -99,7 +101,9 @@ export function toProblem(error: unknown): { body: ProblemDetails; headers?: Rec
   if (isTaskerError(error)) {
     const status = error.status >= 500 && error.status !== 503 ? 500 : error.status;
     const detail = status === 500 ? 'internal error' : error.message;
-    return { body: problem(status, error.code, detail, error.details ? [...error.details] : undefined) };
+    const body = problem(status, error.code, detail, error.details ? [...error.details] : undefined);
+    if (error.existingTaskId !== undefined) body.existingTaskId = error.existingTaskId;
+    return { body };
   }
   const state = sqlState(error);
   if (state?.startsWith('22')) {

@@ -21,6 +21,10 @@ export const problemSchema = {
     detail: { type: 'string' },
     code: { type: 'string' },
     instance: { type: 'string' },
+    existingTaskId: {
+      type: 'integer',
+      description: 'TASKER_DUPLICATE_TASK: the existing task the request duplicates',
+    },
     errors: {
       type: 'array',
       items: {

@@ -96,7 +96,8 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
       config: { permission: 'tasker.task:create' },
       schema: {
         tags: ['tasks'],
-        summary: 'Create a task (201; 200 with the existing task for a duplicate)',
+        summary:
+          "Create a task (201; a duplicate request gets 200 with the existing task, or 409 TASKER_DUPLICATE_TASK naming it under the template's strict identity strategy)",
         body: { $ref: 'CreateTaskRequest#' },
         response: { 200: { $ref: 'Task#' }, 201: { $ref: 'Task#' }, ...problemResponses },
       },

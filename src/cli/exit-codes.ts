@@ -15,7 +15,10 @@ export const EXIT = {
   INVALID: 3,
   /** No such task, step or task template. */
   NOT_FOUND: 4,
-  /** The operation is not allowed in the task's or step's current state. */
+  /**
+   * The operation is not allowed in the task's or step's current state; for `run`, the task exists
+   * already and its template's identity strategy is strict.
+   */
   CONFLICT: 5,
   /** The database cannot be reached, or a migration failed. */
   UNAVAILABLE: 6,
@@ -27,6 +30,8 @@ export const EXIT = {
   INTERNAL: 70,
   /** Interrupted (Ctrl-C). */
   INTERRUPTED: 130,
+  /** The reader of stdout went away (`| head`): stopped silently, as a process killed by SIGPIPE. */
+  BROKEN_PIPE: 141,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -42,6 +47,7 @@ const BY_ERROR_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   TASKER_UNKNOWN_TASK: EXIT.NOT_FOUND,
   TASKER_ILLEGAL_TRANSITION: EXIT.CONFLICT,
   TASKER_OPERATION_NOT_ALLOWED: EXIT.CONFLICT,
+  TASKER_DUPLICATE_TASK: EXIT.CONFLICT,
   TASKER_DATABASE_UNAVAILABLE: EXIT.UNAVAILABLE,
   TASKER_MIGRATION_FAILED: EXIT.UNAVAILABLE,
   TASKER_CLOSED: EXIT.UNAVAILABLE,

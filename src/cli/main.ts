@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /** The `tasker` bin. See docs/cli.md. */
 import { CommanderError } from 'commander';
+import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { EXIT } from './exit-codes.js';
 import { createOutput } from './output.js';
 import { createProgram, VERSION } from './program.js';
 
+exitQuietlyOnBrokenPipe();
 const output = createOutput();
 let exitCode: number = EXIT.OK;
 const program = createProgram(output, (code) => {

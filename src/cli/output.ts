@@ -66,9 +66,18 @@ export function table(rows: readonly (readonly string[])[]): string {
 }
 
 /** An error as JSON for `--json` callers. */
-export function errorJson(error: unknown): { error: { code: string; message: string; details?: unknown } } {
+export function errorJson(error: unknown): {
+  error: { code: string; message: string; details?: unknown; existingTaskId?: number };
+} {
   if (isTaskerError(error)) {
-    return { error: { code: error.code, message: error.message, details: error.details } };
+    return {
+      error: {
+        code: error.code,
+        message: error.message,
+        details: error.details,
+        ...(error.existingTaskId !== undefined ? { existingTaskId: error.existingTaskId } : {}),
+      },
+    };
   }
   const e = error as { code?: unknown; message?: unknown };
   return {

@@ -10,6 +10,7 @@ type Kind = 'string' | 'int' | 'bool';
 /** [variable, config path, kind]; earlier variables win when several name the same path. */
 export const ENV_VARIABLES: ReadonlyArray<readonly [string, string, Kind]> = [
   ['TASKER_DATABASE_URL', 'database.url', 'string'],
+  ['TASKER_DATABASE_LISTEN_URL', 'database.listenUrl', 'string'],
   ['TASKER_DATABASE_SCHEMA', 'database.schema', 'string'],
   ['TASKER_DATABASE_MAX_CONNECTIONS', 'database.maxConnections', 'int'],
   ['TASKER_DATABASE_MIGRATE', 'database.migrate', 'bool'],

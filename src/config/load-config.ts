@@ -206,6 +206,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const taskerOptions: TaskerOptions = {
     database: {
       ...(database.url ? { url: database.url } : dataDir ? { dataDir } : { inMemory: true }),
+      ...(database.listenUrl ? { listenUrl: database.listenUrl } : {}),
       schema: database.schema,
       maxConnections: database.maxConnections,
       migrate: database.migrate,

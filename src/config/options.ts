@@ -6,6 +6,12 @@
 import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
+import {
+  DEFAULT_IDENTITY_STRATEGY,
+  IDENTITY_STRATEGY_NAMES,
+  type IdentityStrategy,
+  normalizeIdentityStrategy,
+} from '../engine/identity.js';
 import { formatProblems, TaskerError } from '../errors.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
@@ -15,6 +21,18 @@ export const databaseOptionsSchema = z
   .object({
     /** PostgreSQL connection string. Unset: embedded PGlite. @defaultValue process.env.DATABASE_URL */
     url: z.string().min(1).optional(),
+    /**
+     * A direct connection URL for LISTEN/NOTIFY only, when `url` goes through a pooler in transaction
+     * mode (which cannot carry LISTEN). Unset: notifications use `url` too.
+     * @defaultValue process.env.TASKER_DATABASE_LISTEN_URL
+     */
+    listenUrl: z
+      .string()
+      .regex(
+        /^postgres(ql)?:\/\//,
+        'expected a PostgreSQL URL (postgres://user@host:5432/db) of a direct connection',
+      )
+      .optional(),
     /** Embedded PGlite's data directory. @defaultValue process.env.TASKER_DATA_DIR ?? './.tasker' */
     dataDir: z.string().min(1).optional(),
     /** Keep the embedded database in memory (tests). @defaultValue false */
@@ -57,10 +75,14 @@ export const backoffOptionsSchema = z
 export const identityOptionsSchema = z
   .object({
     /**
-     * unique: every request creates a task (unless it carries an idempotency key). hash: identical
-     * requests within the same minute return the first task. @defaultValue 'unique'
+     * What makes two task requests the same, for templates that do not choose (src/engine/identity.ts):
+     * always_unique (every request is new work, unless it carries an idempotency key), caller_provided
+     * (an idempotency key is required and decides), strict (the same context is the same task: a
+     * duplicate is refused with TASKER_DUPLICATE_TASK), hash (the original Tasker's: identical requests
+     * within the same minute return the first task). `unique` is the former name of always_unique.
+     * @defaultValue 'always_unique'
      */
-    strategy: z.enum(['unique', 'hash']).optional(),
+    strategy: z.enum(IDENTITY_STRATEGY_NAMES).optional(),
   })
   .strict();
 
@@ -97,6 +119,8 @@ export type TaskerOptions = z.input<typeof taskerOptionsSchema>;
 export interface ResolvedConfig {
   readonly database: {
     readonly url: string | null;
+    /** Where LISTEN connects (a direct connection beside a transaction pooler); null: `url`. */
+    readonly listenUrl: string | null;
     readonly dataDir: string | null;
     readonly schema: string;
     readonly maxConnections: number;
@@ -116,7 +140,7 @@ export interface ResolvedConfig {
     readonly maxMs: number;
     readonly jitterRatio: number;
   };
-  readonly identity: { readonly strategy: 'unique' | 'hash' };
+  readonly identity: { readonly strategy: IdentityStrategy };
 }
 
 /** Validates options and fills in defaults. Throws TASKER_INVALID_CONFIG listing every problem. */
@@ -151,9 +175,23 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
     );
   }
   const url = db.url ?? (db.inMemory || db.dataDir ? undefined : env.DATABASE_URL) ?? null;
+  const listenUrl = db.listenUrl ?? (env.TASKER_DATABASE_LISTEN_URL || undefined) ?? null;
+  if (listenUrl && !url) {
+    const problem = {
+      path: 'database.listenUrl',
+      message:
+        'is set (or TASKER_DATABASE_LISTEN_URL) but the database is the embedded PGlite, which needs no separate listening connection: set database.url (DATABASE_URL) too, or unset it',
+    };
+    throw new TaskerError(
+      'TASKER_INVALID_CONFIG',
+      `invalid Tasker configuration:\n${formatProblems([problem])}`,
+      { details: [problem] },
+    );
+  }
   return {
     database: {
       url: url || null,
+      listenUrl: url ? listenUrl : null,
       dataDir: url ? null : db.inMemory ? null : (db.dataDir ?? env.TASKER_DATA_DIR ?? './.tasker'),
       schema: db.schema ?? 'tasker',
       maxConnections: db.maxConnections ?? 10,
@@ -168,6 +206,10 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
       maxBatchSize: ex.maxBatchSize ?? 500,
     },
     backoff: { ...DEFAULT_BACKOFF, ...(o.backoff ?? {}) },
-    identity: { strategy: o.identity?.strategy ?? 'unique' },
+    identity: {
+      strategy: o.identity?.strategy
+        ? normalizeIdentityStrategy(o.identity.strategy)
+        : DEFAULT_IDENTITY_STRATEGY,
+    },
   };
 }

@@ -4,6 +4,12 @@ import { type Database, type Queryable, type QueryResult, quoteIdent } from './d
 
 export interface PostgresOptions {
   readonly connectionString: string;
+  /**
+   * Where the LISTEN connection goes, when it must bypass the pool's route: a pooler in transaction mode
+   * hands each transaction to any server connection, so a LISTEN made through it is lost.
+   * @defaultValue connectionString
+   */
+  readonly listenConnectionString?: string;
   /** Pool size. @defaultValue 10 */
   readonly maxConnections?: number;
   readonly applicationName?: string;
@@ -39,6 +45,12 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     types: typeParsers,
   };
   const pool = new pg.Pool({ ...clientConfig, max: maxConnections, idleTimeoutMillis: 30_000 });
+  // Named apart so that operators can tell the long-lived listening session from pooled ones.
+  const listenConfig = {
+    ...clientConfig,
+    connectionString: options.listenConnectionString ?? options.connectionString,
+    application_name: `${clientConfig.application_name}:listen`,
+  };
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   // An idle client losing its connection emits on the pool; without a listener Node would crash.
   pool.on('error', (error) => onBackgroundError(error));
@@ -61,6 +73,13 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
       const client = await pool.connect();
       let broken = false;
+      // A checked-out client has no pool listener: its connection ending would otherwise crash the
+      // process with an unhandled 'error' event. The running query is rejected with the error anyway.
+      const onError = (error: Error) => {
+        broken = true;
+        onBackgroundError(error);
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
@@ -82,6 +101,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         }
         throw error;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
@@ -93,7 +113,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       let attempt = 0;
 
       const connect = async (): Promise<void> => {
-        const c = new pg.Client(clientConfig);
+        const c = new pg.Client(listenConfig);
         c.on('notification', (msg) => {
           if (channels.includes(msg.channel)) onNotification(msg.channel, msg.payload ?? '');
         });
@@ -125,7 +145,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
             onReconnect?.();
           } catch (error) {
             onBackgroundError(error as Error);
-            const placeholder = new pg.Client(clientConfig);
+            const placeholder = new pg.Client(listenConfig);
             client = placeholder;
             scheduleReconnect(placeholder);
           }

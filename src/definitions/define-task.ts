@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
+import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../engine/identity.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
 import { childrenOf, findCycle, topologicalOrder } from './dag.js';
 import type { StepHandler, TaskDefinition, TaskTemplate, TemplateStep } from './types.js';
@@ -67,6 +68,11 @@ const definitionSchema = z
     description: z.string().optional(),
     contextSchema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
     dependentSystem: name(64, 'dependent system name').optional(),
+    identityStrategy: z
+      .enum(IDENTITY_STRATEGY_NAMES, {
+        error: `expected one of ${IDENTITY_STRATEGY_NAMES.filter((n) => n !== 'unique').join(', ')}`,
+      })
+      .optional(),
     steps: z
       .array(stepSchema, { error: 'expected an array of steps' })
       .min(1, 'expected at least one step')
@@ -209,6 +215,7 @@ export function defineTask<TContext = Record<string, unknown>>(
     description: def.description ?? null,
     contextSchema: def.contextSchema ?? null,
     dependentSystem,
+    identityStrategy: def.identityStrategy ? normalizeIdentityStrategy(def.identityStrategy) : null,
     steps: Object.freeze(steps),
     executionOrder: Object.freeze(topologicalOrder(parents).map((p) => steps[p]!.name)),
   };

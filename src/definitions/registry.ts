@@ -1,6 +1,8 @@
 /**
  * The templates an engine knows, keyed by namespace, name and version. A lookup without a version gets
- * the highest semantic version registered.
+ * the highest semantic version registered. A name asked for with a "/" (as the original Tasker and its
+ * successor write them: "payments/order_processing", "api_task/integration_yaml_example") is looked up
+ * as its last part in the namespace asked for, then in the namespace the prefix names.
  */
 import semver from 'semver';
 import { TaskerError } from '../errors.js';
@@ -20,12 +22,19 @@ export function createTemplateRegistry(): TemplateRegistry {
   const byKey = new Map<string, Map<string, TaskTemplate>>(); // "ns\0name" -> version -> template
   const key = (namespace: string, name: string) => `${namespace}\u0000${name}`;
 
-  const find: TemplateRegistry['find'] = (namespace, name, version) => {
+  const findExact = (namespace: string, name: string, version?: string) => {
     const versions = byKey.get(key(namespace, name));
     if (!versions) return undefined;
     if (version !== undefined) return versions.get(version);
     const latest = semver.rsort([...versions.keys()])[0];
     return latest === undefined ? undefined : versions.get(latest);
+  };
+
+  const find: TemplateRegistry['find'] = (namespace, name, version) => {
+    const slash = name.lastIndexOf('/');
+    if (slash < 0) return findExact(namespace, name, version);
+    const base = name.slice(slash + 1);
+    return findExact(namespace, base, version) ?? findExact(name.slice(0, slash), base, version);
   };
 
   return {

@@ -1,5 +1,6 @@
 /** The types a workflow author writes against: definitions, handlers and what a handler receives. */
 import type { Logger } from '../config/options.js';
+import type { IdentityStrategy, IdentityStrategyName } from '../engine/identity.js';
 
 /** A JSON Schema object (draft-07 keywords; validated with ajv when the template is registered). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -52,6 +53,9 @@ export type StepContextExtras = Pick<StepContext, 'log' | 'publish'>;
  */
 export type StepHandler<TContext = Record<string, unknown>> = (context: StepContext<TContext>) => unknown;
 
+/** A step handler written as a class, as the original Tasker's are: `process` runs the step. */
+export type StepHandlerClass = new () => { process(context: StepContext<never>): unknown };
+
 export interface CustomEventDefinition {
   readonly name: string;
   readonly description?: string;
@@ -92,6 +96,11 @@ export interface TaskDefinition<TContext = Record<string, unknown>> {
   readonly contextSchema?: JsonSchema;
   /** Default dependent system of the steps. @defaultValue 'default' */
   readonly dependentSystem?: string;
+  /**
+   * What makes two requests for this task the same (see docs/api.md#duplicate-requests): always_unique,
+   * caller_provided, strict or hash. @defaultValue the engine's `identity.strategy`
+   */
+  readonly identityStrategy?: IdentityStrategyName;
   readonly steps: readonly StepDefinition<TContext>[];
 }
 
@@ -123,6 +132,8 @@ export interface TaskTemplate {
   readonly description: string | null;
   readonly contextSchema: JsonSchema | null;
   readonly dependentSystem: string;
+  /** Null: the engine's `identity.strategy` applies. */
+  readonly identityStrategy: IdentityStrategy | null;
   readonly steps: readonly TemplateStep[];
   /** Step names in a dependency-respecting order. */
   readonly executionOrder: readonly string[];

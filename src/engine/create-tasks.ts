@@ -3,9 +3,9 @@
  * schema, the steps it bypasses) before anything is written, then written with its steps in one
  * transaction. Concurrent createTask calls are coalesced: the calls that arrive while a write is in
  * flight go together in the next one (one statement per template), so creating tasks one call at a time
- * costs few commits under load and one round trip when idle.
+ * costs few commits under load and one round trip when idle. What a duplicate request gets depends on
+ * the template's identity strategy (identity.ts): the existing task, or TASKER_DUPLICATE_TASK.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
 import { isTransientDatabaseError } from '../db/sql-errors.js';
@@ -16,6 +16,7 @@ import type { TaskTemplate } from '../definitions/types.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
 import type { TaskState } from '../model/states.js';
 import type { CreatedTask } from '../model/types.js';
+import { type IdentityStrategy, identityKey } from './identity.js';
 import type { SqlContext } from './sql/sql-context.js';
 
 export const createTaskRequestSchema = z
@@ -38,63 +39,19 @@ export const createTaskRequestSchema = z
 
 export type CreateTaskRequest = z.input<typeof createTaskRequestSchema>;
 
-export type IdentityStrategy = 'unique' | 'hash';
-
 /** A request checked and ready to insert. */
 interface PreparedTask {
   readonly template: TaskTemplate;
   readonly row: Record<string, unknown>;
-}
-
-/** JSON with object keys sorted, so equal values hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/**
- * The identity key of a request: a caller's idempotency key (scoped to the template's namespace and
- * name), a hash of the request under the `hash` strategy (requested_at to the minute, as the original),
- * or null: every request makes a new task.
- */
-export function identityKey(
-  template: TaskTemplate,
-  request: z.output<typeof createTaskRequestSchema>,
-  context: Record<string, unknown>,
-  requestedAt: Date,
-  strategy: IdentityStrategy,
-): string | null {
-  if (request.idempotencyKey !== undefined) {
-    return `key:${template.namespace}.${template.name}:${request.idempotencyKey}`;
-  }
-  if (strategy === 'unique') return null;
-  const minute = new Date(Math.floor(requestedAt.getTime() / 60_000) * 60_000).toISOString();
-  const digest = createHash('sha256')
-    .update(
-      canonicalJson({
-        task: template.fullName,
-        context,
-        initiator: request.initiator ?? null,
-        sourceSystem: request.sourceSystem ?? null,
-        reason: request.reason ?? null,
-        bypassSteps: [...(request.bypassSteps ?? [])].sort(),
-        requestedAt: minute,
-      }),
-    )
-    .digest('hex');
-  return `hash:${digest}`;
+  /** Under `strict`, a duplicate is refused rather than answered with the existing task. */
+  readonly refuseDuplicate: boolean;
 }
 
 export interface TaskCreatorDeps {
   readonly sql: SqlContext;
   readonly registry: TemplateRegistry;
   readonly validator: ContextValidator;
+  /** For templates that do not choose their own. */
   readonly identityStrategy: IdentityStrategy;
   /** The stored id of a template (stored on first use). */
   readonly templateId: (template: TaskTemplate) => Promise<number>;
@@ -150,10 +107,18 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     if (bypassPositions.length === t.steps.length) {
       problems.push({ path: at('bypassSteps'), message: 'cannot bypass every step of a task' });
     }
+    const strategy = t.identityStrategy ?? deps.identityStrategy;
+    if (strategy === 'caller_provided' && r.idempotencyKey === undefined) {
+      problems.push({
+        path: at('idempotencyKey'),
+        message: `required: ${t.fullName} uses the caller_provided identity strategy (the key decides which requests are the same)`,
+      });
+    }
     if (problems.length > 0 || !checked.ok) return problems;
     const requestedAt = r.requestedAt === undefined ? new Date() : new Date(r.requestedAt);
     return {
       template: t,
+      refuseDuplicate: strategy === 'strict',
       row: {
         context: checked.context,
         initiator: r.initiator ?? null,
@@ -163,7 +128,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
         bypass_steps: r.bypassSteps ?? [],
         bypass_positions: bypassPositions,
         requested_at: requestedAt.toISOString(),
-        identity_key: identityKey(t, r, checked.context, requestedAt, deps.identityStrategy),
+        identity_key: identityKey(t, strategy, r, checked.context, requestedAt),
         correlation_id: r.correlationId ?? null,
         traceparent: r.traceparent ?? null,
       },
@@ -176,6 +141,38 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
       contextOnly ? 'TASKER_INVALID_CONTEXT' : 'TASKER_INVALID_REQUEST',
       `invalid ${what}:\n${formatProblems(problems)}`,
       { details: problems },
+    );
+  }
+
+  /**
+   * The error for requests the strict strategy refuses. `duplicates` pairs a request's index in the call
+   * (null for a single request) with what the database returned for it: the task it duplicates.
+   * `sameCall` maps ids created earlier in the same call (and rolled back with it) to their index.
+   */
+  function duplicate(
+    duplicates: ReadonlyArray<readonly [number | null, CreatedTask]>,
+    sameCall: ReadonlyMap<number, number> = new Map(),
+  ): TaskerError {
+    const [, first] = duplicates[0]!;
+    const what = `${first.namespace}.${first.name}`;
+    const details = duplicates.map(([index, existing]) => {
+      const earlier = sameCall.get(existing.id);
+      return {
+        path: index === null ? '' : `[${index}]`,
+        message:
+          earlier === undefined
+            ? `duplicates task ${existing.id} (${what} uses the strict identity strategy)`
+            : `duplicates request [${earlier}] of the same call (${what} uses the strict identity strategy)`,
+      };
+    });
+    const existing = duplicates.find(([, d]) => !sameCall.has(d.id))?.[1];
+    const single = duplicates.length === 1 && duplicates[0]![0] === null;
+    return new TaskerError(
+      'TASKER_DUPLICATE_TASK',
+      single
+        ? `task ${first.id} already exists for this request (${what} uses the strict identity strategy: the same context, or the same idempotency key, is the same task)`
+        : `${duplicates.length === 1 ? 'a request duplicates' : `${duplicates.length} requests duplicate`} another task; nothing was created (${what} uses the strict identity strategy):\n${formatProblems(details)}`,
+      { ...(single ? {} : { details }), ...(existing ? { existingTaskId: existing.id } : {}) },
     );
   }
 
@@ -228,6 +225,11 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     });
   }
 
+  function settle(w: Waiter, created: CreatedTask): void {
+    if (!created.created && w.task.refuseDuplicate) w.reject(duplicate([[null, created]]));
+    else w.resolve(created);
+  }
+
   async function write(): Promise<void> {
     if (writing >= deps.maxConcurrentWrites || queue.length === 0) return;
     const batch = queue.slice(0, deps.maxBatchSize);
@@ -238,13 +240,13 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
         sql.db,
         batch.map((w) => w.task),
       );
-      for (const [i, w] of batch.entries()) w.resolve(created[i]!);
+      for (const [i, w] of batch.entries()) settle(w, created[i]!);
     } catch (error) {
       if (batch.length > 1 && !isTransientDatabaseError(error)) {
         // One bad row must not fail the others: write them one by one.
         for (const w of batch) {
           try {
-            w.resolve((await insert(sql.db, [w.task]))[0]!);
+            settle(w, (await insert(sql.db, [w.task]))[0]!);
           } catch (single) {
             w.reject(single);
           }
@@ -291,6 +293,14 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
         const created: CreatedTask[] = [];
         for (let i = 0; i < prepared.length; i += deps.maxBatchSize) {
           created.push(...(await insert(tx, prepared.slice(i, i + deps.maxBatchSize))));
+        }
+        // All or nothing, duplicates included: throwing rolls back the tasks created above.
+        const refused = created
+          .map((c, i) => [i, c] as const)
+          .filter(([i, c]) => !c.created && prepared[i]!.refuseDuplicate);
+        if (refused.length > 0) {
+          const sameCall = new Map(created.flatMap((c, i) => (c.created ? [[c.id, i] as const] : [])));
+          throw duplicate(refused, sameCall);
         }
         return created;
       });

@@ -4,6 +4,8 @@
  * task context, parent results, the task and the step. Secrets come from environment variables:
  * `headers: { Authorization: { env: API_TOKEN, prefix: 'Bearer ' } }`.
  *
+ * The original Tasker's `type: api` configuration is read too (original-api-config.ts).
+ *
  * Outcomes: 2xx -> results `{ status, body }` (body parsed when JSON); 429 and 503 -> retryable, honouring
  * Retry-After (seconds or an HTTP date); 400, 401, 403, 404, 422 -> permanent with code HTTP_<status>;
  * 408, other 5xx and anything else -> retryable; network errors and timeouts -> retryable.
@@ -13,6 +15,7 @@ import { zodProblems } from '../definitions/define-task.js';
 import type { StepContext, StepHandler } from '../definitions/types.js';
 import { PermanentError, type Problem, RetryableError } from '../errors.js';
 import { interpolateString, interpolateUrl, interpolateValue, MissingValueError } from './interpolate.js';
+import { fromOriginalApiConfig, isOriginalApiConfig } from './original-api-config.js';
 
 export const HTTP_HANDLER_NAME = 'http';
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
@@ -53,6 +56,12 @@ export type HttpHandlerConfig = z.input<typeof httpHandlerConfigSchema>;
 
 /** Problems with an HTTP step's handler config (used when templates are loaded, to fail early). */
 export function httpConfigProblems(config: unknown): Problem[] {
+  if (isOriginalApiConfig(config)) {
+    // The original's `type: api` form: its own keys, then what they become.
+    const mapped = fromOriginalApiConfig(config);
+    const parsed = httpHandlerConfigSchema.safeParse(mapped.config);
+    return [...mapped.problems, ...(parsed.success ? [] : zodProblems(parsed.error))];
+  }
   const parsed = httpHandlerConfigSchema.safeParse(config ?? {});
   return parsed.success ? [] : zodProblems(parsed.error);
 }
@@ -100,7 +109,9 @@ export interface HttpHandlerOptions {
 
 /** Builds the request a step's config describes. Throws PermanentError for a config that cannot work. */
 function buildRequest(ctx: StepContext, env: NodeJS.ProcessEnv) {
-  const parsed = httpHandlerConfigSchema.safeParse(ctx.config);
+  const parsed = httpHandlerConfigSchema.safeParse(
+    isOriginalApiConfig(ctx.config) ? fromOriginalApiConfig(ctx.config).config : ctx.config,
+  );
   if (!parsed.success) {
     const problems = zodProblems(parsed.error)
       .map((p) => `${p.path}: ${p.message}`)

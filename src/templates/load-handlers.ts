@@ -9,6 +9,7 @@ import { basename, extname, join } from 'node:path';
 import { importModule } from '../config/import-module.js';
 import type { StepHandler } from '../definitions/types.js';
 import type { Problem } from '../errors.js';
+import { asStepHandler } from './handler-class.js';
 
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs', '.cjs', '.cts']);
 
@@ -51,14 +52,18 @@ export function listFiles(dir: string, accept: (name: string) => boolean): strin
 
 function functionsOf(module: Record<string, unknown>, file: string): Array<[string, StepHandler<never>]> {
   const out: Array<[string, StepHandler<never>]> = [];
+  // asStepHandler: a class with a process method (the original's handler shape) becomes a function.
+  const add = (name: string, value: unknown) => {
+    const handler = asStepHandler(value);
+    if (handler) out.push([name, handler]);
+  };
   for (const [key, value] of Object.entries(module)) {
     if (key === 'default') {
-      if (typeof value === 'function') out.push([basename(file, extname(file)), value as StepHandler<never>]);
+      if (typeof value === 'function') add(basename(file, extname(file)), value);
       else if (typeof value === 'object' && value !== null) {
-        for (const [k, v] of Object.entries(value))
-          if (typeof v === 'function') out.push([k, v as StepHandler<never>]);
+        for (const [k, v] of Object.entries(value)) if (typeof v === 'function') add(k, v);
       }
-    } else if (typeof value === 'function') out.push([key, value as StepHandler<never>]);
+    } else if (typeof value === 'function') add(key, value);
   }
   return out;
 }
@@ -67,13 +72,19 @@ function functionsOf(module: Record<string, unknown>, file: string): Array<[stri
 export async function loadHandlerDirectory(
   dir: string,
   label: (file: string) => string,
-): Promise<{ handlers: Map<string, StepHandler<never>>; problems: Problem[] }> {
+): Promise<{
+  handlers: Map<string, StepHandler<never>>;
+  problems: Problem[];
+  /** The modules as imported, for binding the original's handler_class paths (handler-class.ts). */
+  modules: Array<{ file: string; module: Record<string, unknown> }>;
+}> {
   const handlers = new Map<string, StepHandler<never>>();
+  const modules: Array<{ file: string; module: Record<string, unknown> }> = [];
   const origins = new Map<string, string>();
   const problems: Problem[] = [];
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     problems.push({ path: label(dir), message: 'handlers directory not found' });
-    return { handlers, problems };
+    return { handlers, problems, modules };
   }
   for (const file of listFiles(dir, isHandlerModuleFile)) {
     let module: Record<string, unknown>;
@@ -83,6 +94,7 @@ export async function loadHandlerDirectory(
       problems.push({ path: label(file), message: `cannot be loaded: ${(error as Error).message}` });
       continue;
     }
+    modules.push({ file: label(file), module });
     for (const [name, fn] of functionsOf(module, file)) {
       const first = origins.get(name);
       if (first) {
@@ -93,7 +105,7 @@ export async function loadHandlerDirectory(
       handlers.set(name, fn);
     }
   }
-  return { handlers, problems };
+  return { handlers, problems, modules };
 }
 
 /** Imports the handler a module reference names. Returns the function or a message saying what is wrong. */
@@ -110,7 +122,8 @@ export async function importHandler(
   }
   const names = exportName ? [exportName] : ['default', 'handler'];
   for (const name of names) {
-    if (typeof module[name] === 'function') return module[name] as StepHandler<never>;
+    const handler = asStepHandler(module[name]);
+    if (handler) return handler;
   }
   const functions = Object.keys(module).filter((k) => typeof module[k] === 'function');
   return `module ${absolutePath} has no function export ${names.map((n) => `"${n}"`).join(' or ')}${

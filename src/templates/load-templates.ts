@@ -12,7 +12,9 @@ import { defineTask } from '../definitions/define-task.js';
 import type { StepDefinition, StepHandler, TaskTemplate } from '../definitions/types.js';
 import { formatProblems, isTaskerError, type Problem, TaskerError } from '../errors.js';
 import { HTTP_HANDLER_NAME, httpConfigProblems } from '../handlers/http-handler.js';
+import { isOriginalApiConfig } from '../handlers/original-api-config.js';
 import type { Tasker } from '../tasker.js';
+import { handlerExports, isClassPath, resolveHandlerClass } from './handler-class.js';
 import {
   importHandler,
   isModuleReference,
@@ -61,10 +63,16 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
   const problems: Problem[] = [];
   const root = resolve(cwd, options.templatesDir);
 
-  const { handlers, problems: handlerProblems } = options.handlersDir
+  const {
+    handlers,
+    problems: handlerProblems,
+    modules,
+  } = options.handlersDir
     ? await loadHandlerDirectory(resolve(cwd, options.handlersDir), label)
-    : { handlers: new Map<string, StepHandler<never>>(), problems: [] };
+    : { handlers: new Map<string, StepHandler<never>>(), problems: [], modules: [] };
   problems.push(...handlerProblems);
+  // For the original's handler_class paths (Ecommerce::StepHandlers::ValidateCartHandler).
+  const exported = handlerExports(modules);
   const known = new Set<string>([
     ...BUILTIN_HANDLERS,
     ...(options.registeredHandlers ?? []),
@@ -112,6 +120,26 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
         if (typeof found === 'string') fileProblems.push({ path: `${where}.handler`, message: found });
         else steps.push({ ...step, handler: found as StepHandler });
         continue;
+      }
+      if (!known.has(step.handler)) {
+        const bound = resolveHandlerClass(step.handler, exported);
+        if (bound.kind === 'found') {
+          // Registered under the path the template names, so every process binds it the same way.
+          handlers.set(step.handler, bound.handler);
+          known.add(step.handler);
+          steps.push(step);
+          continue;
+        }
+        if (bound.kind === 'problem') {
+          const hint = isOriginalApiConfig(step.config)
+            ? '; or remove handler_class to run this api step on the built-in http handler'
+            : '';
+          fileProblems.push({
+            path: `${where}.${isClassPath(step.handler) ? 'handler_class' : 'handler'}`,
+            message: `${bound.message}${hint}`,
+          });
+          continue;
+        }
       }
       if (!known.has(step.handler)) {
         fileProblems.push({

@@ -7,6 +7,8 @@ import { deepMerge } from '../config/env-config.js';
 import { defineTask, formatPath } from '../definitions/define-task.js';
 import type { StepDefinition, TaskDefinition } from '../definitions/types.js';
 import { isTaskerError, type Problem } from '../errors.js';
+import { HTTP_HANDLER_NAME } from '../handlers/http-handler.js';
+import { isOriginalApiConfig } from '../handlers/original-api-config.js';
 import { type StepTemplateFields, type TaskTemplateFile, taskTemplateFormat } from './template-format.js';
 
 /** A step definition whose handler is still a reference (a registered name or a module path). */
@@ -90,6 +92,68 @@ function applyEnvironment(
   return steps;
 }
 
+/**
+ * A step written for the original's API step handler (`handler_config.type: api`) that names no handler
+ * of its own runs on the built-in http handler, which reads that configuration.
+ */
+function usesBuiltInApiHandler(step: StepTemplateFields): boolean {
+  return (
+    step.handler === undefined &&
+    step.handler_class === undefined &&
+    isOriginalApiConfig(step.handler_config ?? step.config)
+  );
+}
+
+/** Rails' `underscore` of a module path: `ApiTask` -> `api_task`, `Foo::HTTPClient` -> `foo/http_client`. */
+export function underscoreModulePath(path: string): string {
+  return path
+    .replaceAll('::', '/')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/([a-z\d])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+/**
+ * The namespace and name a template's `name` stands for. "prefix/name": the prefix is the namespace
+ * when the file sets none (as the original's successor writes names), or else must be that namespace or
+ * the original's module path (module_namespace underscored, as its ConfiguredTask names tasks).
+ */
+export function splitTemplateName(file: {
+  name: string;
+  namespace_name?: string | undefined;
+  namespace?: string | undefined;
+  module_namespace?: string | undefined;
+}): { namespace: string | undefined; name: string; problem?: Problem } {
+  const explicit = file.namespace_name ?? file.namespace;
+  const slash = file.name.lastIndexOf('/');
+  if (slash < 0) return { namespace: explicit, name: file.name };
+  const prefix = file.name.slice(0, slash);
+  const name = file.name.slice(slash + 1);
+  const modulePath = file.module_namespace ? underscoreModulePath(file.module_namespace) : undefined;
+  if (explicit === undefined) {
+    if (prefix.includes('/')) {
+      return {
+        namespace: undefined,
+        name,
+        problem: {
+          path: 'name',
+          message: `"${prefix}" cannot be a namespace (namespaces have no "/"); set namespace_name${modulePath === prefix ? '' : ` or module_namespace`}`,
+        },
+      };
+    }
+    return { namespace: prefix, name };
+  }
+  if (prefix === explicit || prefix === modulePath) return { namespace: explicit, name };
+  return {
+    namespace: explicit,
+    name,
+    problem: {
+      path: 'name',
+      message: `"${file.name}" carries namespace "${prefix}" but namespace_name is "${explicit}"; expected "${explicit}/${name}", "${name}"${modulePath ? ` or "${modulePath}/${name}" (the path of module_namespace)` : ''}`,
+    },
+  };
+}
+
 function toStep(step: StepTemplateFields): MappedStep {
   const dependsOn = [
     ...(step.depends_on_step !== undefined ? [step.depends_on_step] : []),
@@ -100,7 +164,7 @@ function toStep(step: StepTemplateFields): MappedStep {
     (step.timeout_seconds !== undefined ? Math.round(step.timeout_seconds * 1000) : undefined);
   const definition: Record<string, unknown> = {
     name: step.name,
-    handler: step.handler ?? step.handler_class ?? '',
+    handler: step.handler ?? step.handler_class ?? (usesBuiltInApiHandler(step) ? HTTP_HANDLER_NAME : ''),
     dependsOn: [...new Set(dependsOn)],
     description: step.description,
     dependentSystem: step.dependent_system,
@@ -152,8 +216,12 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
   merged.forEach((step, i) => {
     const label = stepLabel(merged, i);
     problems.push(...aliasProblems(step, label));
-    if (step.handler === undefined && step.handler_class === undefined) {
-      problems.push({ path: `${label}.handler`, message: 'expected a handler (or handler_class)' });
+    if (step.handler === undefined && step.handler_class === undefined && !usesBuiltInApiHandler(step)) {
+      problems.push({
+        path: `${label}.handler`,
+        message:
+          'expected a handler (or handler_class, or handler_config.type: api for the built-in http handler)',
+      });
     }
   });
   if (file.named_steps) {
@@ -169,13 +237,16 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
     }
   }
 
+  const qualified = splitTemplateName(file);
+  if (qualified.problem) problems.push(qualified.problem);
   const fields: Record<string, unknown> = {
-    namespace: file.namespace_name ?? file.namespace,
-    name: file.name,
+    namespace: qualified.namespace,
+    name: qualified.name,
     version: file.version,
     description: file.description,
     contextSchema: file.schema ?? file.context_schema,
     dependentSystem: file.default_dependent_system ?? file.dependent_system,
+    identityStrategy: file.identity_strategy,
     steps: merged.map(toStep),
   };
   for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];
@@ -214,6 +285,7 @@ function translateProblem(problem: Problem, steps: readonly StepTemplateFields[]
     namespace: 'namespace_name',
     contextSchema: 'schema',
     dependentSystem: 'default_dependent_system',
+    identityStrategy: 'identity_strategy',
   };
   const [head, ...rest] = problem.path.split('.');
   return { path: [top[head!] ?? head, ...rest].join('.'), message: problem.message };

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { MAX_RETRY_LIMIT, MAX_STEPS, MAX_TIMEOUT_MS } from '../definitions/define-task.js';
+import { IDENTITY_STRATEGY_NAMES } from '../engine/identity.js';
 
 // The same rule as defineTask's names (kept in step by the template tests).
 const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';
@@ -73,10 +74,25 @@ export const stepOverrideSchema = z
   })
   .strict();
 
+// The original and its successor may carry a path in the task name: "payments/order_processing"
+// (map-template.ts reads the part before the last "/" as the namespace, or the original's module path).
+const TASK_NAME_PATTERN = '^([A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*$';
+
 export const taskTemplateFormat = z
   .object({
     $schema: z.string().optional(),
-    name: name('task name', 64),
+    name: z
+      .string({ error: 'expected a task name (a string)' })
+      .min(1, 'expected a non-empty task name')
+      .max(192, 'expected at most 192 characters')
+      .regex(
+        new RegExp(TASK_NAME_PATTERN),
+        'expected letters, digits, "_", "-" or "." (starting with a letter, digit or "_"), optionally after a namespace and "/"',
+      )
+      .meta({
+        description:
+          'The task name. "namespace/name" (as the original\'s successor writes it) sets the namespace too; the original\'s "module_path/name" (its class path, e.g. api_task/integration_yaml_example) is accepted beside namespace_name.',
+      }),
     namespace_name: name('namespace', 64).optional(),
     namespace: name('namespace', 64).optional(),
     version: z.string().optional().meta({ description: 'A semantic version (default 0.1.0).' }),
@@ -88,10 +104,29 @@ export const taskTemplateFormat = z
     context_schema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
     default_dependent_system: name('dependent system name', 64).optional(),
     dependent_system: name('dependent system name', 64).optional(),
+    identity_strategy: z
+      .enum(IDENTITY_STRATEGY_NAMES, {
+        error: 'expected always_unique, caller_provided, strict or hash',
+      })
+      .optional()
+      .meta({
+        description:
+          "What makes two requests for this task the same: always_unique (none are), caller_provided (the idempotency key, required), strict (the same context; a duplicate is refused with 409) or hash (the original Tasker's request hash, per minute). Default: the engine's identity.strategy.",
+      }),
     // Accepted so that templates written for the original load; they have no effect here.
     task_handler_class: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
-    module_namespace: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
+    class_name: z.string().optional().meta({
+      description: "The original's other name for task_handler_class. Accepted for compatibility; ignored.",
+    }),
+    module_namespace: z.string().optional().meta({
+      description:
+        "The original's Ruby module. Accepted for compatibility; a task name may start with its path (ApiTask -> api_task/...).",
+    }),
     concurrent: z.boolean().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
+    handler_config: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        "A task-level handler_config, as some of the original's templates carry. Accepted for compatibility; ignored (as the original ignores it).",
+    }),
     named_steps: z
       .array(z.string())
       .optional()

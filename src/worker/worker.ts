@@ -155,6 +155,9 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   let failureDelay = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let retryTimerAt = Number.POSITIVE_INFINITY;
+  // Every retry time this worker has been told of and not yet woken for, sorted. One timer runs, for the
+  // earliest; when it fires the next one is armed, so a later retry is not left to the fallback poll.
+  let wakeTimes: number[] = [];
   let whenIdle: (() => void) | null = null;
 
   await registerWorker(sql, {
@@ -277,17 +280,36 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   }
 
   function scheduleWake(at: number): void {
-    if (state !== 'running' || at >= retryTimerAt) return;
+    if (state !== 'running') return;
+    // Binary insertion keeps the list sorted without re-sorting it per retry.
+    let lo = 0;
+    let hi = wakeTimes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (wakeTimes[mid]! < at) lo = mid + 1;
+      else hi = mid;
+    }
+    if (wakeTimes[lo] !== at) wakeTimes.splice(lo, 0, at);
+    armWakeTimer();
+  }
+
+  function armWakeTimer(): void {
+    const next = wakeTimes[0];
+    if (next === undefined || next >= retryTimerAt || state !== 'running') return;
     if (retryTimer) clearTimeout(retryTimer);
-    retryTimerAt = at;
+    retryTimerAt = next;
     retryTimer = setTimeout(
       () => {
         retryTimer = undefined;
         retryTimerAt = Number.POSITIVE_INFINITY;
+        const now = Date.now();
+        const due = wakeTimes.findIndex((t) => t > now);
+        wakeTimes = due < 0 ? [] : wakeTimes.slice(due);
         requestClaim();
         kick();
+        armWakeTimer();
       },
-      Math.max(0, at - Date.now()),
+      Math.max(0, next - Date.now()),
     );
     retryTimer.unref();
   }

@@ -163,7 +163,11 @@ describe('mapping a YAML template', () => {
         path: 'step_templates[1] (b).timeout_seconds',
         message: 'expected either timeout_ms or timeout_seconds, not both',
       },
-      { path: 'step_templates[1] (b).handler', message: 'expected a handler (or handler_class)' },
+      {
+        path: 'step_templates[1] (b).handler',
+        message:
+          'expected a handler (or handler_class, or handler_config.type: api for the built-in http handler)',
+      },
       {
         path: 'named_steps',
         message: 'expected the names of step_templates; missing b; no step template for x',

@@ -7,7 +7,7 @@ describe('engine options', () => {
     const c = resolveConfig({}, {});
     expect(c.database).toMatchObject({ url: null, dataDir: './.tasker', schema: 'tasker', migrate: true });
     expect(c.execution).toMatchObject({ concurrency: 10, leaseMs: 30000, heartbeatIntervalMs: 10000 });
-    expect(c.identity.strategy).toBe('unique');
+    expect(c.identity.strategy).toBe('always_unique');
   });
 
   test('DATABASE_URL and TASKER_DATA_DIR are honoured', () => {

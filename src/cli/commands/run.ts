@@ -47,7 +47,10 @@ export function registerRun(
     .option('--concurrency <n>', 'steps the in-process worker runs at once')
     .option('--timeout <ms>', 'stop waiting after this long (exit 7; the task keeps running)')
     .option('--tag <tag...>', 'tags for the task')
-    .option('--idempotency-key <key>', 'a second run with the same key returns the first task')
+    .option(
+      '--idempotency-key <key>',
+      'the same key makes the same task: a second run follows the first (exit 5 under the strict identity strategy)',
+    )
     .option('--reason <text>', 'why the task was created (kept in its audit trail)')
     .option('--json', 'print the finished task as JSON (no live view)')
     .addHelpText(
@@ -100,7 +103,7 @@ Examples:
           });
           if (!options.json && !output.tty) {
             output.out(
-              `task ${created.id} ${created.created ? 'created' : 'already exists (same idempotency key)'}`,
+              `task ${created.id} ${created.created ? 'created' : 'already exists (a duplicate request: following it)'}`,
             );
           }
           let worker: Worker | null = null;
