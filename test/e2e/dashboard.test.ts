@@ -219,6 +219,35 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     }
   }, 180_000);
 
+  it('Swagger UI renders the operations at /api-docs and /api-docs/ (its assets under the API prefix)', async () => {
+    const server = await startDashboardServer();
+    const problems: string[] = [];
+    const page = await openPage(browser, server, problems);
+    const failed: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    });
+    try {
+      for (const path of ['/api-docs', '/api-docs/']) {
+        await page.goto(`${server.apiUrl}${path}`);
+        // The operations list: one block per route, e.g. POST /tasker/tasks.
+        await page.locator('.opblock').first().waitFor();
+        expect(await page.locator('.opblock').count()).toBeGreaterThan(10);
+        expect(
+          await page.locator('.opblock-summary-path', { hasText: '/tasker/tasks/{id}/cancel' }).count(),
+        ).toBe(1);
+        await page.screenshot({
+          path: `${artifactsDir()}/swagger-ui${path.endsWith('/') ? '-slash' : ''}.png`,
+        });
+      }
+      expect(failed).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.context().close();
+      await server.close();
+    }
+  }, 120_000);
+
   it('GraphiQL works offline: its page and scripts come from our server, and a query runs', async () => {
     const server = await startDashboardServer();
     const problems: string[] = [];
