@@ -163,6 +163,20 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     expect(afterCancel.steps.map((s) => s.state)).toEqual(['cancelled', 'cancelled']);
     expect(afterCancel.state).toBe('complete');
 
+    // A finished task is history: cancelling it is refused and changes nothing.
+    const lateCancel = await f.app.inject({
+      method: 'POST',
+      url: `/tasker/tasks/${id}/cancel`,
+      payload: { reason: 'too late' },
+    });
+    expect(lateCancel.statusCode).toBe(409);
+    expect(lateCancel.headers['content-type']).toContain('application/problem+json');
+    expect(lateCancel.json()).toMatchObject({
+      code: 'TASKER_OPERATION_NOT_ALLOWED',
+      detail: expect.stringContaining('a finished task is history'),
+    });
+    expect((await f.tasker.getTask(id)).state).toBe('complete');
+
     const trail = (await f.app.inject({ url: `/tasker/tasks/${id}/audit` })).json().items;
     expect(trail.length).toBeGreaterThan(4);
     const stepTrail = (

@@ -21,7 +21,8 @@ type Action =
   | { kind: 'retry-step'; step: Step }
   | { kind: 'resolve-step'; step: Step };
 
-const TASK_CANCELLABLE = new Set(['pending', 'in_progress', 'complete', 'resolved_manually']);
+// A finished run is history: the server refuses to cancel it (409), so the page does not offer it.
+const TASK_CANCELLABLE = new Set(['pending', 'in_progress']);
 const STEP_CANCELLABLE = new Set(['pending', 'in_progress', 'waiting_for_retry']);
 const STEP_RESOLVABLE = new Set(['pending', 'waiting_for_retry', 'error']);
 
@@ -64,21 +65,16 @@ export function TaskDetailPage({ id }: { id: number }) {
         <StateBadge state={t.state} />
         <LiveIndicator status={status} />
         <div class="spacer" />
-        <button
-          type="button"
-          class="danger"
-          disabled={!TASK_CANCELLABLE.has(t.state)}
-          onClick={() => setAction({ kind: 'cancel-task' })}
-        >
-          Cancel task
-        </button>
-        <button
-          type="button"
-          disabled={t.state !== 'error'}
-          onClick={() => setAction({ kind: 'retry-task' })}
-        >
-          Retry task
-        </button>
+        {TASK_CANCELLABLE.has(t.state) ? (
+          <button type="button" class="danger" onClick={() => setAction({ kind: 'cancel-task' })}>
+            Cancel task
+          </button>
+        ) : null}
+        {t.state === 'error' ? (
+          <button type="button" onClick={() => setAction({ kind: 'retry-task' })}>
+            Retry task
+          </button>
+        ) : null}
       </div>
       <ErrorBanner error={task.error} title="Could not refresh the task" />
       <TaskSummary task={t} />
