@@ -65,6 +65,13 @@ const schema = /* GraphQL */ `
     runAt: DateTime
     lastAttemptedAt: DateTime
     completedAt: DateTime
+    workerId: String
+    "The worker's name (host:pid unless it was given one)."
+    workerName: String
+    "The state as shown to people: blocked for a pending step below a step that failed for good."
+    displayState: String!
+    "The display state in words, e.g. 'blocked by a failed step'."
+    stateLabel: String!
     createdAt: DateTime!
     updatedAt: DateTime!
     transitions: [StepTransition!]!

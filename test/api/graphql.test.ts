@@ -31,6 +31,19 @@ describe.each(BACKENDS)('GraphQL on %s', (backend) => {
       status: 409,
     });
     expect((await f.tasker.getTask(id)).state).toBe('complete');
+    const steps = await gql(
+      f.app,
+      `query ($id: Int!) { task(id: $id) { steps { displayState stateLabel workerName } } }`,
+      {
+        id,
+      },
+    );
+    const worker = (await f.tasker.liveWorkers())[0]!;
+    expect(steps.body.data.task.steps[0]).toEqual({
+      displayState: 'complete',
+      stateLabel: 'complete',
+      workerName: worker.name,
+    });
   });
 
   test('queries and mutations; tasks with their steps load the steps in one batch', async () => {

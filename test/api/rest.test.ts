@@ -135,6 +135,14 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     const worker = await f.tasker.startWorker();
     expect((await f.tasker.waitForTask(id, { timeoutMs: 20_000 })).state).toBe('error');
     await worker.stop();
+    const blocked = (await f.app.inject({ url: `/tasker/tasks/${id}/steps/${after.id}` })).json();
+    expect(blocked).toMatchObject({
+      state: 'pending',
+      displayState: 'blocked',
+      stateLabel: 'blocked by a failed step',
+    });
+    const failedStep = (await f.app.inject({ url: `/tasker/tasks/${id}/steps/${explode.id}` })).json();
+    expect(failedStep).toMatchObject({ displayState: 'error', workerId: worker.id, workerName: worker.name });
 
     const notRetryable = await f.app.inject({
       method: 'POST',

@@ -92,34 +92,65 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
         expect(await node(name).getAttribute('data-state')).toBe('complete');
       }
       expect(await page.locator('svg.dag path.edge').count()).toBe(4);
-      // The critical path runs from extract through the slower, retried transform to load.
-      expect(await node('extract').getAttribute('data-critical')).toBe('true');
-      expect(await node('transform_b').getAttribute('data-critical')).toBe('true');
-      expect(await node('transform_a').getAttribute('data-critical')).toBe('false');
+      // The critical path is the chain that finished last: extract, the retried transform_b (it backed
+      // off, then finished after transform_a), load; the path is as long as the task.
+      for (const [name, critical] of [
+        ['extract', 'true'],
+        ['transform_a', 'false'],
+        ['transform_b', 'true'],
+        ['load', 'true'],
+      ] as const) {
+        expect(await node(name).getAttribute('data-critical'), name).toBe(critical);
+      }
+      expect(await page.locator('[data-critical-path]').textContent()).toBe('extract → transform_b → load');
       const bRow = page.locator('svg.timeline g[data-step="transform_b"]');
       await bRow.waitFor();
       expect(await bRow.getAttribute('data-attempts')).toBe('2');
       expect(await bRow.locator('rect[data-kind="backoff"]').count()).toBe(1);
-      // Selecting a step (by keyboard) shows its results.
+      // A finished run is history: nothing offers to cancel it.
+      expect(await page.getByRole('button', { name: 'Cancel task' }).count()).toBe(0);
+      // Results are in the steps table, and workers are named as in the workers list (host:pid).
+      const extractRow = page.locator('tr[data-step="extract"]');
+      expect(await extractRow.locator('.result-cell').textContent()).toBe('{"rows":7}');
+      const workerName = (await server.tasker.liveWorkers())[0]!.name;
+      expect(await extractRow.locator('td').nth(3).textContent()).toBe(workerName);
+      // Selecting a step (by keyboard) shows its results beside the graph.
       await node('extract').focus();
       await page.keyboard.press('Enter');
       await poll(() => page.locator('.step-panel').getAttribute('data-step')).toBe('extract');
-      expect(await page.locator('.step-panel pre.json').nth(1).textContent()).toContain('"rows": 7');
+      expect(await page.locator('.step-panel pre.json').first().textContent()).toContain('"rows": 7');
+      const graphBox = (await page.locator('#graph').boundingBox())!;
+      const panelBox = (await page.locator('.step-panel').boundingBox())!;
+      expect(panelBox.x).toBeGreaterThan(graphBox.x + graphBox.width - 1);
+      expect(panelBox.y).toBeLessThan(graphBox.y + graphBox.height);
       await page.screenshot({ path: `${shots}/dashboard-task-detail.png`, fullPage: true });
 
-      // The failed task shows the failed step and the one it blocks.
+      // The failed task: the failed step, and the one below it shown as blocked (the CLI's words), off
+      // the critical path since it never ran.
       await page.goto(`${server.apiUrl}/ui/#/tasks/${server.ids.failing}`);
       await node('charge_card').waitFor();
       expect(await node('charge_card').getAttribute('data-state')).toBe('error');
-      expect(await node('send_receipt').getAttribute('data-state')).toBe('pending');
+      expect(await node('send_receipt').getAttribute('data-state')).toBe('blocked');
+      expect(await node('send_receipt').locator('.node-detail').textContent()).toBe(
+        'blocked by a failed step',
+      );
+      expect(await page.locator('tr[data-step="send_receipt"] .badge').textContent()).toBe(
+        'blocked by a failed step',
+      );
+      expect(await node('charge_card').getAttribute('data-critical')).toBe('true');
+      expect(await node('send_receipt').getAttribute('data-critical')).toBe('false');
       expect(await page.locator('tr[data-step="charge_card"] .error-text').textContent()).toContain(
         'card declined',
       );
+      expect(await page.getByRole('button', { name: 'Cancel task' }).count()).toBe(0);
+      await page.screenshot({ path: `${shots}/dashboard-task-failed.png`, fullPage: true });
 
       // Cancel the running task, with confirmation; the page and the engine agree.
       await page.goto(`${server.apiUrl}/ui/#/tasks/${server.ids.slow}`);
       await node('wait_for_approval').waitFor();
       expect(await node('wait_for_approval').getAttribute('data-state')).toBe('in_progress');
+      // A running linear chain: its critical path is every step, the running one counted until now.
+      expect(await page.locator('[data-critical-path]').textContent()).toBe('prepare → wait_for_approval');
       await page.getByRole('button', { name: 'Cancel task' }).click();
       const dialog = page.locator('dialog.confirm');
       await dialog.locator('input').fill('no longer needed');

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { defineTask, PermanentError, type StepContext, type TaskerError } from '../../src/index.js';
 import { BACKENDS, sleep, testTasker } from '../helpers.js';
@@ -142,7 +143,14 @@ describe.each(BACKENDS)('operations on %s', (backend) => {
     const failed = await tasker.waitForTask(id, { timeoutMs: 20_000 });
     expect(failed.state).toBe('error');
     expect(failed.steps[0]).toMatchObject({ state: 'error', attempts: 2, totalAttempts: 2 });
-    expect(failed.steps[1]).toMatchObject({ state: 'pending', blocked: true });
+    // The worker by its name, as in the workers list and logs (host:pid by default).
+    expect(failed.steps[0]!.workerName).toBe(`${hostname()}:${process.pid}`);
+    expect(failed.steps[1]).toMatchObject({
+      state: 'pending',
+      blocked: true,
+      displayState: 'blocked',
+      stateLabel: 'blocked by a failed step',
+    });
 
     broken = false;
     expect(await tasker.retryTask(id)).toBe('pending');
