@@ -325,6 +325,32 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     const status = (await f.app.inject({ url: '/tasker/health/status' })).json();
     expect(status.tasks.byState).toEqual({ pending: 1 });
     expect(status.steps.byState).toEqual({ pending: 2 });
+    expect(status.queue).toEqual({
+      ready: 1,
+      waitingForRetry: 0,
+      waitingForParents: 1,
+      running: 0,
+      blocked: 0,
+    });
     expect(status.pool.kind).toBe(backend);
+  });
+
+  test('health status: the step queue counts what will run, never the steps of a failed task', async () => {
+    const f = await apiFixture(backend);
+    const worker = await f.tasker.startWorker();
+    const failed = await f.tasker.createTask({ namespace: 'shop', name: 'broken' });
+    expect((await f.tasker.waitForTask(failed.id, { timeoutMs: 20_000 })).state).toBe('error');
+    await worker.stop();
+    // A failed task's step below the failure is pending (blocked); an order waits for a worker.
+    await f.tasker.createTask({ namespace: 'shop', name: 'order', context: { orderId: 1 } });
+    const status = (await f.app.inject({ url: '/tasker/health/status' })).json();
+    expect(status.steps.byState).toMatchObject({ pending: 5, error: 1 });
+    expect(status.queue).toEqual({
+      ready: 1,
+      waitingForRetry: 0,
+      waitingForParents: 3,
+      running: 0,
+      blocked: 1,
+    });
   });
 });

@@ -188,6 +188,18 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       await poll(() => page.locator('.tile[data-state="cancelled"] .tile-value').textContent()).toBe('2');
       // Two tasks completed and one failed so far: a third of the finished tasks ended in error.
       await poll(() => page.locator('[data-error-rate]').textContent()).toBe('33.3 %');
+      // One error rate on the page, and no unexplained health score.
+      expect(await page.getByText('Error rate').count()).toBe(1);
+      expect(await page.getByText(/health score/i).count()).toBe(0);
+      // The step queue counts the failed task's blocked step apart, never as waiting to run.
+      expect(await page.locator('[data-queue="blocked"]').textContent()).toContain('1');
+      expect(await page.locator('[data-queue="ready"]').textContent()).toBe('0');
+      expect(await page.locator('[data-queue="waitingForParents"]').textContent()).toBe('0');
+      // The chart has axes: whole-number counts and clock times.
+      const chart = page.locator('#history svg.chart');
+      expect(await chart.locator('.tick.y text').first().textContent()).toBe('0');
+      expect(await chart.locator('.tick.x text').count()).toBeGreaterThan(1);
+      expect(await chart.locator('rect.bar.created').count()).toBeGreaterThan(0);
       expect(await page.locator('table.workers tbody tr').count()).toBe(1);
       await page.screenshot({ path: `${shots}/dashboard-overview.png`, fullPage: true });
       await page.emulateMedia({ colorScheme: 'dark' });

@@ -170,9 +170,20 @@ export interface TemplateDetail {
   };
 }
 
+/** Unfinished steps by what they wait for (steps of finished tasks never count as waiting). */
+export interface StepQueue {
+  readonly ready?: number;
+  readonly waitingForRetry?: number;
+  readonly waitingForParents?: number;
+  readonly running?: number;
+  readonly blocked?: number;
+}
+
 export interface HealthStatus {
   readonly tasks?: { readonly byState?: Readonly<Record<string, number>> };
   readonly steps?: { readonly byState?: Readonly<Record<string, number>> };
+  /** Older servers do not send it. */
+  readonly queue?: StepQueue;
   readonly workers?: ReadonlyArray<Readonly<Record<string, unknown>>>;
   readonly pool?: unknown;
   readonly [key: string]: unknown;
