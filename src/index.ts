@@ -8,6 +8,7 @@ export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './config/
 export type { Logger, ResolvedConfig, TaskerOptions } from './config/options.js';
 export type { Database } from './db/database.js';
 export { defineTask } from './definitions/define-task.js';
+export { exampleFromSchema } from './definitions/example-from-schema.js';
 export type {
   CustomEventDefinition,
   JsonSchema,

@@ -161,9 +161,20 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       expect((await server.tasker.getTask(server.ids.slow)).state).toBe('cancelled');
       expect(await page.locator('table.audit').textContent()).toContain('no longer needed');
 
+      // A link without a version opens the latest, selected, with an example the schema accepts.
+      await page.goto(`${server.apiUrl}/ui/#/new?namespace=demo&name=pipeline`);
+      const context = page.locator('textarea[name="context"]');
+      await context.waitFor();
+      await poll(() => page.locator('select').first().inputValue()).toBe('demo|pipeline|1.0.0');
+      expect(JSON.parse(await context.inputValue())).toEqual({ batch: 1 });
+      expect(await page.locator('#context-problems .ok').textContent()).toContain(
+        "matches the template's schema",
+      );
+      expect(await page.getByRole('button', { name: 'Create task…' }).isDisabled()).toBe(false);
+      await page.screenshot({ path: `${shots}/dashboard-create-prefilled.png`, fullPage: true });
+
       // Create a task from a template: the form checks the context against the schema before sending.
       await page.goto(`${server.apiUrl}/ui/#/new?namespace=demo&name=pipeline&version=1.0.0`);
-      const context = page.locator('textarea[name="context"]');
       await context.fill('{"batch": 0, "oops": true}');
       const fieldErrors = page.locator('ul.field-errors');
       await poll(() => fieldErrors.textContent()).toContain('/oops is not allowed by the schema');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { exampleFromSchema } from '../../src/definitions/example-from-schema.js';
 import { contextChecker } from '../../web/src/lib/context-check.js';
 import { parseRoute } from '../../web/src/lib/route.js';
-import { skeletonFromSchema } from '../../web/src/lib/schema-skeleton.js';
 import { chartLayout, countTicks, historyOf, ratesOf } from '../../web/src/lib/series.js';
 
 const schema = {
@@ -44,9 +44,9 @@ describe('the create form context check', () => {
     expect(contextChecker(null)('{"any": true}')).toEqual({ ok: true, value: { any: true } });
   });
 
-  it('starts from a skeleton holding the required properties', () => {
-    expect(skeletonFromSchema(schema)).toEqual({ cartId: 0, email: '' });
-    expect(contextChecker(schema)(JSON.stringify(skeletonFromSchema(schema))).ok).toBe(false);
+  it('starts from an example the schema accepts', () => {
+    expect(exampleFromSchema(schema)).toEqual({ cartId: 1, email: 'user@example.com' });
+    expect(contextChecker(schema)(JSON.stringify(exampleFromSchema(schema))).ok).toBe(true);
   });
 });
 
