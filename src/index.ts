@@ -10,6 +10,16 @@ export type { Database } from './db/database.js';
 export { defineTask } from './definitions/define-task.js';
 export { exampleFromSchema } from './definitions/example-from-schema.js';
 export type {
+  ContextOf,
+  Jsonify,
+  ParentsOf,
+  StoredResult,
+  TaskBuilder,
+  TaskHeader,
+  TypedStepHandler,
+  TypedStepOptions,
+} from './definitions/typed-task.js';
+export type {
   CustomEventDefinition,
   JsonSchema,
   StepContext,
@@ -18,6 +28,7 @@ export type {
   TaskDefinition,
   TaskTemplate,
   TemplateStep,
+  ZodSchemaOf,
 } from './definitions/types.js';
 export { type BackoffPolicy, baseBackoffMs, DEFAULT_BACKOFF, retryDelayMs } from './engine/backoff.js';
 export type { CreateTaskRequest } from './engine/create-tasks.js';
