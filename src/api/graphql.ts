@@ -91,6 +91,8 @@ const schema = /* GraphQL */ `
     stepId: Int!
     taskId: Int!
     stepName: String!
+    "The worker an attempt started on, by name."
+    workerName: String
     sortKey: Int!
     fromState: String
     toState: String!

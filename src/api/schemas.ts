@@ -142,6 +142,7 @@ export const stepTransitionSchema = {
     stepId: { type: 'integer' },
     taskId: { type: 'integer' },
     stepName: { type: 'string' },
+    workerName: { ...nullableString, description: 'The worker an attempt started on, by name' },
     ...transitionProperties,
   },
 } as const;
@@ -154,6 +155,7 @@ export const auditEntrySchema = {
     taskId: { type: 'integer' },
     stepId: { type: 'integer' },
     stepName: { type: 'string' },
+    workerName: { ...nullableString, description: 'The worker an attempt started on, by name' },
     ...transitionProperties,
   },
 } as const;

@@ -97,6 +97,8 @@ export interface StepTransition extends Transition<StepState> {
   readonly stepId: number;
   readonly taskId: number;
   readonly stepName: string;
+  /** The name of the worker an attempt started on (`metadata.worker_id`), else null. */
+  readonly workerName: string | null;
 }
 
 /** What createTask returns. */

@@ -143,6 +143,13 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     });
     const failedStep = (await f.app.inject({ url: `/tasker/tasks/${id}/steps/${explode.id}` })).json();
     expect(failedStep).toMatchObject({ displayState: 'error', workerId: worker.id, workerName: worker.name });
+    // The audit trail names the worker each attempt started on, as the workers list does.
+    const started = (await f.app.inject({ url: `/tasker/tasks/${id}/audit` }))
+      .json()
+      .items.find(
+        (t: { stepId?: number; toState: string }) => t.stepId === explode.id && t.toState === 'in_progress',
+      );
+    expect(started).toMatchObject({ workerName: worker.name, metadata: { worker_id: worker.id } });
 
     const notRetryable = await f.app.inject({
       method: 'POST',

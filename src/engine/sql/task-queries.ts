@@ -206,9 +206,12 @@ export async function findStepTransitions(
     metadata: Record<string, unknown> | null;
     created_at: Date;
     most_recent: boolean;
+    worker_name: string | null;
   }>(
-    `SELECT h.*, s.name AS step_name FROM ${sql.schema}.step_transition_history h
+    // An attempt's start names its worker by id in the metadata; people know workers by name.
+    `SELECT h.*, s.name AS step_name, w.name AS worker_name FROM ${sql.schema}.step_transition_history h
      JOIN ${sql.schema}.steps s ON s.id = h.step_id
+     LEFT JOIN ${sql.schema}.workers w ON w.id::text = h.metadata->>'worker_id'
      WHERE ${by === 'step' ? 'h.step_id' : 'h.task_id'} = $1
      ORDER BY h.created_at, h.step_id, h.sort_key`,
     [id],
@@ -223,5 +226,6 @@ export async function findStepTransitions(
     metadata: r.metadata,
     createdAt: r.created_at,
     mostRecent: r.most_recent,
+    workerName: r.worker_name,
   }));
 }

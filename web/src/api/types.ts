@@ -123,6 +123,8 @@ export interface StepTransition extends TransitionBase<StepState> {
   readonly stepId: number;
   readonly taskId: number;
   readonly stepName: string;
+  /** The worker an attempt started on, by name (older servers do not send it). */
+  readonly workerName?: string | null;
 }
 
 export type AuditEntry = TaskTransition | StepTransition;

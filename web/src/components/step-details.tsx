@@ -211,13 +211,13 @@ export function StepPanel({
 }
 
 /** Audit metadata as shown: the worker by name (as everywhere else) instead of its id. */
-function describeMetadata(
-  metadata: Record<string, unknown> | null,
-  workers: ReadonlyMap<string, string>,
-): string {
+function describeMetadata(entry: AuditEntry, workers: ReadonlyMap<string, string>): string {
+  const metadata = entry.metadata;
   if (!metadata) return '';
   const { worker_id: workerId, ...rest } = metadata;
-  const name = typeof workerId === 'string' ? workers.get(workerId) : undefined;
+  const name =
+    (isStepTransition(entry) ? entry.workerName : null) ??
+    (typeof workerId === 'string' ? workers.get(workerId) : undefined);
   const shown = workerId === undefined ? rest : name ? { ...rest, worker: name } : metadata;
   return JSON.stringify(shown);
 }
@@ -249,7 +249,7 @@ export function AuditTable({ task, items }: { task: TaskWithSteps; items: readon
             <td>
               <StateBadge state={entry.toState} />
             </td>
-            <td class="meta">{describeMetadata(entry.metadata, workers)}</td>
+            <td class="meta">{describeMetadata(entry, workers)}</td>
           </tr>
         ))}
       </tbody>
