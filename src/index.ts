@@ -8,6 +8,17 @@ export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './config/
 export type { Logger, ResolvedConfig, TaskerOptions } from './config/options.js';
 export type { Database } from './db/database.js';
 export { defineTask } from './definitions/define-task.js';
+export { exampleFromSchema } from './definitions/example-from-schema.js';
+export type {
+  ContextOf,
+  Jsonify,
+  ParentsOf,
+  StoredResult,
+  TaskBuilder,
+  TaskHeader,
+  TypedStepHandler,
+  TypedStepOptions,
+} from './definitions/typed-task.js';
 export type {
   CustomEventDefinition,
   JsonSchema,
@@ -18,6 +29,7 @@ export type {
   TaskDefinition,
   TaskTemplate,
   TemplateStep,
+  ZodSchemaOf,
 } from './definitions/types.js';
 export { type BackoffPolicy, baseBackoffMs, DEFAULT_BACKOFF, retryDelayMs } from './engine/backoff.js';
 export type { CreateTaskRequest } from './engine/create-tasks.js';

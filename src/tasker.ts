@@ -268,7 +268,7 @@ export async function createTasker(
 
     register(definition, registerOptions = {}) {
       assertOpen();
-      const template = isTemplate(definition) ? definition : defineTask(definition as TaskDefinition);
+      const template = isTemplate(definition) ? definition : defineTask(definition);
       validator.compile(template);
       validateCustomEvents(template);
       registry.add(template, registerOptions);

@@ -9,7 +9,7 @@ import {
   DEFAULT_BOTTLENECK_WEIGHTS,
   findBottlenecks,
 } from './bottlenecks.js';
-import { type CriticalPath, criticalPath } from './critical-path.js';
+import { type CriticalPath, criticalPath, type TaskTiming } from './critical-path.js';
 
 /** The part of a step the analysis reads. */
 export interface GraphStep {
@@ -24,6 +24,10 @@ export interface GraphStep {
   readonly blocked: boolean;
   /** How long its last attempt ran, when it finished one. */
   readonly durationMs: number | null;
+  /** When its last attempt started (ms since the epoch); null or absent when it never ran. */
+  readonly lastAttemptedAtMs?: number | null;
+  /** When it finished (ms since the epoch); null or absent while it has not. */
+  readonly completedAtMs?: number | null;
 }
 
 /** From an engine step: the recorded duration is last attempt start to completion. */
@@ -43,6 +47,8 @@ export function toGraphStep(step: Step): GraphStep {
     retryLimit: step.retryLimit,
     blocked: step.blocked,
     durationMs,
+    lastAttemptedAtMs: step.lastAttemptedAt?.getTime() ?? null,
+    completedAtMs: step.completedAt?.getTime() ?? null,
   };
 }
 
@@ -114,6 +120,10 @@ export interface DependencyAnalysisOptions {
   readonly weights?: Partial<BottleneckWeights>;
   /** Most bottlenecks returned. @defaultValue 5 */
   readonly maxBottlenecks?: number;
+  /** The task's clock (analyzeTask takes it from the task); without it, steps count for their recorded attempt. */
+  readonly timing?: TaskTiming;
+  /** "Now" for a running task, in ms since the epoch. @defaultValue Date.now() */
+  readonly nowMs?: number;
 }
 
 export interface DependencyAnalysis {
@@ -135,7 +145,23 @@ export function analyzeTask(
   task: TaskWithSteps,
   options: DependencyAnalysisOptions = {},
 ): DependencyAnalysis {
-  return analyzeSteps(task.id, task.steps.map(toGraphStep), options);
+  return analyzeSteps(task.id, task.steps.map(toGraphStep), {
+    timing: taskTiming(task, options.nowMs ?? Date.now()),
+    ...options,
+  });
+}
+
+/** The task's clock: started when its first step did, "now" frozen at its end once it finished. */
+export function taskTiming(
+  task: Pick<TaskWithSteps, 'state' | 'startedAt' | 'completedAt'>,
+  nowMs: number,
+): TaskTiming {
+  const active = task.state === 'pending' || task.state === 'in_progress';
+  return {
+    startedAtMs: task.startedAt?.getTime() ?? null,
+    nowMs: active ? nowMs : (task.completedAt?.getTime() ?? nowMs),
+    active,
+  };
 }
 
 export function analyzeSteps(

@@ -69,6 +69,13 @@ const schema = /* GraphQL */ `
     runAt: DateTime
     lastAttemptedAt: DateTime
     completedAt: DateTime
+    workerId: String
+    "The worker's name (host:pid unless it was given one)."
+    workerName: String
+    "The state as shown to people: blocked for a pending step below a step that failed for good."
+    displayState: String!
+    "The display state in words, e.g. 'blocked by a failed step'."
+    stateLabel: String!
     createdAt: DateTime!
     updatedAt: DateTime!
     transitions: [StepTransition!]!
@@ -88,6 +95,8 @@ const schema = /* GraphQL */ `
     stepId: Int!
     taskId: Int!
     stepName: String!
+    "The worker an attempt started on, by name."
+    workerName: String
     sortKey: Int!
     fromState: String
     toState: String!

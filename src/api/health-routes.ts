@@ -1,9 +1,10 @@
 /**
  * Health: liveness (the process serves), readiness (database reachable within a timeout, migrations
- * current, templates registered; 503 with the failing checks), and status (counts, pool, live workers).
+ * current, templates registered; 503 with the failing checks), and status (counts, the step queue, pool,
+ * live workers).
  */
 import { migrationStatus } from '../db/migrate.js';
-import { countByState, liveWorkers } from '../engine/sql/status-queries.js';
+import { countByState, liveWorkers, stepQueue } from '../engine/sql/status-queries.js';
 import type { RouteModule } from './context.js';
 import { problemResponses } from './schemas.js';
 
@@ -125,6 +126,22 @@ export const healthRoutes: RouteModule = (app, { tasker, options, sql }) => {
                 type: 'object',
                 properties: { byState: { type: 'object', additionalProperties: { type: 'integer' } } },
               },
+              queue: {
+                type: 'object',
+                description:
+                  'Unfinished steps by what they wait for; steps of finished tasks never count as waiting',
+                properties: {
+                  ready: { type: 'integer', description: 'claimable now' },
+                  waitingForRetry: { type: 'integer', description: "waiting out a retry's backoff" },
+                  waitingForParents: { type: 'integer', description: 'their parents are still to finish' },
+                  running: { type: 'integer' },
+                  blocked: {
+                    type: 'integer',
+                    description:
+                      'below a step that failed for good: they run only if it is retried or resolved',
+                  },
+                },
+              },
               workers: {
                 type: 'array',
                 items: {
@@ -158,10 +175,15 @@ export const healthRoutes: RouteModule = (app, { tasker, options, sql }) => {
       },
     },
     async () => {
-      const [{ tasks, steps }, workers] = await Promise.all([countByState(sql), liveWorkers(sql)]);
+      const [{ tasks, steps }, queue, workers] = await Promise.all([
+        countByState(sql),
+        stepQueue(sql),
+        liveWorkers(sql),
+      ]);
       return {
         tasks: { byState: tasks },
         steps: { byState: steps },
+        queue,
         workers,
         pool: {
           kind: tasker.database.kind,

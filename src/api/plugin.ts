@@ -163,7 +163,15 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
           typeof json.$id === 'string' ? json.$id : `def-${i}`,
       },
     });
-    await app.register(fastifySwaggerUi, { routePrefix: '/api-docs', staticCSP: true });
+    // Without a trailing slash the page links its assets by absolute path, which @fastify/swagger-ui
+    // builds from routePrefix alone: indexPrefix adds the prefix this plugin is mounted under.
+    // Swagger UI adds a <style> element at run time, which the package's strict style-src refuses.
+    await app.register(fastifySwaggerUi, {
+      routePrefix: '/api-docs',
+      indexPrefix: app.prefix,
+      staticCSP: true,
+      transformStaticCSP: (header) => header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+    });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }
 

@@ -106,6 +106,13 @@ const stepProperties = {
   lastAttemptedAt: nullableDateTime,
   completedAt: nullableDateTime,
   workerId: nullableString,
+  workerName: { ...nullableString, description: "The worker's name (host:pid unless given one)" },
+  displayState: {
+    type: 'string',
+    enum: [...STEP_STATES, 'blocked'],
+    description: 'The state as shown to people: blocked for a pending step below a step that failed for good',
+  },
+  stateLabel: { type: 'string', description: 'The display state in words, e.g. "blocked by a failed step"' },
   createdAt: dateTime,
   updatedAt: dateTime,
 } as const;
@@ -139,6 +146,7 @@ export const stepTransitionSchema = {
     stepId: { type: 'integer' },
     taskId: { type: 'integer' },
     stepName: { type: 'string' },
+    workerName: { ...nullableString, description: 'The worker an attempt started on, by name' },
     ...transitionProperties,
   },
 } as const;
@@ -151,6 +159,7 @@ export const auditEntrySchema = {
     taskId: { type: 'integer' },
     stepId: { type: 'integer' },
     stepName: { type: 'string' },
+    workerName: { ...nullableString, description: 'The worker an attempt started on, by name' },
     ...transitionProperties,
   },
 } as const;

@@ -8,8 +8,17 @@ import semver from 'semver';
 import { z } from 'zod';
 import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../engine/identity.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { contextJsonSchema } from './context-schema.js';
 import { childrenOf, findCycle, topologicalOrder } from './dag.js';
-import type { StepHandler, TaskDefinition, TaskTemplate, TemplateStep } from './types.js';
+import { type ContextOf, createTaskBuilder, type TaskBuilder, type TaskHeader } from './typed-task.js';
+import type {
+  JsonSchema,
+  StepHandler,
+  TaskDefinition,
+  TaskTemplate,
+  TemplateStep,
+  ZodSchemaOf,
+} from './types.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const DEFAULT_NAMESPACE = 'default';
@@ -163,7 +172,10 @@ function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string 
 /**
  * Checks a definition and returns the template the engine runs. Throws TASKER_INVALID_DEFINITION listing
  * every problem: unknown keys, bad names, non-semver versions, unknown or duplicate dependencies, cycles
- * (named step by step), non-positive retry limits or timeouts.
+ * (named step by step), non-positive retry limits or timeouts, a context schema JSON Schema cannot hold.
+ *
+ * Without `steps`, returns a typed builder instead (see typed-task.ts): each `.step()` gets `context`
+ * typed by the context schema (a zod schema's output) and `parents` typed by what its parents return.
  *
  * @example
  * const order = defineTask({
@@ -173,12 +185,35 @@ function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string 
  *     { name: 'create_order', dependsOn: ['validate_cart'], handler: async ({ parents }) => parents.validate_cart },
  *   ],
  * });
+ *
+ * @example
+ * const typed = defineTask({ namespace: 'ecommerce', name: 'order_processing', contextSchema: z.object({ cartId: z.number() }) })
+ *   .step('validate_cart', async ({ context }) => ({ items: [context.cartId] }))
+ *   .step('create_order', { dependsOn: ['validate_cart'] }, async ({ parents }) => parents.validate_cart.items)
+ *   .build();
  */
 export function defineTask<TContext = Record<string, unknown>>(
   definition: TaskDefinition<TContext>,
-): TaskTemplate {
-  const parsed = definitionSchema.safeParse(definition);
-  const problems = parsed.success ? dependencyProblems(parsed.data.steps) : zodProblems(parsed.error);
+): TaskTemplate;
+export function defineTask<const TSchema extends JsonSchema | ZodSchemaOf | undefined = undefined>(
+  header: TaskHeader<TSchema>,
+): TaskBuilder<ContextOf<TSchema>>;
+// The implementation takes any object: the overloads above give the types; the checks below are the truth.
+export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
+  const definition = given as Partial<TaskDefinition<never>> | null;
+  if (typeof definition === 'object' && definition !== null && definition.steps === undefined) {
+    return createTaskBuilder(definition as TaskHeader<unknown>, (d) => defineTask(d));
+  }
+  const converted = contextJsonSchema(definition?.contextSchema);
+  const input =
+    converted.schema === definition?.contextSchema
+      ? definition
+      : { ...definition, contextSchema: converted.schema };
+  const parsed = definitionSchema.safeParse(input);
+  const problems = [
+    ...converted.problems,
+    ...(parsed.success ? dependencyProblems(parsed.data.steps) : zodProblems(parsed.error)),
+  ];
   if (!parsed.success || problems.length > 0) {
     const label = typeof definition?.name === 'string' ? `task "${definition.name}"` : 'task definition';
     throw new TaskerError('TASKER_INVALID_DEFINITION', `invalid ${label}:\n${formatProblems(problems)}`, {

@@ -5,8 +5,19 @@ import type { IdentityStrategy, IdentityStrategyName } from '../engine/identity.
 /** A JSON Schema object (draft-07 keywords; validated with ajv when the template is registered). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
-/** What a step handler receives. */
-export interface StepContext<TContext = Record<string, unknown>> {
+/**
+ * A zod 4 schema, described by the part of it Tasker reads (so a project's own copy of zod fits): its
+ * output type. `defineTask` turns it into JSON Schema for the engine's validator.
+ */
+export interface ZodSchemaOf<TOutput = unknown> {
+  readonly _zod: { readonly output: TOutput; readonly input: unknown };
+}
+
+/** What a step handler receives. `TParents` is the results of the steps it depends on (typed by `defineTask`'s step builder). */
+export interface StepContext<
+  TContext = Record<string, unknown>,
+  TParents extends object = Readonly<Record<string, unknown>>,
+> {
   /** The task this step belongs to. */
   readonly task: {
     readonly id: number;
@@ -27,7 +38,7 @@ export interface StepContext<TContext = Record<string, unknown>> {
   /** Step-specific inputs (null unless set through the API). */
   readonly inputs: unknown;
   /** Results of the steps this one depends on, by step name (a skipped parent has none). */
-  readonly parents: Readonly<Record<string, unknown>>;
+  readonly parents: TParents;
   /** The step's handler configuration from its definition. */
   readonly config: Readonly<Record<string, unknown>>;
   /** Same as `step.attempt`. */
@@ -92,8 +103,11 @@ export interface TaskDefinition<TContext = Record<string, unknown>> {
   /** A semantic version. @defaultValue '0.1.0' */
   readonly version?: string;
   readonly description?: string;
-  /** JSON Schema the task context must match; defaults in it are filled in. */
-  readonly contextSchema?: JsonSchema;
+  /**
+   * The schema the task context must match (defaults in it are filled in): JSON Schema, or a zod 4 schema
+   * (converted to JSON Schema; handlers then see the context as its output type).
+   */
+  readonly contextSchema?: JsonSchema | ZodSchemaOf<TContext>;
   /** Default dependent system of the steps. @defaultValue 'default' */
   readonly dependentSystem?: string;
   /**

@@ -42,8 +42,9 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, Readonly<Partial<Recor
     pending: 'task.reenqueued',
   },
   error: { pending: 'task.retry_requested', resolved_manually: 'task.resolved_manually' },
-  complete: { cancelled: 'task.cancelled' },
-  resolved_manually: { cancelled: 'task.cancelled' },
+  // A finished run is history: nothing turns a complete task into a cancelled one (migration 11).
+  complete: {},
+  resolved_manually: {},
   cancelled: {},
 };
 

@@ -1,5 +1,7 @@
 /** The shapes the engine returns: tasks, steps and their audit trail. */
+
 import type { StepState, TaskState } from './states.js';
+import type { StepDisplayState } from './step-display.js';
 
 export interface Task {
   readonly id: number;
@@ -62,7 +64,14 @@ export interface Step {
   readonly backoffRequestSeconds: number | null;
   readonly lastAttemptedAt: Date | null;
   readonly completedAt: Date | null;
+  /** The worker holding (or that last held) the step's lease. */
   readonly workerId: string | null;
+  /** That worker's name (`host:pid` unless it was given one), as in the workers list and logs. */
+  readonly workerName: string | null;
+  /** The state as shown to people: `blocked` for a pending step below a step that failed for good. */
+  readonly displayState: StepDisplayState;
+  /** The display state in words, e.g. "blocked by a failed step" (the same on every surface). */
+  readonly stateLabel: string;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -88,6 +97,8 @@ export interface StepTransition extends Transition<StepState> {
   readonly stepId: number;
   readonly taskId: number;
   readonly stepName: string;
+  /** The name of the worker an attempt started on (`metadata.worker_id`), else null. */
+  readonly workerName: string | null;
 }
 
 /** What createTask returns. */

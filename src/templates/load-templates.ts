@@ -1,8 +1,8 @@
 /**
- * `loadWorkflows`: reads a directory (or one file) of YAML task templates and a directory of handler
- * modules, checks everything, and returns the templates ready to register, with EVERY problem in every
- * file: which file, which step, which key and what was expected. `registerWorkflows` puts them into a
- * Tasker.
+ * `loadWorkflows`: reads a directory (or one file) of task templates (YAML files, and modules exporting
+ * tasks written in code: see load-task-modules.ts) and a directory of handler modules, checks everything,
+ * and returns the templates ready to register, with EVERY problem in every file: which file, which step,
+ * which key and what was expected. `registerWorkflows` puts them into a Tasker.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
@@ -22,10 +22,11 @@ import {
   loadHandlerDirectory,
   splitModuleReference,
 } from './load-handlers.js';
+import { isTaskModuleFile, loadTaskModule } from './load-task-modules.js';
 import { mapTemplate } from './map-template.js';
 
 export interface LoadWorkflowsOptions {
-  /** A directory of .yaml/.yml templates (searched recursively) or one template file. */
+  /** A directory of .yaml/.yml templates and task modules (searched recursively) or one such file. */
   readonly templatesDir: string;
   /** A directory of handler modules (see load-handlers.ts). */
   readonly handlersDir?: string | null;
@@ -81,17 +82,49 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
 
   let files: string[] = [];
   if (!existsSync(root)) problems.push({ path: label(root), message: 'templates directory not found' });
-  else if (statSync(root).isDirectory()) files = listFiles(root, isTemplateFile);
-  else files = [root];
+  else if (statSync(root).isDirectory()) {
+    files = listFiles(root, (name) => isTemplateFile(name) || isTaskModuleFile(name));
+  } else files = [root];
   if (existsSync(root) && files.length === 0) {
-    problems.push({ path: label(root), message: 'no .yaml or .yml task templates found' });
+    problems.push({
+      path: label(root),
+      message: 'no task templates found (.yaml or .yml files, or modules exporting defineTask results)',
+    });
   }
 
   const templates: TaskTemplate[] = [];
   const seen = new Map<string, string>();
   const validator = createContextValidator();
+  // A checked template joins the list unless its schema is invalid or its name@version is taken.
+  const accept = (template: TaskTemplate, where: string, schemaPath: (path: string) => string) => {
+    try {
+      validator.compile(template);
+    } catch (error) {
+      if (!isTaskerError(error)) throw error;
+      for (const p of error.details ?? [{ path: '', message: error.message }]) {
+        problems.push({ path: schemaPath(p.path), message: p.message });
+      }
+      return;
+    }
+    const key = `${template.namespace}/${template.name}@${template.version}`;
+    const first = seen.get(key);
+    if (first) {
+      problems.push({ path: where, message: `${key} is also defined in ${first}; bump the version of one` });
+      return;
+    }
+    seen.set(key, where);
+    templates.push(template);
+  };
+  const handlerModules = new Set<string>();
   for (const file of files) {
     const at = (path: string) => `${label(file)}${path ? `: ${path}` : ''}`;
+    if (isTaskModuleFile(file)) {
+      const loaded = await loadTaskModule(file, label(file), known);
+      if (loaded.handlerModule) handlerModules.add(file);
+      problems.push(...loaded.problems);
+      for (const template of loaded.templates) accept(template, label(file), (path) => at(path));
+      continue;
+    }
     const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true });
     if (document.errors.length > 0) {
       for (const error of document.errors) {
@@ -160,26 +193,11 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
       problems.push(...fileProblems);
       continue;
     }
-    const template = defineTask({ ...mapped.definition, steps });
-    try {
-      validator.compile(template);
-    } catch (error) {
-      if (!isTaskerError(error)) throw error;
-      for (const p of error.details ?? [{ path: '', message: error.message }]) {
-        problems.push({ path: at(p.path.replace(/^contextSchema/, 'schema')), message: p.message });
-      }
-      continue;
-    }
-    const key = `${template.namespace}/${template.name}@${template.version}`;
-    const first = seen.get(key);
-    if (first) {
-      problems.push({ path: at(''), message: `${key} is also defined in ${first}; bump the version of one` });
-      continue;
-    }
-    seen.set(key, label(file));
-    templates.push(template);
+    accept(defineTask({ ...mapped.definition, steps }), label(file), (path) =>
+      at(path.replace(/^contextSchema/, 'schema')),
+    );
   }
-  return { templates, handlers, files, problems };
+  return { templates, handlers, files: files.filter((f) => !handlerModules.has(f)), problems };
 }
 
 /** Throws TASKER_INVALID_DEFINITION listing every problem, if there are any. */

@@ -12,6 +12,40 @@ async function gql(
 }
 
 describe.each(BACKENDS)('GraphQL on %s', (backend) => {
+  test('cancelTask refuses a finished task with a 409 error and leaves it as it was', async () => {
+    const f = await apiFixture(backend);
+    await f.tasker.startWorker();
+    const { id } = await f.tasker.createTask({ namespace: 'shop', name: 'order', context: { orderId: 1 } });
+    expect((await f.tasker.waitForTask(id, { timeoutMs: 20_000 })).state).toBe('complete');
+    const refused = await gql(
+      f.app,
+      `mutation ($id: Int!) { cancelTask(id: $id, reason: "late") { state } }`,
+      {
+        id,
+      },
+    );
+    expect(refused.body.data).toBeNull();
+    expect(refused.body.errors[0].message).toContain('a finished task is history');
+    expect(refused.body.errors[0].extensions).toMatchObject({
+      code: 'TASKER_OPERATION_NOT_ALLOWED',
+      status: 409,
+    });
+    expect((await f.tasker.getTask(id)).state).toBe('complete');
+    const steps = await gql(
+      f.app,
+      `query ($id: Int!) { task(id: $id) { steps { displayState stateLabel workerName } } }`,
+      {
+        id,
+      },
+    );
+    const worker = (await f.tasker.liveWorkers())[0]!;
+    expect(steps.body.data.task.steps[0]).toEqual({
+      displayState: 'complete',
+      stateLabel: 'complete',
+      workerName: worker.name,
+    });
+  });
+
   test('queries and mutations; tasks with their steps load the steps in one batch', async () => {
     const f = await apiFixture(backend);
     const created = await gql(

@@ -135,6 +135,21 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     const worker = await f.tasker.startWorker();
     expect((await f.tasker.waitForTask(id, { timeoutMs: 20_000 })).state).toBe('error');
     await worker.stop();
+    const blocked = (await f.app.inject({ url: `/tasker/tasks/${id}/steps/${after.id}` })).json();
+    expect(blocked).toMatchObject({
+      state: 'pending',
+      displayState: 'blocked',
+      stateLabel: 'blocked by a failed step',
+    });
+    const failedStep = (await f.app.inject({ url: `/tasker/tasks/${id}/steps/${explode.id}` })).json();
+    expect(failedStep).toMatchObject({ displayState: 'error', workerId: worker.id, workerName: worker.name });
+    // The audit trail names the worker each attempt started on, as the workers list does.
+    const started = (await f.app.inject({ url: `/tasker/tasks/${id}/audit` }))
+      .json()
+      .items.find(
+        (t: { stepId?: number; toState: string }) => t.stepId === explode.id && t.toState === 'in_progress',
+      );
+    expect(started).toMatchObject({ workerName: worker.name, metadata: { worker_id: worker.id } });
 
     const notRetryable = await f.app.inject({
       method: 'POST',
@@ -162,6 +177,20 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     const afterCancel = await f.tasker.getTask(id);
     expect(afterCancel.steps.map((s) => s.state)).toEqual(['cancelled', 'cancelled']);
     expect(afterCancel.state).toBe('complete');
+
+    // A finished task is history: cancelling it is refused and changes nothing.
+    const lateCancel = await f.app.inject({
+      method: 'POST',
+      url: `/tasker/tasks/${id}/cancel`,
+      payload: { reason: 'too late' },
+    });
+    expect(lateCancel.statusCode).toBe(409);
+    expect(lateCancel.headers['content-type']).toContain('application/problem+json');
+    expect(lateCancel.json()).toMatchObject({
+      code: 'TASKER_OPERATION_NOT_ALLOWED',
+      detail: expect.stringContaining('a finished task is history'),
+    });
+    expect((await f.tasker.getTask(id)).state).toBe('complete');
 
     const trail = (await f.app.inject({ url: `/tasker/tasks/${id}/audit` })).json().items;
     expect(trail.length).toBeGreaterThan(4);
@@ -303,6 +332,32 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     const status = (await f.app.inject({ url: '/tasker/health/status' })).json();
     expect(status.tasks.byState).toEqual({ pending: 1 });
     expect(status.steps.byState).toEqual({ pending: 2 });
+    expect(status.queue).toEqual({
+      ready: 1,
+      waitingForRetry: 0,
+      waitingForParents: 1,
+      running: 0,
+      blocked: 0,
+    });
     expect(status.pool.kind).toBe(backend);
+  });
+
+  test('health status: the step queue counts what will run, never the steps of a failed task', async () => {
+    const f = await apiFixture(backend);
+    const worker = await f.tasker.startWorker();
+    const failed = await f.tasker.createTask({ namespace: 'shop', name: 'broken' });
+    expect((await f.tasker.waitForTask(failed.id, { timeoutMs: 20_000 })).state).toBe('error');
+    await worker.stop();
+    // A failed task's step below the failure is pending (blocked); an order waits for a worker.
+    await f.tasker.createTask({ namespace: 'shop', name: 'order', context: { orderId: 1 } });
+    const status = (await f.app.inject({ url: '/tasker/health/status' })).json();
+    expect(status.steps.byState).toMatchObject({ pending: 5, error: 1 });
+    expect(status.queue).toEqual({
+      ready: 1,
+      waitingForRetry: 0,
+      waitingForParents: 3,
+      running: 0,
+      blocked: 1,
+    });
   });
 });

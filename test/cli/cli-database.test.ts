@@ -113,6 +113,11 @@ describe.each(BACKENDS)('the tasker command on %s', { timeout: 400_000 }, (backe
 
     // Each command on PGlite boots the embedded database again: the rest runs on PostgreSQL only.
     if (backend === 'pglite') return;
+    // A finished task is history: cancel refuses it with the documented exit code, in one line.
+    const late = await cli(['cancel', String(task.id)], dir, env);
+    expect(late.code).toBe(5);
+    expect(late.stderr).toContain(`task ${task.id} is complete and cannot be cancelled`);
+    expect(late.stderr).not.toMatch(/\n\s+at /);
     const list = await cli(['list', '--json'], dir, env);
     expect(json<{ tasks: Array<{ id: number; state: string }> }>(list).tasks).toEqual([
       expect.objectContaining({ id: task.id, state: 'complete' }),

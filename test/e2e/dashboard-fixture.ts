@@ -27,8 +27,31 @@ export function artifactsDir(): string {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** demo.pipeline: a diamond whose `transform_b` fails once then succeeds; demo.failing; demo.slow (waits until cancelled). */
+/** Resolves once per key; `wait` before `done` waits, after it returns at once. */
+function signals() {
+  const waiting = new Map<number, { promise: Promise<void>; resolve: () => void }>();
+  const get = (key: number) => {
+    let entry = waiting.get(key);
+    if (!entry) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      entry = { promise, resolve };
+      waiting.set(key, entry);
+    }
+    return entry;
+  };
+  return { done: (key: number) => get(key).resolve(), wait: (key: number) => get(key).promise };
+}
+
+/**
+ * demo.pipeline: a diamond whose `transform_b` fails once then succeeds, and finishes after `transform_a`
+ * whatever the machine's speed (so the critical path runs through it); demo.failing; demo.slow (waits
+ * until cancelled).
+ */
 export function registerDemoTemplates(tasker: Tasker): void {
+  const transformA = signals();
   tasker.register(
     defineTask({
       namespace: 'demo',
@@ -52,8 +75,9 @@ export function registerDemoTemplates(tasker: Tasker): void {
         {
           name: 'transform_a',
           dependsOn: ['extract'],
-          handler: async () => {
+          handler: async ({ task }) => {
             await pause(20);
+            transformA.done(task.id);
             return { a: true };
           },
         },
@@ -61,8 +85,9 @@ export function registerDemoTemplates(tasker: Tasker): void {
           name: 'transform_b',
           dependsOn: ['extract'],
           retryLimit: 3,
-          handler: async ({ attempt }) => {
+          handler: async ({ attempt, task }) => {
             if (attempt === 1) throw new RetryableError('upstream busy', { retryAfterMs: 150 });
+            await transformA.wait(task.id);
             await pause(60);
             return { b: true };
           },

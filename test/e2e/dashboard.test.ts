@@ -92,34 +92,65 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
         expect(await node(name).getAttribute('data-state')).toBe('complete');
       }
       expect(await page.locator('svg.dag path.edge').count()).toBe(4);
-      // The critical path runs from extract through the slower, retried transform to load.
-      expect(await node('extract').getAttribute('data-critical')).toBe('true');
-      expect(await node('transform_b').getAttribute('data-critical')).toBe('true');
-      expect(await node('transform_a').getAttribute('data-critical')).toBe('false');
+      // The critical path is the chain that finished last: extract, the retried transform_b (it backed
+      // off, then finished after transform_a), load; the path is as long as the task.
+      for (const [name, critical] of [
+        ['extract', 'true'],
+        ['transform_a', 'false'],
+        ['transform_b', 'true'],
+        ['load', 'true'],
+      ] as const) {
+        expect(await node(name).getAttribute('data-critical'), name).toBe(critical);
+      }
+      expect(await page.locator('[data-critical-path]').textContent()).toBe('extract → transform_b → load');
       const bRow = page.locator('svg.timeline g[data-step="transform_b"]');
       await bRow.waitFor();
       expect(await bRow.getAttribute('data-attempts')).toBe('2');
       expect(await bRow.locator('rect[data-kind="backoff"]').count()).toBe(1);
-      // Selecting a step (by keyboard) shows its results.
+      // A finished run is history: nothing offers to cancel it.
+      expect(await page.getByRole('button', { name: 'Cancel task' }).count()).toBe(0);
+      // Results are in the steps table, and workers are named as in the workers list (host:pid).
+      const extractRow = page.locator('tr[data-step="extract"]');
+      expect(await extractRow.locator('.result-cell').textContent()).toBe('{"rows":7}');
+      const workerName = (await server.tasker.liveWorkers())[0]!.name;
+      expect(await extractRow.locator('td').nth(3).textContent()).toBe(workerName);
+      // Selecting a step (by keyboard) shows its results beside the graph.
       await node('extract').focus();
       await page.keyboard.press('Enter');
       await poll(() => page.locator('.step-panel').getAttribute('data-step')).toBe('extract');
-      expect(await page.locator('.step-panel pre.json').nth(1).textContent()).toContain('"rows": 7');
+      expect(await page.locator('.step-panel pre.json').first().textContent()).toContain('"rows": 7');
+      const graphBox = (await page.locator('#graph').boundingBox())!;
+      const panelBox = (await page.locator('.step-panel').boundingBox())!;
+      expect(panelBox.x).toBeGreaterThan(graphBox.x + graphBox.width - 1);
+      expect(panelBox.y).toBeLessThan(graphBox.y + graphBox.height);
       await page.screenshot({ path: `${shots}/dashboard-task-detail.png`, fullPage: true });
 
-      // The failed task shows the failed step and the one it blocks.
+      // The failed task: the failed step, and the one below it shown as blocked (the CLI's words), off
+      // the critical path since it never ran.
       await page.goto(`${server.apiUrl}/ui/#/tasks/${server.ids.failing}`);
       await node('charge_card').waitFor();
       expect(await node('charge_card').getAttribute('data-state')).toBe('error');
-      expect(await node('send_receipt').getAttribute('data-state')).toBe('pending');
+      expect(await node('send_receipt').getAttribute('data-state')).toBe('blocked');
+      expect(await node('send_receipt').locator('.node-detail').textContent()).toBe(
+        'blocked by a failed step',
+      );
+      expect(await page.locator('tr[data-step="send_receipt"] .badge').textContent()).toBe(
+        'blocked by a failed step',
+      );
+      expect(await node('charge_card').getAttribute('data-critical')).toBe('true');
+      expect(await node('send_receipt').getAttribute('data-critical')).toBe('false');
       expect(await page.locator('tr[data-step="charge_card"] .error-text').textContent()).toContain(
         'card declined',
       );
+      expect(await page.getByRole('button', { name: 'Cancel task' }).count()).toBe(0);
+      await page.screenshot({ path: `${shots}/dashboard-task-failed.png`, fullPage: true });
 
       // Cancel the running task, with confirmation; the page and the engine agree.
       await page.goto(`${server.apiUrl}/ui/#/tasks/${server.ids.slow}`);
       await node('wait_for_approval').waitFor();
       expect(await node('wait_for_approval').getAttribute('data-state')).toBe('in_progress');
+      // A running linear chain: its critical path is every step, the running one counted until now.
+      expect(await page.locator('[data-critical-path]').textContent()).toBe('prepare → wait_for_approval');
       await page.getByRole('button', { name: 'Cancel task' }).click();
       const dialog = page.locator('dialog.confirm');
       await dialog.locator('input').fill('no longer needed');
@@ -130,9 +161,20 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       expect((await server.tasker.getTask(server.ids.slow)).state).toBe('cancelled');
       expect(await page.locator('table.audit').textContent()).toContain('no longer needed');
 
+      // A link without a version opens the latest, selected, with an example the schema accepts.
+      await page.goto(`${server.apiUrl}/ui/#/new?namespace=demo&name=pipeline`);
+      const context = page.locator('textarea[name="context"]');
+      await context.waitFor();
+      await poll(() => page.locator('select').first().inputValue()).toBe('demo|pipeline|1.0.0');
+      expect(JSON.parse(await context.inputValue())).toEqual({ batch: 1 });
+      expect(await page.locator('#context-problems .ok').textContent()).toContain(
+        "matches the template's schema",
+      );
+      expect(await page.getByRole('button', { name: 'Create task…' }).isDisabled()).toBe(false);
+      await page.screenshot({ path: `${shots}/dashboard-create-prefilled.png`, fullPage: true });
+
       // Create a task from a template: the form checks the context against the schema before sending.
       await page.goto(`${server.apiUrl}/ui/#/new?namespace=demo&name=pipeline&version=1.0.0`);
-      const context = page.locator('textarea[name="context"]');
       await context.fill('{"batch": 0, "oops": true}');
       const fieldErrors = page.locator('ul.field-errors');
       await poll(() => fieldErrors.textContent()).toContain('/oops is not allowed by the schema');
@@ -157,6 +199,18 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       await poll(() => page.locator('.tile[data-state="cancelled"] .tile-value').textContent()).toBe('2');
       // Two tasks completed and one failed so far: a third of the finished tasks ended in error.
       await poll(() => page.locator('[data-error-rate]').textContent()).toBe('33.3 %');
+      // One error rate on the page, and no unexplained health score.
+      expect(await page.getByText('Error rate').count()).toBe(1);
+      expect(await page.getByText(/health score/i).count()).toBe(0);
+      // The step queue counts the failed task's blocked step apart, never as waiting to run.
+      expect(await page.locator('[data-queue="blocked"]').textContent()).toContain('1');
+      expect(await page.locator('[data-queue="ready"]').textContent()).toBe('0');
+      expect(await page.locator('[data-queue="waitingForParents"]').textContent()).toBe('0');
+      // The chart has axes: whole-number counts and clock times.
+      const chart = page.locator('#history svg.chart');
+      expect(await chart.locator('.tick.y text').first().textContent()).toBe('0');
+      expect(await chart.locator('.tick.x text').count()).toBeGreaterThan(1);
+      expect(await chart.locator('rect.bar.created').count()).toBeGreaterThan(0);
       expect(await page.locator('table.workers tbody tr').count()).toBe(1);
       await page.screenshot({ path: `${shots}/dashboard-overview.png`, fullPage: true });
       await page.emulateMedia({ colorScheme: 'dark' });
@@ -218,6 +272,35 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
       await server.close();
     }
   }, 180_000);
+
+  it('Swagger UI renders the operations at /api-docs and /api-docs/ (its assets under the API prefix)', async () => {
+    const server = await startDashboardServer();
+    const problems: string[] = [];
+    const page = await openPage(browser, server, problems);
+    const failed: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    });
+    try {
+      for (const path of ['/api-docs', '/api-docs/']) {
+        await page.goto(`${server.apiUrl}${path}`);
+        // The operations list: one block per route, e.g. POST /tasker/tasks.
+        await page.locator('.opblock').first().waitFor();
+        expect(await page.locator('.opblock').count()).toBeGreaterThan(10);
+        expect(
+          await page.locator('.opblock-summary-path', { hasText: '/tasker/tasks/{id}/cancel' }).count(),
+        ).toBe(1);
+        await page.screenshot({
+          path: `${artifactsDir()}/swagger-ui${path.endsWith('/') ? '-slash' : ''}.png`,
+        });
+      }
+      expect(failed).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.context().close();
+      await server.close();
+    }
+  }, 120_000);
 
   it('GraphiQL works offline: its page and scripts come from our server, and a query runs', async () => {
     const server = await startDashboardServer();

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { defineTask, PermanentError, type StepContext, type TaskerError } from '../../src/index.js';
 import { BACKENDS, sleep, testTasker } from '../helpers.js';
@@ -71,6 +72,53 @@ describe.each(BACKENDS)('operations on %s', (backend) => {
     );
   });
 
+  test('cancel: a finished task (complete, in error, resolved by hand) is history and is refused', async () => {
+    const { tasker } = await testTasker(backend);
+    tasker.register(
+      defineTask({ name: 'fine', steps: [{ name: 'only', handler: async () => ({ ok: true }) }] }),
+    );
+    tasker.register(
+      defineTask({
+        name: 'broken',
+        steps: [
+          {
+            name: 'only',
+            handler: async () => {
+              throw new PermanentError('nope');
+            },
+          },
+        ],
+      }),
+    );
+    await tasker.startWorker();
+    const complete = await tasker.waitForTask((await tasker.createTask({ name: 'fine' })).id, {
+      timeoutMs: 20_000,
+    });
+    const failed = await tasker.waitForTask((await tasker.createTask({ name: 'broken' })).id, {
+      timeoutMs: 20_000,
+    });
+    const resolved = await tasker.waitForTask((await tasker.createTask({ name: 'broken' })).id, {
+      timeoutMs: 20_000,
+    });
+    expect(await tasker.resolveStep(resolved.steps[0]!.id, { by: 'hand' })).toBe('resolved_manually');
+
+    for (const [task, state, says] of [
+      [complete, 'complete', 'is complete and cannot be cancelled: a finished task is history'],
+      [failed, 'error', 'is in error and cannot be cancelled'],
+      [resolved, 'resolved_manually', 'is resolved manually and cannot be cancelled'],
+    ] as const) {
+      const before = await tasker.getTask(task.id);
+      const trail = await tasker.getAuditTrail(task.id);
+      expect(before.state).toBe(state);
+      const error = await rejection(tasker.cancelTask(task.id, { reason: 'too late' }));
+      expect(error).toMatchObject({ code: 'TASKER_OPERATION_NOT_ALLOWED', status: 409 });
+      expect(error.message).toContain(`task ${task.id} ${says}`);
+      // Nothing changed: the task, its steps and the audit trail are as they were.
+      expect(await tasker.getTask(task.id)).toEqual(before);
+      expect(await tasker.getAuditTrail(task.id)).toEqual(trail);
+    }
+  });
+
   test('retry: a task in error runs its failed steps again with a fresh set of attempts', async () => {
     const { tasker } = await testTasker(backend);
     let broken = true;
@@ -95,7 +143,14 @@ describe.each(BACKENDS)('operations on %s', (backend) => {
     const failed = await tasker.waitForTask(id, { timeoutMs: 20_000 });
     expect(failed.state).toBe('error');
     expect(failed.steps[0]).toMatchObject({ state: 'error', attempts: 2, totalAttempts: 2 });
-    expect(failed.steps[1]).toMatchObject({ state: 'pending', blocked: true });
+    // The worker by its name, as in the workers list and logs (host:pid by default).
+    expect(failed.steps[0]!.workerName).toBe(`${hostname()}:${process.pid}`);
+    expect(failed.steps[1]).toMatchObject({
+      state: 'pending',
+      blocked: true,
+      displayState: 'blocked',
+      stateLabel: 'blocked by a failed step',
+    });
 
     broken = false;
     expect(await tasker.retryTask(id)).toBe('pending');

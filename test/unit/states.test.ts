@@ -18,7 +18,11 @@ describe('task state machine', () => {
     expect(canTransitionTask('in_progress', 'error')).toBe(true);
     expect(canTransitionTask('error', 'pending')).toBe(true);
     expect(canTransitionTask('error', 'resolved_manually')).toBe(true);
-    expect(canTransitionTask('complete', 'cancelled')).toBe(true);
+  });
+
+  test('keeps a finished run as history: complete and resolved tasks cannot be cancelled', () => {
+    expect(canTransitionTask('complete', 'cancelled')).toBe(false);
+    expect(canTransitionTask('resolved_manually', 'cancelled')).toBe(false);
   });
 
   test('refuses a transition to the same state and any move out of cancelled', () => {

@@ -35,6 +35,18 @@ describe('critical path', () => {
     expect(criticalPathOf(diamond, new Map(), { steps: ['a', 'b', 'd'] }).stepIds).toEqual([1, 2, 4]);
   });
 
+  it('leaves steps that never ran (no recorded time) off the path', () => {
+    // a ran, then b failed; c and d never ran.
+    const path = criticalPathOf(
+      diamond,
+      new Map([
+        [1, 100],
+        [2, 300],
+      ]),
+    );
+    expect(path).toEqual({ stepIds: [1, 2], durationMs: 400, source: 'client' });
+  });
+
   it('falls back to the client when the server sends nothing usable, and ignores a cycle', () => {
     expect(criticalPathOf(diamond, new Map([[3, 5]]), { stepIds: [] }).source).toBe('client');
     const cyclic = [

@@ -26,7 +26,8 @@ function Page({ route }: { route: Route }) {
     case 'tasks':
       return <TaskListPage query={route.query} />;
     case 'task':
-      return <TaskDetailPage id={route.id} />;
+      // Keyed by id: another task starts with nothing selected.
+      return <TaskDetailPage key={route.id} id={route.id} />;
     case 'templates':
       return <TemplatesPage namespace={route.namespace} name={route.name} version={route.version} />;
     case 'new':

@@ -12,6 +12,9 @@ type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 /** The package root (two levels above dist/cli/commands or src/cli/commands). */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCAFFOLD = join(PACKAGE_ROOT, 'scaffold/project');
+/** `init --code`: these files replace the YAML project's templates, handlers, config, tsconfig and README. */
+const SCAFFOLD_CODE = join(PACKAGE_ROOT, 'scaffold/code-project');
+const YAML_ONLY = /^(templates|handlers)\//;
 /** npm drops .gitignore files from packages, so the scaffold keeps it as `gitignore`. */
 const RENAMES: Record<string, string> = { gitignore: '.gitignore' };
 
@@ -44,7 +47,15 @@ function writeAll(root: string, files: ReadonlyArray<[string, string]>, force: b
   return files.map(([path]) => path);
 }
 
-function projectPackageJson(name: string): string {
+/** The version range of a dependency of this package (a code project needs the same zod major). */
+function dependencyRange(name: string): string {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  return pkg.dependencies[name] ?? 'latest';
+}
+
+function projectPackageJson(name: string, code: boolean): string {
   const safe =
     name
       .toLowerCase()
@@ -61,8 +72,12 @@ function projectPackageJson(name: string): string {
         api: 'node scripts/stand-in-api.mjs',
         validate: 'tasker validate',
         test: 'vitest run',
+        ...(code ? { typecheck: 'tsc -p .' } : {}),
       },
-      dependencies: { 'tasker-ts': `^${packageVersion()}` },
+      dependencies: {
+        'tasker-ts': `^${packageVersion()}`,
+        ...(code ? { zod: dependencyRange('zod') } : {}),
+      },
       devDependencies: { vitest: '^4.1.0', typescript: '^5.9.0', '@types/node': '^20.19.0' },
     },
     null,
@@ -80,33 +95,47 @@ export function registerScaffold(program: Command, output: Output, run: Runner) 
     .description('create a working project: config, templates, handlers, a test and three example workflows')
     .argument('[dir]', 'where to create it', '.')
     .option('--force', 'overwrite files that exist')
+    .option(
+      '--code',
+      'write the workflows in TypeScript with defineTask (typed context and parents) instead of YAML',
+    )
     .addHelpText(
       'after',
       `
 The examples (e-commerce order processing, inventory stock management, customer onboarding) call a
-local stand-in API, which \`npm run examples\` and \`npm test\` start themselves.
+local stand-in API, which \`npm run examples\` and \`npm test\` start themselves. With --code they are
+TypeScript modules in workflows/ (zod context schemas; each step's parents typed by what they return).
 
 Examples:
   $ npx -p tasker-ts tasker init my-workflows && cd my-workflows && npm install
+  $ npx -p tasker-ts tasker init --code my-workflows
   $ npm run examples
   $ npm run api & npx tasker run ecommerce/order_processing --context '{"cart_id": 1, "customer_email": "ada@example.com"}'`,
     )
-    .action((dir: string, options: { force?: boolean }) =>
+    .action((dir: string, options: { force?: boolean; code?: boolean }) =>
       run(async () => {
         const root = resolve(dir);
-        const files: Array<[string, string]> = scaffoldFiles(SCAFFOLD).map((path) => [
+        const code = options.code === true;
+        const read = (base: string, path: string): [string, string] => [
           RENAMES[path] ?? path,
-          readFileSync(join(SCAFFOLD, path), 'utf8'),
-        ]);
+          readFileSync(join(base, path), 'utf8'),
+        ];
+        const overrides = code ? scaffoldFiles(SCAFFOLD_CODE) : [];
+        const files: Array<[string, string]> = [
+          ...scaffoldFiles(SCAFFOLD)
+            .filter((path) => !(code && (YAML_ONLY.test(path) || overrides.includes(path))))
+            .map((path) => read(SCAFFOLD, path)),
+          ...overrides.map((path) => read(SCAFFOLD_CODE, path)),
+        ];
         const hasPackage = existsSync(join(root, 'package.json'));
-        if (!hasPackage) files.push(['package.json', projectPackageJson(basename(root))]);
+        if (!hasPackage) files.push(['package.json', projectPackageJson(basename(root), code)]);
         const written = writeAll(root, files, options.force === true);
         output.out(`created ${written.length} files in ${root}:`);
         for (const path of written.sort()) output.out(`  ${path}`);
         const cd = relative(process.cwd(), root);
         output.out(`
 next:
-  ${cd ? `cd ${cd} && ` : ''}npm install${hasPackage ? ` tasker-ts@^${packageVersion()} && npm install -D vitest` : ''}
+  ${cd ? `cd ${cd} && ` : ''}npm install${hasPackage ? ` tasker-ts@^${packageVersion()}${code ? ` zod@${dependencyRange('zod')}` : ''} && npm install -D vitest${code ? ' typescript' : ''}` : ''}${code ? '\n  npm run typecheck         # the workflows are typed: context and parents' : ''}
   npm run examples          # starts the stand-in API and runs the three example workflows
   npx tasker validate       # checks config and templates
   npm test`);

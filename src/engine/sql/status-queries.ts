@@ -1,4 +1,7 @@
-/** Figures for the health status endpoint: tasks and steps by state, and the workers seen recently. */
+/**
+ * Counts for the health status endpoint: tasks and steps by state, the step queue (what will run and
+ * what will not), and the workers seen recently.
+ */
 import type { SqlContext } from './sql-context.js';
 
 export interface WorkerStatus {
@@ -27,6 +30,47 @@ export async function countByState(
   const steps: Record<string, number> = {};
   for (const r of rows) (r.entity === 'task' ? tasks : steps)[r.state] = Number(r.n);
   return { tasks, steps };
+}
+
+/** The steps still to run, by what they wait for, and the ones that will not run unless someone acts. */
+export interface StepQueue {
+  /** Claimable now: parents done, due, in a pending or running task. */
+  readonly ready: number;
+  /** Parents done but not due yet: waiting out a retry's backoff. */
+  readonly waitingForRetry: number;
+  /** Waiting for parents that are still to finish, in a pending or running task. */
+  readonly waitingForParents: number;
+  readonly running: number;
+  /** Pending below a step that failed for good: they run only if it is retried or resolved by hand. */
+  readonly blocked: number;
+}
+
+/**
+ * The step queue. Steps of finished or cancelled tasks never count as waiting (a failed task's steps
+ * below the failure are `blocked`). Reads the unfinished steps only (their states are few, whatever
+ * the history).
+ */
+export async function stepQueue(sql: SqlContext): Promise<StepQueue> {
+  const { rows } = await sql.db.query<Record<keyof StepQueue, number>>(
+    `SELECT
+       count(*) FILTER (WHERE active AND s.state <> 'in_progress' AND s.pending_parents = 0 AND s.run_at <= now())::integer AS ready,
+       count(*) FILTER (WHERE active AND s.state <> 'in_progress' AND s.pending_parents = 0 AND s.run_at > now())::integer AS "waitingForRetry",
+       count(*) FILTER (WHERE active AND s.state = 'pending' AND s.pending_parents > 0 AND NOT s.blocked)::integer AS "waitingForParents",
+       count(*) FILTER (WHERE s.state = 'in_progress')::integer AS running,
+       count(*) FILTER (WHERE s.state = 'pending' AND s.blocked)::integer AS blocked
+     FROM ${sql.schema}.steps s
+     JOIN ${sql.schema}.tasks t ON t.id = s.task_id
+     CROSS JOIN LATERAL (SELECT t.state IN ('pending', 'in_progress') AS active) a
+     WHERE s.state IN ('pending', 'waiting_for_retry', 'in_progress')`,
+  );
+  const r = rows[0]!;
+  return {
+    ready: Number(r.ready),
+    waitingForRetry: Number(r.waitingForRetry),
+    waitingForParents: Number(r.waitingForParents),
+    running: Number(r.running),
+    blocked: Number(r.blocked),
+  };
 }
 
 /** Workers not stopped whose heartbeat is within their lease: the ones alive now. */

@@ -1,5 +1,6 @@
 /** Reads of tasks, steps and their transitions. */
 import type { StepState, TaskState } from '../../model/states.js';
+import { stepDisplayState, stepStateLabel } from '../../model/step-display.js';
 import type { Step, StepError, StepTransition, Task, TaskTransition } from '../../model/types.js';
 import type { SqlContext } from './sql-context.js';
 
@@ -51,6 +52,7 @@ interface StepRow {
   last_attempted_at: Date | null;
   completed_at: Date | null;
   worker_id: string | null;
+  worker_name: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -115,6 +117,9 @@ function toStep(r: StepRow): Step {
     lastAttemptedAt: r.last_attempted_at,
     completedAt: r.completed_at,
     workerId: r.worker_id,
+    workerName: r.worker_name,
+    displayState: stepDisplayState(r),
+    stateLabel: stepStateLabel(r),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -123,6 +128,12 @@ function toStep(r: StepRow): Step {
 const STEP_COLUMNS = `s.id, s.task_id, s.name, s.position, s.state, s.attempts, s.attempts_base, s.retry_limit, s.retryable,
   s.timeout_ms, s.skippable, s.blocked, s.parent_ids, s.child_ids, s.inputs, s.results, s.last_error, s.run_at,
   s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
+
+/** Steps with the name of their worker (the one a person recognises: host:pid, unless it was given one). */
+function stepsFrom(schema: string): string {
+  return `${STEP_COLUMNS}, w.name AS worker_name
+    FROM ${schema}.steps s LEFT JOIN ${schema}.workers w ON w.id = s.worker_id`;
+}
 
 export async function findTask(sql: SqlContext, id: number): Promise<Task | null> {
   const { rows } = await sql.db.query<TaskRow>(`SELECT ${taskColumns(sql.schema)} WHERE t.id = $1`, [id]);
@@ -139,17 +150,14 @@ export async function findTasks(sql: SqlContext, ids: readonly number[]): Promis
 
 export async function findSteps(sql: SqlContext, taskIds: readonly number[]): Promise<Step[]> {
   const { rows } = await sql.db.query<StepRow>(
-    `SELECT ${STEP_COLUMNS} FROM ${sql.schema}.steps s WHERE s.task_id = ANY ($1) ORDER BY s.task_id, s.position`,
+    `SELECT ${stepsFrom(sql.schema)} WHERE s.task_id = ANY ($1) ORDER BY s.task_id, s.position`,
     [taskIds],
   );
   return rows.map(toStep);
 }
 
 export async function findStep(sql: SqlContext, id: number): Promise<Step | null> {
-  const { rows } = await sql.db.query<StepRow>(
-    `SELECT ${STEP_COLUMNS} FROM ${sql.schema}.steps s WHERE s.id = $1`,
-    [id],
-  );
+  const { rows } = await sql.db.query<StepRow>(`SELECT ${stepsFrom(sql.schema)} WHERE s.id = $1`, [id]);
   return rows[0] ? toStep(rows[0]) : null;
 }
 
@@ -198,9 +206,12 @@ export async function findStepTransitions(
     metadata: Record<string, unknown> | null;
     created_at: Date;
     most_recent: boolean;
+    worker_name: string | null;
   }>(
-    `SELECT h.*, s.name AS step_name FROM ${sql.schema}.step_transition_history h
+    // An attempt's start names its worker by id in the metadata; people know workers by name.
+    `SELECT h.*, s.name AS step_name, w.name AS worker_name FROM ${sql.schema}.step_transition_history h
      JOIN ${sql.schema}.steps s ON s.id = h.step_id
+     LEFT JOIN ${sql.schema}.workers w ON w.id::text = h.metadata->>'worker_id'
      WHERE ${by === 'step' ? 'h.step_id' : 'h.task_id'} = $1
      ORDER BY h.created_at, h.step_id, h.sort_key`,
     [id],
@@ -215,5 +226,6 @@ export async function findStepTransitions(
     metadata: r.metadata,
     createdAt: r.created_at,
     mostRecent: r.most_recent,
+    workerName: r.worker_name,
   }));
 }

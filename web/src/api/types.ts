@@ -79,6 +79,12 @@ export interface Step {
   readonly lastAttemptedAt: string | null;
   readonly completedAt: string | null;
   readonly workerId: string | null;
+  /** The worker's name (host:pid unless given one); older servers do not send it. */
+  readonly workerName?: string | null;
+  /** The state as shown to people (`blocked` below a failed step), derived by the server. */
+  readonly displayState?: StepState | 'blocked';
+  /** The display state in words ("blocked by a failed step"), the same wording as the CLI. */
+  readonly stateLabel?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -89,6 +95,8 @@ export interface DependencyInfo {
     readonly stepIds?: readonly number[];
     readonly steps?: readonly string[];
     readonly durationMs?: number;
+    /** Steps on the path still running (counted until now) or not run yet (estimated). */
+    readonly estimated?: readonly string[];
   };
   readonly [key: string]: unknown;
 }
@@ -115,6 +123,8 @@ export interface StepTransition extends TransitionBase<StepState> {
   readonly stepId: number;
   readonly taskId: number;
   readonly stepName: string;
+  /** The worker an attempt started on, by name (older servers do not send it). */
+  readonly workerName?: string | null;
 }
 
 export type AuditEntry = TaskTransition | StepTransition;
@@ -162,9 +172,20 @@ export interface TemplateDetail {
   };
 }
 
+/** Unfinished steps by what they wait for (steps of finished tasks never count as waiting). */
+export interface StepQueue {
+  readonly ready?: number;
+  readonly waitingForRetry?: number;
+  readonly waitingForParents?: number;
+  readonly running?: number;
+  readonly blocked?: number;
+}
+
 export interface HealthStatus {
   readonly tasks?: { readonly byState?: Readonly<Record<string, number>> };
   readonly steps?: { readonly byState?: Readonly<Record<string, number>> };
+  /** Older servers do not send it. */
+  readonly queue?: StepQueue;
   readonly workers?: ReadonlyArray<Readonly<Record<string, unknown>>>;
   readonly pool?: unknown;
   readonly [key: string]: unknown;

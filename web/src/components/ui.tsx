@@ -4,10 +4,11 @@ import { ApiError } from '../api/client.js';
 import type { LiveStatus } from '../api/events.js';
 import { humanState } from '../lib/format.js';
 
-export function StateBadge({ state }: { state: string }) {
+/** A state as a coloured badge; `label` gives the server's wording (e.g. "blocked by a failed step"). */
+export function StateBadge({ state, label }: { state: string; label?: string }) {
   return (
     <span class={`badge state-${state}`} data-state={state}>
-      {humanState(state)}
+      {label ?? humanState(state)}
     </span>
   );
 }

@@ -1,7 +1,7 @@
 /**
  * The critical path of a task's DAG: the chain of steps, parent to child, with the largest total
  * duration. The server computes it when it can (`include=dependencies`); otherwise the dashboard computes
- * it here from recorded durations (steps that have not run count as 0 ms) and labels it as its own estimate.
+ * it here from recorded durations (steps that never ran are on no path) and labels it as its own estimate.
  */
 
 export interface PathStep {
@@ -87,8 +87,11 @@ export function criticalPathOf(
       [];
     if (ids.length > 0) return { stepIds: ids, durationMs: server.durationMs ?? 0, source: 'server' };
   }
+  // Steps without a recorded time never ran: they are on no path.
   const path = longestPath(
-    steps.map((s) => ({ id: s.id, parentIds: s.parentIds, durationMs: durations.get(s.id) ?? 0 })),
+    steps
+      .filter((s) => durations.has(s.id))
+      .map((s) => ({ id: s.id, parentIds: s.parentIds, durationMs: durations.get(s.id)! })),
   );
   return { ...path, source: 'client' };
 }

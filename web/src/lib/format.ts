@@ -12,6 +12,13 @@ export function formatDuration(ms: number): string {
   return `${h} h ${m - h * 60} min`;
 }
 
+/** A round interval such as a chart's bucket: "5 s", "1 min", "15 min", "1 h". */
+export function formatInterval(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 3_600_000)} h`;
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '–';
   const d = new Date(iso);

@@ -1,15 +1,16 @@
 /**
- * Create a task from a template: pick the template, fill in the context (checked as you type against the
- * template's JSON schema), confirm, and land on the new task.
+ * Create a task from a template: pick the template (without a version in the address, the latest one,
+ * as the server chooses it), fill in the context (prefilled with an example built from the template's
+ * schema, and checked as you type against it), confirm, and land on the new task.
  */
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { exampleFromSchema } from '../../../src/definitions/example-from-schema.js';
 import type { TemplateDetail } from '../api/types.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorBanner, JsonBlock } from '../components/ui.js';
 import { useApi, useAsync } from '../hooks.js';
 import { contextChecker } from '../lib/context-check.js';
 import { href } from '../lib/route.js';
-import { skeletonFromSchema } from '../lib/schema-skeleton.js';
 
 export function CreateTaskPage({ query }: { query: URLSearchParams }) {
   const api = useApi();
@@ -23,7 +24,11 @@ export function CreateTaskPage({ query }: { query: URLSearchParams }) {
       label: `${ns.namespace}/${t.name} v${t.version}`,
     })),
   );
-  const chosen = namespace && name ? `${namespace}|${name}|${version}` : '';
+  // Without a version the server serves the latest; the select shows the one it served.
+  const [served, setServed] = useState<{ key: string; version: string } | null>(null);
+  const key = `${namespace}|${name}`;
+  const shownVersion = version || (served?.key === key ? served.version : '');
+  const chosen = namespace && name && shownVersion ? `${namespace}|${name}|${shownVersion}` : '';
   return (
     <div class="page">
       <h1>Create a task</h1>
@@ -46,15 +51,35 @@ export function CreateTaskPage({ query }: { query: URLSearchParams }) {
         </select>
       </label>
       {namespace && name ? (
-        <TemplateForm namespace={namespace} name={name} version={version || undefined} />
+        <TemplateForm
+          namespace={namespace}
+          name={name}
+          version={version || undefined}
+          onLoaded={(v) => setServed({ key, version: v })}
+        />
       ) : null}
     </div>
   );
 }
 
-function TemplateForm({ namespace, name, version }: { namespace: string; name: string; version?: string }) {
+function TemplateForm({
+  namespace,
+  name,
+  version,
+  onLoaded,
+}: {
+  namespace: string;
+  name: string;
+  version?: string;
+  onLoaded: (version: string) => void;
+}) {
   const api = useApi();
   const t = useAsync(() => api.template(namespace, name, version), [namespace, name, version]);
+  const loaded = t.data?.version;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reported once per version served, whatever the callback's identity
+  useEffect(() => {
+    if (loaded) onLoaded(loaded);
+  }, [loaded]);
   if (!t.data)
     return t.error ? <ErrorBanner error={t.error} title="Could not load the template" /> : <p>Loading…</p>;
   return <ContextForm key={`${t.data.namespace}/${t.data.name}/${t.data.version}`} template={t.data} />;
@@ -63,9 +88,8 @@ function TemplateForm({ namespace, name, version }: { namespace: string; name: s
 function ContextForm({ template }: { template: TemplateDetail }) {
   const api = useApi();
   const check = useMemo(() => contextChecker(template.contextSchema), [template]);
-  const [text, setText] = useState(() =>
-    JSON.stringify(skeletonFromSchema(template.contextSchema ?? {}), null, 2),
-  );
+  // An example valid for the schema (its defaults, examples, enums; required properties by type).
+  const [text, setText] = useState(() => JSON.stringify(exampleFromSchema(template.contextSchema), null, 2));
   const [initiator, setInitiator] = useState('dashboard');
   const [reason, setReason] = useState('');
   const [tags, setTags] = useState('');

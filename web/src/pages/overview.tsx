@@ -1,17 +1,19 @@
 /**
- * Overview: counts by state (/health/status), tasks created, running and finished over time with
- * throughput and error rate (rebuilt from the latest 500 tasks), steps waiting and running, live workers,
- * the slowest steps (from the analytics endpoints when the server mounts them) and a feed of recent
- * events. Refreshed on live events and every few seconds.
+ * Overview: counts by state (/health/status), tasks created and finished over time with throughput and
+ * error rate (rebuilt from the latest 500 tasks), the step queue (what will run, what waits, what is
+ * blocked below a failure), live workers, the slowest steps and average durations (from the analytics
+ * endpoints when the server mounts them) and a feed of recent events. Refreshed on live events and every
+ * few seconds.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../api/client.js';
-import { type HealthStatus, type LiveEvent, TASK_STATES, type Task } from '../api/types.js';
+import { type HealthStatus, type LiveEvent, type StepQueue, TASK_STATES, type Task } from '../api/types.js';
 import { PerformanceSummary, SlowestSteps } from '../components/analytics.js';
+import { HistoryChart } from '../components/history-chart.js';
 import { ErrorBanner, LiveIndicator, Section, StateBadge } from '../components/ui.js';
 import { useApi, useAsync, useLive, useThrottled } from '../hooks.js';
 import { formatDuration, formatTime, humanState } from '../lib/format.js';
-import { chartLines, type History, historyOf, ratesOf, SERIES } from '../lib/series.js';
+import { historyOf, type Rates, ratesOf } from '../lib/series.js';
 
 const POLL_MS = 10_000;
 
@@ -55,8 +57,6 @@ export function OverviewPage() {
   const history = useMemo(() => (recent ? historyOf(recent, now) : null), [recent, now]);
   const rates = history ? ratesOf(history) : null;
   const byState = status?.tasks?.byState ?? {};
-  const steps = status?.steps?.byState ?? {};
-  const readyDepth = typeof status?.readyQueue === 'number' ? status.readyQueue : null;
 
   return (
     <div class="page">
@@ -78,26 +78,9 @@ export function OverviewPage() {
           {history ? <HistoryChart history={history} /> : <p>Loading…</p>}
         </Section>
         <Section title="Throughput and errors" id="rates">
-          <dl class="summary">
-            <dt>Finished per minute</dt>
-            <dd data-throughput>{rates ? rates.throughputPerMin.toFixed(2) : '–'}</dd>
-            <dt>Error rate</dt>
-            <dd data-error-rate>
-              {rates?.errorRate == null ? '–' : `${(rates.errorRate * 100).toFixed(1)} %`}
-            </dd>
-            <dt>Ready queue</dt>
-            <dd>
-              {readyDepth !== null
-                ? readyDepth
-                : `${(steps.pending ?? 0) + (steps.waiting_for_retry ?? 0)} pending or waiting for retry`}
-            </dd>
-            <dt>Running steps</dt>
-            <dd>{steps.in_progress ?? 0}</dd>
-          </dl>
-          <p class="muted">
-            Over the chart's window, from the latest {recent?.length ?? 0} tasks. Ready queue: steps that can
-            run now or after a backoff (blocked steps included).
-          </p>
+          <RatesSummary rates={rates} />
+          <h3>Steps now</h3>
+          <QueueSummary status={status} />
           {performance.data ? <PerformanceSummary value={performance.data} /> : null}
         </Section>
         <Section title="Workers" id="workers">
@@ -133,41 +116,69 @@ export function OverviewPage() {
   );
 }
 
-function HistoryChart({ history }: { history: History }) {
-  const width = 460;
-  const height = 140;
-  const lines = chartLines(history, SERIES, width, height);
-  const seriesClass = (name: string) =>
-    name === 'created' ? 'none' : name === 'active' ? 'in_progress' : name;
+function RatesSummary({ rates }: { rates: Rates | null }) {
+  if (!rates) return <p>Loading…</p>;
   return (
-    <figure>
-      <svg
-        class="chart"
-        viewBox={`0 0 ${width} ${height}`}
-        preserveAspectRatio="none"
-        role="img"
-        aria-label={`Tasks created, active and finished per ${formatDuration(history.bucketMs)}`}
-      >
-        {lines.map((l) => (
-          <polyline
-            key={l.name}
-            class={`line state-${seriesClass(l.name)}`}
-            points={l.points}
-            data-series={l.name}
-          />
-        ))}
-      </svg>
-      <figcaption class="legend">
-        Per {formatDuration(history.bucketMs)} over the last{' '}
-        {formatDuration(history.bucketMs * history.buckets.length)}:{' '}
-        {lines.map((l) => (
-          <span key={l.name}>
-            <span class={`key state-${seriesClass(l.name)}`} />{' '}
-            {l.name === 'active' ? 'active in the last interval' : l.name} {l.total}{' '}
+    <>
+      <dl class="summary">
+        <dt>Finished</dt>
+        <dd data-throughput>
+          {rates.finished} ({rates.throughputPerMin.toFixed(2)} per minute)
+        </dd>
+        <dt>Error rate</dt>
+        <dd>
+          <span data-error-rate>
+            {rates.errorRate === null ? '–' : `${(rates.errorRate * 100).toFixed(1)} %`}
           </span>
-        ))}
-      </figcaption>
-    </figure>
+          {rates.errorRate === null ? null : (
+            <span class="muted">
+              {' '}
+              ({rates.failed} of {rates.finished} in error)
+            </span>
+          )}
+        </dd>
+      </dl>
+      <p class="muted note">
+        Over the chart's last {formatDuration(rates.windowMs)}: tasks that finished complete or in error
+        (cancelled ones count in neither).
+      </p>
+    </>
+  );
+}
+
+/** The step queue from /health/status; an older server sends only counts by state. */
+function QueueSummary({ status }: { status: HealthStatus | null }) {
+  const queue = status?.queue;
+  if (!queue) {
+    const steps = status?.steps?.byState ?? {};
+    return (
+      <dl class="summary">
+        <dt>Pending or waiting for retry</dt>
+        <dd>{(steps.pending ?? 0) + (steps.waiting_for_retry ?? 0)} (steps of failed tasks included)</dd>
+        <dt>Running</dt>
+        <dd>{steps.in_progress ?? 0}</dd>
+      </dl>
+    );
+  }
+  const rows: Array<[keyof StepQueue, string]> = [
+    ['ready', 'Ready to run'],
+    ['running', 'Running'],
+    ['waitingForRetry', 'Waiting out a retry backoff'],
+    ['waitingForParents', 'Waiting for their parents'],
+    ['blocked', 'Blocked by a failed step'],
+  ];
+  return (
+    <dl class="summary queue">
+      {rows.map(([key, label]) => [
+        <dt key={`${key}-t`}>{label}</dt>,
+        <dd key={`${key}-d`} data-queue={key}>
+          {queue[key] ?? 0}
+          {key === 'blocked' && (queue.blocked ?? 0) > 0 ? (
+            <span class="muted"> (they run only if the failed step is retried or resolved)</span>
+          ) : null}
+        </dd>,
+      ])}
+    </dl>
   );
 }
 
@@ -188,8 +199,11 @@ function Workers({ workers }: { workers: ReadonlyArray<Readonly<Record<string, u
       <tbody>
         {workers.map((w) => (
           <tr key={text(w.id)} data-worker={text(w.id)}>
-            <td>
-              {text(w.name)} <span class="muted">{text(w.hostname)}</span>
+            <td title={`worker ${text(w.id)}`}>
+              {text(w.name)}
+              {typeof w.hostname === 'string' && !text(w.name).startsWith(`${w.hostname}:`) ? (
+                <span class="muted"> on {w.hostname}</span>
+              ) : null}
             </td>
             <td>{text(w.concurrency)}</td>
             <td>{w.namespaces == null ? 'all' : text(w.namespaces)}</td>

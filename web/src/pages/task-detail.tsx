@@ -1,29 +1,31 @@
 /**
- * One task: its DAG (coloured by step state, critical path marked), a timeline of attempts from the audit
- * trail, the context, each step's inputs/results/errors, the audit trail, and the actions an operator can
- * take (each behind a confirmation). Reloads on the task's live events.
+ * One task: its DAG (coloured by step state, critical path marked) with the selected step's results and
+ * actions beside it, the steps with their results or errors, a timeline of attempts from the audit
+ * trail, the context, the audit trail, and the actions an operator can take (each behind a
+ * confirmation). Reloads on the task's live events.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { isStepTransition, type Step, type TaskWithSteps } from '../api/types.js';
+import type { TaskWithSteps } from '../api/types.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { DagGraph } from '../components/dag-graph.js';
+import {
+  AuditTable,
+  displayStateOf,
+  type StepAction,
+  StepPanel,
+  StepsTable,
+} from '../components/step-details.js';
 import { TimelineChart } from '../components/timeline-chart.js';
 import { ErrorBanner, JsonBlock, LiveIndicator, Section, StateBadge } from '../components/ui.js';
 import { useApi, useAsync, useLive, useThrottled } from '../hooks.js';
 import { criticalPathOf } from '../lib/critical-path.js';
-import { formatDuration, formatTime, humanState, sinceMs } from '../lib/format.js';
+import { formatDuration, formatTime, sinceMs } from '../lib/format.js';
 import { buildTimeline } from '../lib/timeline.js';
 
-type Action =
-  | { kind: 'cancel-task' }
-  | { kind: 'retry-task' }
-  | { kind: 'cancel-step'; step: Step }
-  | { kind: 'retry-step'; step: Step }
-  | { kind: 'resolve-step'; step: Step };
+type Action = { kind: 'cancel-task' } | { kind: 'retry-task' } | StepAction;
 
-const TASK_CANCELLABLE = new Set(['pending', 'in_progress', 'complete', 'resolved_manually']);
-const STEP_CANCELLABLE = new Set(['pending', 'in_progress', 'waiting_for_retry']);
-const STEP_RESOLVABLE = new Set(['pending', 'waiting_for_retry', 'error']);
+// A finished run is history: the server refuses to cancel it (409), so the page does not offer it.
+const TASK_CANCELLABLE = new Set(['pending', 'in_progress']);
 
 export function TaskDetailPage({ id }: { id: number }) {
   const api = useApi();
@@ -64,29 +66,31 @@ export function TaskDetailPage({ id }: { id: number }) {
         <StateBadge state={t.state} />
         <LiveIndicator status={status} />
         <div class="spacer" />
-        <button
-          type="button"
-          class="danger"
-          disabled={!TASK_CANCELLABLE.has(t.state)}
-          onClick={() => setAction({ kind: 'cancel-task' })}
-        >
-          Cancel task
-        </button>
-        <button
-          type="button"
-          disabled={t.state !== 'error'}
-          onClick={() => setAction({ kind: 'retry-task' })}
-        >
-          Retry task
-        </button>
+        {TASK_CANCELLABLE.has(t.state) ? (
+          <button type="button" class="danger" onClick={() => setAction({ kind: 'cancel-task' })}>
+            Cancel task
+          </button>
+        ) : null}
+        {t.state === 'error' ? (
+          <button type="button" onClick={() => setAction({ kind: 'retry-task' })}>
+            Retry task
+          </button>
+        ) : null}
       </div>
       <ErrorBanner error={task.error} title="Could not refresh the task" />
       <TaskSummary task={t} />
-      <TaskGraph task={t} audit={audit.data?.items ?? null} selected={selected} onSelect={setSelected} />
-      {step ? (
-        <StepPanel step={step} task={t} onAction={setAction} onClose={() => setSelected(null)} />
-      ) : null}
-      <StepsTable task={t} onSelect={setSelected} />
+      <div class={`graph-and-step${step ? ' with-step' : ''}`}>
+        <TaskGraph task={t} audit={audit.data?.items ?? null} selected={selected} onSelect={setSelected} />
+        {step ? (
+          <StepPanel step={step} task={t} onAction={setAction} onClose={() => setSelected(null)} />
+        ) : null}
+      </div>
+      <Section title="Steps" id="steps">
+        <StepsTable task={t} selected={selected} onSelect={setSelected} />
+      </Section>
+      <Section title="Timeline of attempts" id="timeline">
+        <Timeline task={t} audit={audit.data?.items ?? null} />
+      </Section>
       <Section title="Context" id="context">
         <JsonBlock value={t.context} label="Task context" />
       </Section>
@@ -127,6 +131,14 @@ function TaskSummary({ task }: { task: TaskWithSteps }) {
   );
 }
 
+type Audit = Parameters<typeof buildTimeline>[0];
+
+function useTimeline(task: TaskWithSteps, audit: Audit | null) {
+  const order = useMemo(() => [...task.steps].sort((a, b) => a.position - b.position), [task.steps]);
+  const timeline = useMemo(() => (audit ? buildTimeline(audit, Date.now(), order) : null), [audit, order]);
+  return { order, timeline };
+}
+
 function TaskGraph({
   task,
   audit,
@@ -134,24 +146,28 @@ function TaskGraph({
   onSelect,
 }: {
   task: TaskWithSteps;
-  audit: Parameters<typeof buildTimeline>[0] | null;
+  audit: Audit | null;
   selected: number | null;
   onSelect: (id: number) => void;
 }) {
-  const order = useMemo(() => [...task.steps].sort((a, b) => a.position - b.position), [task.steps]);
-  const timeline = useMemo(() => (audit ? buildTimeline(audit, Date.now(), order) : null), [audit, order]);
+  const { order, timeline } = useTimeline(task, audit);
   const path = useMemo(() => {
-    const durations = new Map((timeline?.rows ?? []).map((r) => [r.stepId, r.spanMs]));
+    // The browser's own estimate (when the server sends no analysis): steps that ran, first attempt to last.
+    const ran = (timeline?.rows ?? []).filter((r) => r.segments.length > 0);
+    const durations = new Map(ran.map((r) => [r.stepId, r.spanMs]));
     return criticalPathOf(order, durations, task.dependencies?.criticalPath);
   }, [order, timeline, task.dependencies]);
   const nodes = useMemo(
     () =>
-      order.map((s) => ({
-        id: String(s.id),
-        label: s.name,
-        state: s.state,
-        detail: `${humanState(s.state)}${s.totalAttempts > 1 ? ` · ${s.totalAttempts} attempts` : ''}`,
-      })),
+      order.map((s) => {
+        const shown = displayStateOf(s);
+        return {
+          id: String(s.id),
+          label: s.name,
+          state: shown.state,
+          detail: `${shown.label}${s.totalAttempts > 1 ? ` · ${s.totalAttempts} attempts` : ''}`,
+        };
+      }),
     [order],
   );
   const edges = useMemo(
@@ -160,201 +176,34 @@ function TaskGraph({
   );
   const critical = useMemo(() => new Set(path.stepIds.map(String)), [path]);
   const names = new Map(order.map((s) => [s.id, s.name]));
+  const unfinished = task.dependencies?.criticalPath?.estimated ?? [];
   return (
-    <>
-      <Section title="Step graph" id="graph">
-        <DagGraph
-          nodes={nodes}
-          edges={edges}
-          critical={critical}
-          selected={selected === null ? null : String(selected)}
-          onSelect={(sid) => onSelect(Number(sid))}
-          label={`Steps of task ${task.id}`}
-        />
-        <p class="legend" data-critical-source={path.source}>
-          <span class="key critical" /> Critical path
-          {path.source === 'client'
-            ? ' (estimated in the browser from recorded step durations)'
-            : ' (from the server)'}
-          : {path.stepIds.map((sid) => names.get(sid) ?? sid).join(' → ') || '–'}
-          {path.durationMs > 0 ? `, ${formatDuration(path.durationMs)}` : ''}
-        </p>
-      </Section>
-      <Section title="Timeline of attempts" id="timeline">
-        {timeline ? <TimelineChart timeline={timeline} /> : <p>Loading…</p>}
-      </Section>
-    </>
-  );
-}
-
-function StepsTable({ task, onSelect }: { task: TaskWithSteps; onSelect: (id: number) => void }) {
-  return (
-    <Section title="Steps" id="steps">
-      <table class="steps">
-        <thead>
-          <tr>
-            <th scope="col">Step</th>
-            <th scope="col">State</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Last attempt</th>
-            <th scope="col">Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...task.steps]
-            .sort((a, b) => a.position - b.position)
-            .map((s) => (
-              <tr key={s.id} data-step={s.name} data-state={s.state}>
-                <td>
-                  <button type="button" class="link" onClick={() => onSelect(s.id)}>
-                    {s.name}
-                  </button>
-                </td>
-                <td>
-                  <StateBadge state={s.state} />
-                  {s.blocked ? <span class="muted"> blocked</span> : null}
-                </td>
-                <td>
-                  {s.attempts}/{s.retryLimit}
-                  {s.totalAttempts !== s.attempts ? (
-                    <span class="muted"> ({s.totalAttempts} in all)</span>
-                  ) : null}
-                </td>
-                <td>{formatTime(s.lastAttemptedAt)}</td>
-                <td class="error-text">
-                  {s.lastError ? `${s.lastError.class}: ${s.lastError.message}` : ''}
-                </td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
+    <Section title="Step graph" id="graph">
+      <DagGraph
+        nodes={nodes}
+        edges={edges}
+        critical={critical}
+        selected={selected === null ? null : String(selected)}
+        onSelect={(sid) => onSelect(Number(sid))}
+        label={`Steps of task ${task.id}`}
+      />
+      <p class="legend" data-critical-source={path.source}>
+        <span class="key critical" /> Critical path, the chain of steps that decided how long the task took
+        {path.source === 'client' ? ' (estimated in the browser from recorded attempts)' : ''}:{' '}
+        <span data-critical-path>{path.stepIds.map((sid) => names.get(sid) ?? sid).join(' → ') || '–'}</span>
+        {path.durationMs > 0 ? `, ${formatDuration(path.durationMs)}` : ''}
+        {unfinished.length > 0 ? ` (still running or not run yet: ${unfinished.join(', ')})` : ''}
+      </p>
+      {selected === null ? (
+        <p class="muted hint">Select a step (in the graph or the table) to see its results and actions.</p>
+      ) : null}
     </Section>
   );
 }
 
-function StepPanel({
-  step,
-  task,
-  onAction,
-  onClose,
-}: {
-  step: Step;
-  task: TaskWithSteps;
-  onAction: (action: Action) => void;
-  onClose: () => void;
-}) {
-  const names = new Map(task.steps.map((s) => [s.id, s.name]));
-  return (
-    <section
-      class="card step-panel"
-      aria-labelledby="step-title"
-      data-step={step.name}
-      data-state={step.state}
-    >
-      <div class="page-head">
-        <h2 id="step-title">
-          Step {step.name} <StateBadge state={step.state} />
-        </h2>
-        <div class="spacer" />
-        <button
-          type="button"
-          disabled={step.state !== 'error'}
-          onClick={() => onAction({ kind: 'retry-step', step })}
-        >
-          Retry step
-        </button>
-        <button
-          type="button"
-          disabled={!STEP_RESOLVABLE.has(step.state)}
-          onClick={() => onAction({ kind: 'resolve-step', step })}
-        >
-          Resolve with results…
-        </button>
-        <button
-          type="button"
-          class="danger"
-          disabled={!STEP_CANCELLABLE.has(step.state)}
-          onClick={() => onAction({ kind: 'cancel-step', step })}
-        >
-          Cancel step
-        </button>
-        <button type="button" onClick={onClose} aria-label="Close step details">
-          ✕
-        </button>
-      </div>
-      <dl class="summary">
-        <dt>Parents</dt>
-        <dd>{step.parentIds.map((p) => names.get(p) ?? p).join(', ') || '–'}</dd>
-        <dt>Children</dt>
-        <dd>{step.childIds.map((c) => names.get(c) ?? c).join(', ') || '–'}</dd>
-        <dt>Attempts</dt>
-        <dd>
-          {step.attempts} of {step.retryLimit} ({step.totalAttempts} in all)
-          {step.retryable ? '' : ', not retryable'}
-        </dd>
-        <dt>Timeout</dt>
-        <dd>{step.timeoutMs ? formatDuration(step.timeoutMs) : 'none'}</dd>
-        <dt>Next run</dt>
-        <dd>{formatTime(step.runAt)}</dd>
-        <dt>Completed</dt>
-        <dd>{formatTime(step.completedAt)}</dd>
-        <dt>Worker</dt>
-        <dd>{step.workerId ?? '–'}</dd>
-      </dl>
-      <div class="columns">
-        <div>
-          <h3>Inputs</h3>
-          <JsonBlock value={step.inputs} label="Step inputs" />
-        </div>
-        <div>
-          <h3>Results</h3>
-          <JsonBlock value={step.results} label="Step results" />
-        </div>
-      </div>
-      {step.lastError ? (
-        <div class="step-error">
-          <h3>Last error</h3>
-          <p>
-            <strong>{step.lastError.class}</strong>
-            {step.lastError.code ? ` (${step.lastError.code})` : ''}: {step.lastError.message}
-          </p>
-          {step.lastError.stack ? <pre class="json">{step.lastError.stack}</pre> : null}
-        </div>
-      ) : null}
-    </section>
-  );
-}
-
-function AuditTable({ task, items }: { task: TaskWithSteps; items: Parameters<typeof buildTimeline>[0] }) {
-  if (items.length === 0) return <p class="muted">No transitions recorded.</p>;
-  return (
-    <table class="audit">
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">What</th>
-          <th scope="col">From</th>
-          <th scope="col">To</th>
-          <th scope="col">Details</th>
-        </tr>
-      </thead>
-      <tbody>
-        {items.map((entry) => (
-          <tr
-            key={`${isStepTransition(entry) ? `s${entry.stepId}` : 't'}-${entry.sortKey}-${entry.createdAt}`}
-          >
-            <td>{formatTime(entry.createdAt)}</td>
-            <td>{isStepTransition(entry) ? `step ${entry.stepName}` : `task #${task.id}`}</td>
-            <td>{entry.fromState ? humanState(entry.fromState) : '–'}</td>
-            <td>
-              <StateBadge state={entry.toState} />
-            </td>
-            <td class="meta">{entry.metadata ? JSON.stringify(entry.metadata) : ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+function Timeline({ task, audit }: { task: TaskWithSteps; audit: Audit | null }) {
+  const { timeline } = useTimeline(task, audit);
+  return timeline ? <TimelineChart timeline={timeline} /> : <p>Loading…</p>;
 }
 
 function ActionDialog({
