@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   TASKER_DATABASE_UNAVAILABLE: { status: 503, summary: 'The database could not be reached.' },
   TASKER_MIGRATION_FAILED: { status: 500, summary: 'A database migration failed.' },
   TASKER_FEATURE_DISABLED: { status: 404, summary: 'The feature is turned off in the configuration.' },
+  TASKER_DATA_DIR_IN_USE: {
+    status: 503,
+    summary: 'Another process owns the embedded data directory and cannot share it with this one.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,8 @@
  * The one interface the engine needs from a database, small enough that a node-postgres pool and an
  * embedded PGlite both fit it. Queries are parameterized; `int8` values arrive as JS numbers.
  */
+import type { DataDirSharing } from './describe-database.js';
+
 export interface QueryResult<Row> {
   readonly rows: Row[];
   readonly rowCount: number;
@@ -15,6 +17,8 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
+  /** An embedded data directory: whether this process owns it or reaches it through its owner. */
+  readonly sharing?: DataDirSharing | undefined;
   /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
