@@ -31,6 +31,11 @@ export interface Database extends Queryable {
     onNotification: (channel: string, payload: string) => void,
     onReconnect?: () => void,
   ): Promise<() => Promise<void>>;
+  /**
+   * Embedded databases only: the schema as SQL for a PostgreSQL server (`tasker db export`), with its
+   * rows, sequences and functions.
+   */
+  exportSchema?(schema: string): Promise<string>;
   /** Connections the engine may use at once (the pool's size; 1 for PGlite). */
   readonly maxConnections: number;
   /** Pool use, for health and metrics. */

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { exportSchemaSql } from './data-dir/export-sql.js';
 import { createSessionGate, type SessionGate } from './data-dir/session-gate.js';
 import { type Database, type Queryable, type QueryResult, quoteIdent } from './database.js';
 import type { DataDirSharing } from './describe-database.js';
@@ -115,6 +116,7 @@ export async function openEmbeddedDatabase(options: PgliteOptions = {}): Promise
         for (const s of subscriptions) listeners.get(s.channel)?.delete(s.callback);
       };
     },
+    exportSchema: (schema) => exportSchemaSql(db, gate, schema),
     poolStats() {
       return { total: 1, idle: 1, waiting: 0 };
     },

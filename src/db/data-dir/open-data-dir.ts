@@ -29,6 +29,7 @@ import {
   updateRecord,
 } from './owner-record.js';
 import { startSocketServer } from './socket-server.js';
+import { exportCommand } from './wire-protocol.js';
 
 export interface OpenDataDirOptions {
   readonly dataDir: string;
@@ -294,6 +295,12 @@ function failoverClient(
         await entry.stop();
       };
     },
+    exportSchema: (schema) =>
+      guard(async (db) => {
+        if (db.exportSchema) return db.exportSchema(schema); // this process took the directory over
+        const { rows } = await db.query<{ sql: string }>(exportCommand(schema));
+        return rows[0]!.sql;
+      }),
     poolStats: () => current.db.poolStats(),
     async close() {
       closed = true;

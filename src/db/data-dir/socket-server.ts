@@ -24,14 +24,17 @@ import {
   type ClientMessage,
   commandDone,
   endsBatch,
+  errorMessage,
   extractNotifications,
-  fatalError,
   GSSENC_REQUEST,
   type Notification,
   notificationMessage,
+  parseExportCommand,
   parseListen,
   queryText,
+  readyForQuery,
   SSL_REQUEST,
+  singleTextRow,
   startupCode,
   takeMessages,
 } from './wire-protocol.js';
@@ -105,6 +108,22 @@ export async function startSocketServer(
       c.socket.write(commandDone('UNLISTEN', c.release !== null && pglite.isInTransaction()));
       return;
     }
+    const exportSchema =
+      batch.length === 1 && first.type === 'Q' ? parseExportCommand(queryText(first)) : null;
+    if (exportSchema !== null && !c.release) {
+      // pg_dump must run in the process that holds PGlite: the owner runs it for its client.
+      try {
+        const sql = await embedded.database.exportSchema!(exportSchema);
+        if (!c.closed) c.socket.write(singleTextRow('sql', sql, false));
+      } catch (error) {
+        if (!c.closed) {
+          c.socket.write(
+            Buffer.concat([errorMessage('ERROR', 'XX000', (error as Error).message), readyForQuery(false)]),
+          );
+        }
+      }
+      return;
+    }
     c.release ??= await gate.exclusive();
     if (c.closed) return;
     const answer = await execute(Buffer.concat(batch.map((m) => m.bytes)));
@@ -147,7 +166,7 @@ export async function startSocketServer(
         .catch((error: unknown) => {
           onError(error as Error);
           if (!c.closed)
-            c.socket.write(fatalError('XX000', `embedded database: ${(error as Error).message}`));
+            c.socket.write(errorMessage('FATAL', 'XX000', `embedded database: ${(error as Error).message}`));
           return end(c);
         });
     }

@@ -121,21 +121,64 @@ export function notificationMessage(notification: Notification, pid = 0): Buffer
 
 /** CommandComplete + ReadyForQuery: the answer to a statement the server handled itself. */
 export function commandDone(tag: string, inTransaction: boolean): Buffer {
-  return Buffer.concat([message('C', cstring(tag)), message('Z', Buffer.from(inTransaction ? 'T' : 'I'))]);
+  return Buffer.concat([message('C', cstring(tag)), readyForQuery(inTransaction)]);
 }
 
-/** ErrorResponse (fatal) for a connection the server refuses. */
-export function fatalError(sqlState: string, text: string): Buffer {
+/** ErrorResponse: FATAL for a connection the server gives up on, ERROR for a failed statement. */
+export function errorMessage(severity: 'FATAL' | 'ERROR', sqlState: string, text: string): Buffer {
   return message(
     'E',
     Buffer.concat([
-      Buffer.from('SFATAL\0', 'utf8'),
-      Buffer.from('VFATAL\0', 'utf8'),
+      cstring(`S${severity}`),
+      cstring(`V${severity}`),
       cstring(`C${sqlState}`),
       cstring(`M${text}`),
       Buffer.from([0]),
     ]),
   );
+}
+
+/** ReadyForQuery. */
+export function readyForQuery(inTransaction: boolean): Buffer {
+  return message('Z', Buffer.from(inTransaction ? 'T' : 'I'));
+}
+
+/** The answer to a query of one text column and one row, ending with ReadyForQuery. */
+export function singleTextRow(column: string, value: string, inTransaction: boolean): Buffer {
+  const field = Buffer.alloc(18);
+  field.writeInt32BE(0, 0); // table oid
+  field.writeInt16BE(0, 4); // column number
+  field.writeInt32BE(25, 6); // type: text
+  field.writeInt16BE(-1, 10); // type size: variable
+  field.writeInt32BE(-1, 12); // type modifier
+  field.writeInt16BE(0, 16); // format: text
+  const count = Buffer.alloc(2);
+  count.writeInt16BE(1);
+  const bytes = Buffer.from(value, 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(bytes.length);
+  return Buffer.concat([
+    message('T', Buffer.concat([count, cstring(column), field])),
+    message('D', Buffer.concat([count, length, bytes])),
+    message('C', cstring('SELECT 1')),
+    readyForQuery(inTransaction),
+  ]);
+}
+
+/**
+ * Our own command on the socket (not SQL, so it cannot clash with a real statement): the owner runs
+ * pg_dump for a client, which cannot run it itself (pg_dump needs PGlite in its process).
+ */
+export const EXPORT_COMMAND = 'TASKER EXPORT SCHEMA';
+
+export function exportCommand(schema: string): string {
+  return `${EXPORT_COMMAND} "${schema.replaceAll('"', '""')}"`;
+}
+
+/** The schema of an export command, or null. */
+export function parseExportCommand(sql: string): string | null {
+  const match = /^TASKER EXPORT SCHEMA "((?:[^"]|"")+)"$/.exec(sql);
+  return match ? match[1]!.replaceAll('""', '"') : null;
 }
 
 /**
