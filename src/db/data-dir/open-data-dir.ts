@@ -37,7 +37,10 @@ export interface OpenDataDirOptions {
   readonly serve?: boolean;
   /** Pool size when this process is a client of the owner. @defaultValue 4 */
   readonly clientConnections?: number;
-  /** How long to wait for an owner that is starting (or stopping) before refusing. @defaultValue 30000 */
+  /**
+   * How long to wait for an owner that is starting (creating a new data directory takes long on a busy
+   * machine) or stopping, before refusing. @defaultValue 120000
+   */
   readonly waitMs?: number;
   readonly onBackgroundError?: (error: Error) => void;
 }
@@ -77,7 +80,7 @@ type Opened = { readonly db: Database; readonly owner: OwnerRecord | null };
 
 /** Finds the owner of the directory, or becomes it. */
 async function openOnce(options: OpenDataDirOptions, dir: string): Promise<Opened> {
-  const deadline = Date.now() + (options.waitMs ?? 30_000);
+  const deadline = Date.now() + (options.waitMs ?? 120_000);
   let lastRefusal: unknown = null;
   for (;;) {
     const [top] = listGenerations(dir);
