@@ -69,11 +69,11 @@ function inUse(dir: string, record: OwnerRecord, why: string, what: string): Tas
   );
 }
 
-/** A connection problem (as opposed to an error the database answered with). */
+/** A connection problem (as opposed to a statement the database refused, which has a severity below FATAL). */
 function isConnectionError(error: unknown): boolean {
-  const code = sqlState(error);
-  if (code === 'ENOENT') return true;
-  return isTransientDatabaseError(error) && !/^[0-9A-Z]{5}$/.test(code ?? '');
+  if (sqlState(error) === 'ENOENT') return true; // the socket is gone
+  const severity = (error as { severity?: unknown } | null)?.severity;
+  return isTransientDatabaseError(error) && (severity === undefined || severity === 'FATAL');
 }
 
 type Opened = { readonly db: Database; readonly owner: OwnerRecord | null };
