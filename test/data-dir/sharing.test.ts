@@ -77,6 +77,18 @@ describe('several processes on one embedded data directory', { timeout: 300_000 
     expect(serve.output()).toContain(ownerLine(dataDir));
     const base = /Tasker API on (\S+)/.exec(serve.output())![1]!;
 
+    // /health/status says the same as the start-up line.
+    const health = (await (await fetch(`${base}/health/status`)).json()) as {
+      database: Record<string, unknown>;
+    };
+    expect(health.database).toMatchObject({
+      kind: 'pglite',
+      dataDir,
+      schema: 'tasker',
+      sharing: { role: 'owner', socket: join(dataDir, '.s.PGSQL.5432') },
+      text: ownerLine(dataDir).slice('database: '.length),
+    });
+
     // Live updates from the owner, for changes made by other processes.
     const events = await subscribe(`${base}/events`);
 

@@ -252,13 +252,21 @@ function failoverClient(
     onBackgroundError(error);
     if (isConnectionError(error)) recover(current);
   };
-  const guard = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
+  const guard = async <T>(fn: (db: Database) => Promise<T>, retried = false): Promise<T> => {
     const used = current;
     try {
       return await fn(used.db);
     } catch (error) {
       if (!isConnectionError(error) || closed) throw error;
       recover(used);
+      // Could not even connect (the owner's socket is gone): nothing was sent, so once the next owner
+      // is found (or this process is it) the statement goes there. A statement that was sent may have
+      // run: that one fails, and the caller decides.
+      const code = sqlState(error);
+      if (!retried && (code === 'ENOENT' || code === 'ECONNREFUSED')) {
+        await recovering;
+        if (current !== used) return guard(fn, true);
+      }
       const owner = used.owner ? ` (pid ${used.owner.pid}, ${used.owner.command})` : '';
       throw new TaskerError(
         'TASKER_DATABASE_UNAVAILABLE',
