@@ -4,7 +4,7 @@
  * the session to itself, notifications reach every listener whoever sent them, and a client whose owner
  * closes gets a clear error and then takes the directory over with its data.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -113,5 +113,25 @@ describe('an owner and its client on one data directory', { timeout: 120_000 }, 
     expect(rows).toEqual([{ label: 'kept' }]);
     expect(client.sharing).toEqual({ role: 'owner', socket: join(dir, '.s.PGSQL.5432') });
     expect(listGenerations(dir)).toEqual([2]);
+  });
+});
+
+describe('a data directory too deep for a Unix socket path', { timeout: 120_000 }, () => {
+  test('gets its socket in a private temp dir, named in the owner record, removed on close', async () => {
+    const deep = join(mkdtempSync(join(tmpdir(), 'tasker-deep-')), 'a'.repeat(60), 'b'.repeat(40), '.tasker');
+    const deepOwner = await openDataDir({ dataDir: deep });
+    const socket = (deepOwner.sharing as { socket: string }).socket;
+    try {
+      expect(socket.startsWith(tmpdir())).toBe(true);
+      expect(socket.length).toBeLessThanOrEqual(100);
+      expect(readRecord(deep, 1)).toMatchObject({ state: 'serving', socket });
+      const deepClient = await openDataDir({ dataDir: deep });
+      expect((await deepClient.query<{ v: number }>('SELECT 1 AS v')).rows).toEqual([{ v: 1 }]);
+      await deepClient.close();
+    } finally {
+      await deepOwner.close();
+      rmSync(join(deep, '../../..'), { recursive: true, force: true });
+    }
+    expect(existsSync(join(socket, '..'))).toBe(false);
   });
 });

@@ -9,7 +9,7 @@
  * A client whose owner goes away gets TASKER_DATABASE_UNAVAILABLE for the statements in flight; in the
  * background it finds the next owner or becomes the owner itself, so a long-running worker carries on.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { TaskerError } from '../../errors.js';
@@ -161,7 +161,11 @@ async function becomeOwner(options: OpenDataDirOptions, dir: string, record: Own
     const path = socketPathFor(dir);
     try {
       const server = await startSocketServer(embedded, path, options.onBackgroundError);
-      embedded.beforeClose(() => server.close());
+      embedded.beforeClose(async () => {
+        await server.close();
+        // A socket of its own in the temp dir (a deep data dir): remove that dir too.
+        if (dirname(path) !== dir) rmSync(dirname(path), { recursive: true, force: true });
+      });
       current = { ...current, state: 'serving', socket: path };
       sharing = { role: 'owner', socket: path };
     } catch (error) {
