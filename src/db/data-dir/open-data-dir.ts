@@ -65,7 +65,6 @@ function inUse(dir: string, record: OwnerRecord, why: string, what: string): Tas
   return new TaskerError(
     'TASKER_DATA_DIR_IN_USE',
     `the embedded database in ${dir} is in use by ${describeOwner(record)}: ${why}. ${what}`,
-    { details: [{ path: 'database.dataDir', message: `owned by pid ${record.pid}: ${record.command}` }] },
   );
 }
 
