@@ -55,6 +55,10 @@ export const ERROR_CODES = {
   },
   TASKER_INTERNAL_ERROR: { status: 500, summary: 'An unexpected error; its details are in the server log.' },
   TASKER_SHUTTING_DOWN: { status: 503, summary: 'The server is shutting down and takes no new requests.' },
+  TASKER_DATA_DIR_IN_USE: {
+    status: 503,
+    summary: 'Another process owns the embedded data directory and cannot share it with this one.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

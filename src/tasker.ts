@@ -7,6 +7,7 @@
 import type { DependencyAnalysis, DependencyAnalysisOptions } from './analysis/task-dependencies.js';
 import { analyzeTask } from './analysis/task-dependencies.js';
 import { type Logger, type ResolvedConfig, resolveConfig, type TaskerOptions } from './config/options.js';
+import { openDataDir } from './db/data-dir/open-data-dir.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createPgliteDatabase } from './db/pglite-database.js';
@@ -166,7 +167,13 @@ export async function createTasker(
           maxConnections: config.database.maxConnections,
           onBackgroundError: (error) => logger.warn({ err: error }, 'database connection error'),
         })
-      : await createPgliteDatabase({ dataDir: config.database.dataDir ?? undefined }));
+      : config.database.dataDir
+        ? // Shared with the other processes on this machine, never copied (docs/deployment.md).
+          await openDataDir({
+            dataDir: config.database.dataDir,
+            onBackgroundError: (error) => logger.warn({ err: error }, 'embedded database connection error'),
+          })
+        : await createPgliteDatabase());
 
   try {
     if (config.database.migrate) await migrate(database, config.database.schema);

@@ -3,6 +3,7 @@
  * current, templates registered; 503 with the failing checks), and status (counts, the step queue, pool,
  * live workers).
  */
+import { describeDatabase } from '../db/describe-database.js';
 import { migrationStatus } from '../db/migrate.js';
 import { countByState, liveWorkers, stepQueue } from '../engine/sql/status-queries.js';
 import type { RouteModule } from './context.js';
@@ -113,7 +114,7 @@ export const healthRoutes: RouteModule = (app, { tasker, options, sql }) => {
       config: options.auth.statusRequiresAuth ? { permission: 'tasker.health_status:index' } : {},
       schema: {
         tags: ['health'],
-        summary: 'Status: tasks and steps by state, live workers, connection pool',
+        summary: 'Status: tasks and steps by state, live workers, the database in use, connection pool',
         response: {
           200: {
             type: 'object',
@@ -158,6 +159,30 @@ export const healthRoutes: RouteModule = (app, { tasker, options, sql }) => {
                   },
                 },
               },
+              database: {
+                type: 'object',
+                description:
+                  'Which database this process uses (never its password): the same text as the start-up line of tasker serve',
+                properties: {
+                  kind: { type: 'string', enum: ['postgres', 'pglite'] },
+                  text: { type: 'string' },
+                  schema: { type: 'string' },
+                  host: { type: 'string' },
+                  port: { type: 'integer' },
+                  database: { type: 'string' },
+                  user: { type: 'string' },
+                  dataDir: { type: ['string', 'null'] },
+                  sharing: {
+                    type: 'object',
+                    properties: {
+                      role: { type: 'string', enum: ['owner', 'client'] },
+                      socket: { type: ['string', 'null'] },
+                      ownerPid: { type: 'integer' },
+                      ownerCommand: { type: 'string' },
+                    },
+                  },
+                },
+              },
               pool: {
                 type: 'object',
                 properties: {
@@ -185,6 +210,7 @@ export const healthRoutes: RouteModule = (app, { tasker, options, sql }) => {
         steps: { byState: steps },
         queue,
         workers,
+        database: describeDatabase(tasker.config.database, tasker.database.sharing),
         pool: {
           kind: tasker.database.kind,
           max: tasker.database.maxConnections,

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import pino from 'pino';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
 import type { Logger } from '../config/options.js';
+import { describeDatabase } from '../db/describe-database.js';
 import { createTasker, type Tasker } from '../tasker.js';
 import { assertWorkflowsValid, loadWorkflows, registerWorkflows } from '../templates/load-templates.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -67,6 +68,14 @@ export async function openProject(
     }
   }
   return { config, tasker };
+}
+
+/**
+ * The start-up line of the long-running commands (serve, worker, run, doctor): which database this
+ * process uses, never its password.
+ */
+export function databaseLine(tasker: Tasker): string {
+  return `database: ${describeDatabase(tasker.config.database, tasker.database.sharing).text}`;
 }
 
 /** Runs `fn` with an open project and closes it afterwards, whatever happens. */

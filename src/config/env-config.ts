@@ -10,6 +10,8 @@ type Kind = 'string' | 'int' | 'bool';
 /** [variable, config path, kind]; earlier variables win when several name the same path. */
 export const ENV_VARIABLES: ReadonlyArray<readonly [string, string, Kind]> = [
   ['TASKER_DATABASE_URL', 'database.url', 'string'],
+  ['DATABASE_URL', 'database.url', 'string'],
+  ['TASKER_DATA_DIR', 'database.dataDir', 'string'],
   ['TASKER_DATABASE_LISTEN_URL', 'database.listenUrl', 'string'],
   ['TASKER_DATABASE_SCHEMA', 'database.schema', 'string'],
   ['TASKER_DATABASE_MAX_CONNECTIONS', 'database.maxConnections', 'int'],
@@ -99,6 +101,32 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     sources.set(path, name);
   }
   return { values, problems, sources };
+}
+
+/** The keys that together say where the database is: a file's are replaced whole by the environment's. */
+const LOCATION_KEYS = ['url', 'dataDir', 'inMemory'] as const;
+
+/**
+ * Merges the environment over a config file: every variable wins over the file's value, and a database
+ * location from the environment (DATABASE_URL, TASKER_DATABASE_URL or TASKER_DATA_DIR) replaces the
+ * file's location whole, so `DATABASE_URL=... tasker serve` in a project whose file sets `dataDir` runs
+ * on PostgreSQL (and TASKER_DATA_DIR beats a file's `url`).
+ */
+export function mergeEnvOverFile(fromFile: Record<string, unknown>, fromEnv: EnvConfig): unknown {
+  const envDatabase = fromEnv.values.database;
+  const fileDatabase = fromFile.database;
+  let file = fromFile;
+  if (
+    isPlainObject(envDatabase) &&
+    isPlainObject(fileDatabase) &&
+    LOCATION_KEYS.some((key) => envDatabase[key] !== undefined)
+  ) {
+    const kept = Object.fromEntries(
+      Object.entries(fileDatabase).filter(([key]) => !(LOCATION_KEYS as readonly string[]).includes(key)),
+    );
+    file = { ...fromFile, database: kept };
+  }
+  return deepMerge(file, fromEnv.values);
 }
 
 /** Merges plain objects (override wins); arrays and other values are replaced, not merged. */

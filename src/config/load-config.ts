@@ -12,7 +12,7 @@ import { zodProblems } from '../definitions/define-task.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
 import { createOtlpTracerProvider } from '../telemetry/otlp.js';
 import { type LOG_LEVELS, taskerConfigSchema } from './config-schema.js';
-import { configFromEnv, deepMerge, isPlainObject } from './env-config.js';
+import { configFromEnv, isPlainObject, mergeEnvOverFile } from './env-config.js';
 import { importModule } from './import-module.js';
 import { type ResolvedConfig, resolveConfig, type TaskerOptions } from './options.js';
 
@@ -157,7 +157,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const fromEnv = configFromEnv(env);
   problems.push(...fromEnv.problems);
 
-  const merged = deepMerge(fromFile, fromEnv.values);
+  const merged = mergeEnvOverFile(fromFile as Record<string, unknown>, fromEnv);
   const parsed = taskerConfigSchema.safeParse(merged);
   if (!parsed.success) {
     for (const problem of zodProblems(parsed.error)) {
@@ -201,7 +201,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (problems.length > 0 || !engine) throw invalid(problems);
 
   const baseDir = file ? dirname(file) : cwd;
-  const dataDir = engine.database.dataDir ? resolve(baseDir, engine.database.dataDir) : null;
+  // A relative data dir is relative to the file that names it; one from TASKER_DATA_DIR to the cwd.
+  const dataDirBase = fromEnv.sources.has('database.dataDir') ? cwd : baseDir;
+  const dataDir = engine.database.dataDir ? resolve(dataDirBase, engine.database.dataDir) : null;
   const database = { ...engine.database, dataDir };
   const taskerOptions: TaskerOptions = {
     database: {

@@ -1,7 +1,8 @@
 /**
  * The options of `createTasker`, validated once at start-up and resolved into a complete config.
- * Every problem is reported at once. Environment fallbacks: DATABASE_URL (use PostgreSQL) and
- * TASKER_DATA_DIR (where embedded PGlite keeps its files; default ./.tasker).
+ * Every problem is reported at once. Environment fallbacks for what the options leave open:
+ * TASKER_DATABASE_URL or DATABASE_URL (use PostgreSQL) and TASKER_DATA_DIR (where embedded PGlite keeps
+ * its files; default ./.tasker).
  */
 import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
@@ -174,7 +175,10 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
       },
     );
   }
-  const url = db.url ?? (db.inMemory || db.dataDir ? undefined : env.DATABASE_URL) ?? null;
+  // Options given in code win; the environment fills in what they leave open. (loadConfig merges the
+  // environment over a config file before this, so there the environment wins.)
+  const url =
+    db.url ?? (db.inMemory || db.dataDir ? undefined : env.TASKER_DATABASE_URL || env.DATABASE_URL) ?? null;
   const listenUrl = db.listenUrl ?? (env.TASKER_DATABASE_LISTEN_URL || undefined) ?? null;
   if (listenUrl && !url) {
     const problem = {

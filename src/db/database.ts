@@ -2,6 +2,8 @@
  * The one interface the engine needs from a database, small enough that a node-postgres pool and an
  * embedded PGlite both fit it. Queries are parameterized; `int8` values arrive as JS numbers.
  */
+import type { DataDirSharing } from './describe-database.js';
+
 export interface QueryResult<Row> {
   readonly rows: Row[];
   readonly rowCount: number;
@@ -15,6 +17,8 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
+  /** An embedded data directory: whether this process owns it or reaches it through its owner. */
+  readonly sharing?: DataDirSharing | undefined;
   /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
@@ -27,6 +31,11 @@ export interface Database extends Queryable {
     onNotification: (channel: string, payload: string) => void,
     onReconnect?: () => void,
   ): Promise<() => Promise<void>>;
+  /**
+   * Embedded databases only: the schema as SQL for a PostgreSQL server (`tasker db export`), with its
+   * rows, sequences and functions.
+   */
+  exportSchema?(schema: string): Promise<string>;
   /** Connections the engine may use at once (the pool's size; 1 for PGlite). */
   readonly maxConnections: number;
   /** Pool use, for health and metrics. */

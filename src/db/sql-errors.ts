@@ -34,6 +34,9 @@ export function sqlState(error: unknown): string | undefined {
 
 /** True when the same statement may succeed if sent again (after a short wait). */
 export function isTransientDatabaseError(error: unknown): boolean {
+  // Lost the owner of an embedded data directory (data-dir/open-data-dir.ts): the next statement goes to
+  // the next owner.
+  if (error instanceof TaskerError && error.code === 'TASKER_DATABASE_UNAVAILABLE') return true;
   const code = sqlState(error);
   if (code && (RETRYABLE_SQLSTATES.has(code) || RETRYABLE_NODE_CODES.has(code))) return true;
   const message = (error as Error | null)?.message ?? '';

@@ -68,6 +68,8 @@ export interface Spawned {
   readonly result: Promise<CliResult>;
   /** Resolves once stderr or stdout contains the text. */
   waitFor(text: string): Promise<void>;
+  /** What it wrote so far: stdout, then stderr. */
+  output(): string;
 }
 
 /** Starts `tasker ...args` in `cwd`. */
@@ -99,6 +101,7 @@ export function spawnCli(args: readonly string[], cwd: string, env: NodeJS.Proce
   return {
     child,
     result,
+    output: () => `${stdout}${stderr}`,
     waitFor: (text) =>
       new Promise<void>((resolve, reject) => {
         waiters.push({ text, resolve });

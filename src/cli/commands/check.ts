@@ -1,6 +1,7 @@
 /** `tasker validate [path]` and `tasker doctor`. */
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../../config/load-config.js';
+import { type DatabaseDescription, describeDatabase } from '../../db/describe-database.js';
 import { migrationStatus } from '../../db/migrate.js';
 import { isTaskerError, type Problem } from '../../errors.js';
 import { createTasker } from '../../tasker.js';
@@ -16,6 +17,8 @@ interface Check {
   readonly ok: boolean;
   readonly detail: string;
   readonly problems?: readonly Problem[];
+  /** The database check: which database (describeDatabase). */
+  readonly database?: DatabaseDescription;
 }
 
 async function configCheck(global: GlobalOptions): Promise<{ config: LoadedConfig | null; check: Check }> {
@@ -103,9 +106,7 @@ export function registerCheck(program: Command, output: Output, run: Runner) {
         const { config, check } = await configCheck(command.optsWithGlobals<GlobalOptions>());
         const checks: Check[] = [check];
         if (config) {
-          const where = config.database.url
-            ? `PostgreSQL ${new URL(config.database.url).host}, schema ${config.database.schema}`
-            : `embedded PGlite in ${config.database.dataDir ?? 'memory'}, schema ${config.database.schema}`;
+          const where = describeDatabase(config.database).text;
           try {
             const tasker = await createTasker({
               ...config.taskerOptions,
@@ -114,7 +115,8 @@ export function registerCheck(program: Command, output: Output, run: Runner) {
             });
             try {
               await tasker.database.query('SELECT 1');
-              checks.push({ name: 'database', ok: true, detail: `reachable (${where})` });
+              const database = describeDatabase(tasker.config.database, tasker.database.sharing);
+              checks.push({ name: 'database', ok: true, detail: `reachable: ${database.text}`, database });
               const status = await migrationStatus(tasker.database, config.database.schema);
               checks.push({
                 name: 'migrations',
@@ -131,7 +133,7 @@ export function registerCheck(program: Command, output: Output, run: Runner) {
             checks.push({
               name: 'database',
               ok: false,
-              detail: `not reachable (${where}): ${errorText(error)}`,
+              detail: `not reachable: ${where}: ${errorText(error)}`,
             });
           }
           checks.push(await templatesCheck(config));

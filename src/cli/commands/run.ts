@@ -6,10 +6,10 @@ import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { createRedrawer, renderTask } from '../progress.js';
 import {
+  databaseLine,
   type GlobalOptions,
   parseIntOption,
   parseTaskName,
-  readConfig,
   readJsonArgument,
   withProject,
 } from '../project.js';
@@ -43,7 +43,7 @@ export function registerRun(
     .description('create a task and follow it until it finishes (exit 0 when it completes)')
     .argument('<task>', 'NAMESPACE/NAME[@VERSION] of a task template')
     .option('--context <json>', 'the task context: JSON, or @file.json (@- reads stdin)')
-    .option('--no-worker', 'do not run steps here: wait for a separate `tasker worker` (PostgreSQL only)')
+    .option('--no-worker', 'do not run steps here: wait for a separate `tasker worker` or `tasker serve`')
     .option('--concurrency <n>', 'steps the in-process worker runs at once')
     .option('--timeout <ms>', 'stop waiting after this long (exit 7; the task keeps running)')
     .option('--tag <tag...>', 'tags for the task')
@@ -58,7 +58,8 @@ export function registerRun(
       `
 By default the steps run in this process (an in-process worker serving the task's namespace), so
 \`tasker run\` works on the embedded database with nothing else running. With --no-worker the task is
-only created and followed; workers elsewhere (\`tasker worker\`, on PostgreSQL) run it.
+only created and followed; other processes run it (\`tasker worker\` or \`tasker serve\`, on
+PostgreSQL or on the same embedded database on this machine).
 
 Examples:
   $ tasker run ecommerce/order_processing --context '{"cart_id": 1, "customer_email": "ada@example.com"}'
@@ -75,13 +76,8 @@ Examples:
         }
         const concurrency = parseIntOption(options.concurrency, '--concurrency');
         const timeoutMs = parseIntOption(options.timeout, '--timeout');
-        if (!options.worker && !(await readConfig(global)).database.url) {
-          throw new CliError(
-            EXIT.USAGE,
-            '--no-worker needs PostgreSQL (set DATABASE_URL): the embedded database belongs to one process at a time, so a separate worker cannot share it',
-          );
-        }
         return withProject(global, { workflows: true }, async ({ tasker }) => {
+          output.err(databaseLine(tasker));
           tasker.template(namespace, name, version); // TASKER_UNKNOWN_TASK (exit 4) names what is registered
           const created = await tasker.createTask({
             namespace,

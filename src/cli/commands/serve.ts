@@ -4,7 +4,7 @@ import { serverOptionsFromConfig } from '../../api/options-from-config.js';
 import { startServer } from '../../api/server.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { type GlobalOptions, openProject, parseIntOption } from '../project.js';
+import { databaseLine, type GlobalOptions, openProject, parseIntOption } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -52,6 +52,7 @@ Examples:
           output.err(
             [
               `Tasker API on ${server.url} (${worker ? `with worker ${worker.name}` : 'no worker'})`,
+              `  ${databaseLine(tasker)}`,
               `  dashboard  ${server.url}/ui/`,
               `  API docs   ${server.url}/api-docs`,
               `  GraphQL    ${server.url}/graphql`,

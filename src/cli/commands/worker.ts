@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { migrate, migrationStatus } from '../../db/migrate.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { type GlobalOptions, openProject, parseIntOption, withProject } from '../project.js';
+import { databaseLine, type GlobalOptions, openProject, parseIntOption, withProject } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -51,8 +51,8 @@ export function registerWorker(program: Command, output: Output, run: Runner) {
       'after',
       `
 Start as many workers as you like, on as many machines, against one PostgreSQL database. On the
-embedded database only one process may use the data directory, so there \`tasker run\` runs the steps
-itself.
+embedded database, workers on the same machine share the data directory through the process that
+opened it first (docs/deployment.md).
 
 Examples:
   $ DATABASE_URL=postgres://localhost/app tasker worker --concurrency 20
@@ -80,7 +80,7 @@ Examples:
             .filter((t) => !namespaces?.length || namespaces.includes(t.namespace))
             .map((t) => `${t.namespace}/${t.name}@${t.version}`);
           output.err(
-            `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}); serving ${served.join(', ')}`,
+            `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}); serving ${served.join(', ')}\n  ${databaseLine(tasker)}`,
           );
           const signal = await new Promise<NodeJS.Signals>((resolve) => {
             process.once('SIGINT', () => resolve('SIGINT'));
