@@ -44,6 +44,11 @@ function samples(cwd: string): Record<string, [unknown, string, unknown]> {
       'postgres://env.example/app',
       'postgres://env.example/app',
     ],
+    'database.listenUrl': [
+      'postgres://file.example/direct',
+      'postgres://env.example/direct',
+      'postgres://env.example/direct',
+    ],
     'database.dataDir': ['./file-data', 'env-data', join(cwd, 'env-data')],
     'database.schema': ['from_file', 'from_env', 'from_env'],
     'database.maxConnections': [3, '7', 7],
@@ -75,6 +80,7 @@ function samples(cwd: string): Record<string, [unknown, string, unknown]> {
     'api.host': ['127.0.0.2', '127.0.0.3', '127.0.0.3'],
     'api.prefix': ['/file', '/env', '/env'],
     'api.bodyLimit': [1000, '2000', 2000],
+    'api.publicDocs': [false, 'true', true],
     'workflows.templatesDir': ['./file-templates', './env-templates', join(cwd, 'env-templates')],
     'workflows.handlersDir': ['./file-handlers', './env-handlers', join(cwd, 'env-handlers')],
     'workflows.environment': ['staging', 'production', 'production'],
@@ -94,6 +100,8 @@ describe('environment variables win over the config file', () => {
       setPath(file, path, fileValue);
       // Companions the sample needs to be valid on its own: a secret for auth, jwksUrl excludes secret.
       if (path === 'auth.enabled') setPath(file, 'auth.jwt.secret', 's'.repeat(32));
+      // A listening URL goes with a PostgreSQL URL (the embedded database has no use for one).
+      if (path === 'database.listenUrl') setPath(file, 'database.url', 'postgres://file.example/app');
       writeFileSync(join(cwd, 'tasker.config.json'), JSON.stringify(file));
       const fromFile = await loadConfig({ cwd, env: {} });
       expect(getPath(fromFile, path)).not.toEqual(expected);
