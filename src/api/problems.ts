@@ -4,8 +4,8 @@
  * matching problem with each invalid field, and anything else is a 500 that says nothing of its cause.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { sqlState } from '../db/sql-errors.js';
-import { isTaskerError, type Problem } from '../errors.js';
+import { sqlState, translateDatabaseError } from '../db/sql-errors.js';
+import { isTaskerError, type Problem, retryAfterSeconds } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -95,10 +95,21 @@ export function toProblem(error: unknown): { body: ProblemDetails; headers?: Rec
   if (error instanceof HttpProblem) {
     return { body: problem(error.status, error.code, error.message, error.errors), headers: error.headers };
   }
-  if (isTaskerError(error)) {
-    const status = error.status >= 500 && error.status !== 503 ? 500 : error.status;
-    const detail = status === 500 ? 'internal error' : error.message;
-    return { body: problem(status, error.code, detail, error.details ? [...error.details] : undefined) };
+  // A database that cannot be reached (or an engine SQLSTATE) reaching a route untranslated.
+  const translated = translateDatabaseError(error);
+  if (isTaskerError(translated)) {
+    const status = translated.status >= 500 && translated.status !== 503 ? 500 : translated.status;
+    const detail = status === 500 ? 'internal error' : translated.message;
+    const retryAfter = retryAfterSeconds(translated.code);
+    return {
+      body: problem(
+        status,
+        translated.code,
+        detail,
+        translated.details ? [...translated.details] : undefined,
+      ),
+      ...(retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } }),
+    };
   }
   const state = sqlState(error);
   if (state?.startsWith('22')) {
@@ -141,6 +152,7 @@ export function toProblem(error: unknown): { body: ProblemDetails; headers?: Rec
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const { body, headers } = toProblem(error);
   if (body.status >= 500 && body.status !== 503) request.log.error({ err: error }, 'request failed');
+  else if (body.code === 'TASKER_DATABASE_UNAVAILABLE') request.log.warn({ err: error }, body.detail);
   else request.log.info({ code: body.code, status: body.status }, body.detail);
   if (headers) reply.headers(headers);
   return reply

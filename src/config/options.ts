@@ -4,12 +4,16 @@
  * TASKER_DATA_DIR (where embedded PGlite keeps its files; default ./.tasker).
  */
 import { z } from 'zod';
+import { databaseUrlProblem } from '../db/database-url.js';
 import { zodProblems } from '../definitions/define-task.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
 import { formatProblems, TaskerError } from '../errors.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
 const positiveInt = z.number().int().positive();
+
+/** How long start-up waits for PostgreSQL by default (database.connectTimeoutMs). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 export const databaseOptionsSchema = z
   .object({
@@ -25,6 +29,11 @@ export const databaseOptionsSchema = z
     maxConnections: positiveInt.max(1000).optional(),
     /** Apply pending migrations at start-up. @defaultValue true */
     migrate: z.boolean().optional(),
+    /**
+     * How long start-up waits for a PostgreSQL server that is down, starting, full or unreachable (trying
+     * again with backoff) before giving up; 0 tries once. @defaultValue 30000
+     */
+    connectTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
   })
   .strict();
 
@@ -101,6 +110,7 @@ export interface ResolvedConfig {
     readonly schema: string;
     readonly maxConnections: number;
     readonly migrate: boolean;
+    readonly connectTimeoutMs: number;
   };
   readonly execution: {
     readonly concurrency: number;
@@ -151,6 +161,18 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
     );
   }
   const url = db.url ?? (db.inMemory || db.dataDir ? undefined : env.DATABASE_URL) ?? null;
+  const urlProblem = url ? databaseUrlProblem(url) : null;
+  if (urlProblem) {
+    const problem = {
+      path: db.url ? 'database.url' : 'DATABASE_URL',
+      message: `invalid database URL: ${urlProblem}`,
+    };
+    throw new TaskerError(
+      'TASKER_INVALID_CONFIG',
+      `invalid Tasker configuration:\n${formatProblems([problem])}`,
+      { details: [problem] },
+    );
+  }
   return {
     database: {
       url: url || null,
@@ -158,6 +180,7 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
       schema: db.schema ?? 'tasker',
       maxConnections: db.maxConnections ?? 10,
       migrate: db.migrate ?? true,
+      connectTimeoutMs: db.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     },
     execution: {
       concurrency: ex.concurrency ?? 10,
