@@ -163,7 +163,9 @@ export async function createTasker(
     }
     if (config.database.migrate) await migrate(database, config.database.schema);
   } catch (error) {
-    if (ownsDatabase) await database.close().catch(() => {});
+    // Not awaited: a connection attempt to a host that never answers would hold the error back until
+    // its own timeout.
+    if (ownsDatabase) void database.close().catch(() => {});
     throw translateDatabaseError(error);
   }
 

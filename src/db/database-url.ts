@@ -18,6 +18,12 @@ export const DATABASE_URL_FORM = 'postgres://user:password@host:5432/database';
  * password) when it is not a postgres:// or postgresql:// URL.
  */
 export function parseDatabaseUrl(url: string): DatabaseAddress {
+  // A fragment is never part of a connection URL: an unencoded # in the password cuts the URL short.
+  if (url.includes('#')) {
+    throw new Error(
+      `holds a "#": percent-encode special characters in the password (# as %23); expected ${DATABASE_URL_FORM}`,
+    );
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -28,12 +34,6 @@ export function parseDatabaseUrl(url: string): DatabaseAddress {
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new Error(`expected a postgres:// or postgresql:// URL such as ${DATABASE_URL_FORM}`);
-  }
-  // A fragment is never part of a connection URL: an unencoded # in the password cut the URL short.
-  if (parsed.hash !== '' || url.includes('#')) {
-    throw new Error(
-      `holds a "#": percent-encode special characters in the password (# as %23); expected ${DATABASE_URL_FORM}`,
-    );
   }
   const decode = (text: string) => {
     try {
