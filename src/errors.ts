@@ -30,7 +30,11 @@ export const ERROR_CODES = {
   TASKER_INVALID_CONFIG: { status: 500, summary: 'The configuration is invalid.' },
   TASKER_WAIT_TIMEOUT: { status: 408, summary: 'A task did not finish within the time waited for it.' },
   TASKER_CLOSED: { status: 503, summary: 'The Tasker instance has been closed.' },
-  TASKER_DATABASE_UNAVAILABLE: { status: 503, summary: 'The database could not be reached.' },
+  TASKER_DATABASE_UNAVAILABLE: {
+    status: 503,
+    summary: 'The database could not be reached (down, starting, full or unreachable); try again shortly.',
+    retryAfterSeconds: 5,
+  },
   TASKER_MIGRATION_FAILED: { status: 500, summary: 'A database migration failed.' },
   TASKER_FEATURE_DISABLED: { status: 404, summary: 'The feature is turned off in the configuration.' },
   // HTTP API: what the server answers before or around the engine (docs/api.md, Errors).
@@ -62,6 +66,12 @@ export const ERROR_CODES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Seconds a client should wait before trying again (the HTTP Retry-After), for codes that say so. */
+export function retryAfterSeconds(code: ErrorCode): number | undefined {
+  const entry = ERROR_CODES[code];
+  return 'retryAfterSeconds' in entry ? entry.retryAfterSeconds : undefined;
+}
 
 /** One problem found while validating input: where it is and what was expected. */
 export interface Problem {

@@ -9,10 +9,12 @@ import { analyzeTask } from './analysis/task-dependencies.js';
 import { type Logger, type ResolvedConfig, resolveConfig, type TaskerOptions } from './config/options.js';
 import { openDataDir } from './db/data-dir/open-data-dir.js';
 import type { Database } from './db/database.js';
+import { parseDatabaseUrl } from './db/database-url.js';
 import { migrate } from './db/migrate.js';
 import { createPgliteDatabase } from './db/pglite-database.js';
 import { createPostgresDatabase } from './db/postgres-database.js';
 import { translateDatabaseError } from './db/sql-errors.js';
+import { waitForDatabase } from './db/wait-for-database.js';
 import { createContextValidator } from './definitions/context-validator.js';
 import { defineTask } from './definitions/define-task.js';
 import { createTemplateRegistry } from './definitions/registry.js';
@@ -176,10 +178,20 @@ export async function createTasker(
         : await createPgliteDatabase());
 
   try {
+    // A server that is down, starting or full is waited for (docs/deployment.md); PGlite is in-process.
+    if (database.kind === 'postgres' && config.database.url) {
+      await waitForDatabase(database, {
+        address: parseDatabaseUrl(config.database.url),
+        timeoutMs: config.database.connectTimeoutMs,
+        logger,
+      });
+    }
     if (config.database.migrate) await migrate(database, config.database.schema);
   } catch (error) {
-    if (ownsDatabase) await database.close().catch(() => {});
-    throw error;
+    // Not awaited: a connection attempt to a host that never answers would hold the error back until
+    // its own timeout.
+    if (ownsDatabase) void database.close().catch(() => {});
+    throw translateDatabaseError(error);
   }
 
   const sql = createSqlContext(database, config.database.schema);

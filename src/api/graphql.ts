@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
+import { translateDatabaseError } from '../db/sql-errors.js';
 import type { CreateTaskRequest } from '../engine/create-tasks.js';
 import { isTaskerError } from '../errors.js';
 import type { Step, Task } from '../model/types.js';
@@ -234,7 +235,9 @@ interface GqlContext {
 }
 
 /** Engine and access errors as GraphQL errors with the REST code and status in `extensions`. */
-function toGraphQLError(error: unknown): unknown {
+function toGraphQLError(raw: unknown): unknown {
+  // A database that cannot be reached becomes TASKER_DATABASE_UNAVAILABLE (503), as on REST.
+  const error = translateDatabaseError(raw);
   if (error instanceof HttpProblem || isTaskerError(error)) {
     const status = error instanceof HttpProblem ? error.status : error.status;
     const details = isTaskerError(error) ? error.details : error.errors;

@@ -5,8 +5,8 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { sqlState } from '../db/sql-errors.js';
-import { type ErrorCode, isTaskerError, type Problem } from '../errors.js';
+import { sqlState, translateDatabaseError } from '../db/sql-errors.js';
+import { type ErrorCode, isTaskerError, type Problem, retryAfterSeconds } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -98,12 +98,23 @@ export function toProblem(error: unknown): { body: ProblemDetails; headers?: Rec
   if (error instanceof HttpProblem) {
     return { body: problem(error.status, error.code, error.message, error.errors), headers: error.headers };
   }
-  if (isTaskerError(error)) {
-    const status = error.status >= 500 && error.status !== 503 ? 500 : error.status;
-    const detail = status === 500 ? 'internal error' : error.message;
-    const body = problem(status, error.code, detail, error.details ? [...error.details] : undefined);
-    if (error.existingTaskId !== undefined) body.existingTaskId = error.existingTaskId;
-    return { body };
+  // A database that cannot be reached (or an engine SQLSTATE) reaching a route untranslated.
+  const translated = translateDatabaseError(error);
+  if (isTaskerError(translated)) {
+    const status = translated.status >= 500 && translated.status !== 503 ? 500 : translated.status;
+    const detail = status === 500 ? 'internal error' : translated.message;
+    const retryAfter = retryAfterSeconds(translated.code);
+    const body = problem(
+      status,
+      translated.code,
+      detail,
+      translated.details ? [...translated.details] : undefined,
+    );
+    if (translated.existingTaskId !== undefined) body.existingTaskId = translated.existingTaskId;
+    return {
+      body,
+      ...(retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } }),
+    };
   }
   const state = sqlState(error);
   if (state?.startsWith('22')) {

@@ -5,6 +5,7 @@
  * parser and of the router (early-errors.ts), unknown routes outside the API, and requests that arrive
  * while it shuts down.
  */
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { TaskerError } from '../errors.js';
 import { assignCorrelationId } from './correlation.js';
@@ -13,6 +14,13 @@ import { type ApiOptions, resolveApiOptions } from './options.js';
 import { taskerApi } from './plugin.js';
 import { HttpProblem, sendProblem } from './problems.js';
 import { logFailedRequest } from './request-log.js';
+import {
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  listenError,
+  type RequestHandler,
+  type StartingServer,
+} from './starting-server.js';
 
 export interface CreateApiServerOptions extends ApiOptions {
   /** Fastify's own logger: false (default), true, or pino options. Failed requests are logged by the
@@ -37,7 +45,7 @@ function checkServerOptions(options: CreateApiServerOptions): {
   maxHeaderSize: number;
   requestTimeoutMs: number;
 } {
-  const { maxHeaderSize = 16_384, requestTimeoutMs = 60_000 } = options;
+  const { maxHeaderSize = DEFAULT_MAX_HEADER_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
   if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 1024 || maxHeaderSize > 1_048_576) {
     throw new TaskerError(
       'TASKER_INVALID_CONFIG',
@@ -53,7 +61,15 @@ function checkServerOptions(options: CreateApiServerOptions): {
   return { maxHeaderSize, requestTimeoutMs };
 }
 
-export async function createApiServer(options: CreateApiServerOptions): Promise<FastifyInstance> {
+export function createApiServer(options: CreateApiServerOptions): Promise<FastifyInstance> {
+  return buildApp(options);
+}
+
+/** The app; with a `serverFactory`, on a server someone else listens with (see startServer). */
+async function buildApp(
+  options: CreateApiServerOptions,
+  serverFactory?: FastifyServerOptions['serverFactory'],
+): Promise<FastifyInstance> {
   const { logger, maxHeaderSize: _h, requestTimeoutMs: _t, ...apiOptions } = options;
   const { maxHeaderSize, requestTimeoutMs } = checkServerOptions(options);
   const resolved = resolveApiOptions(apiOptions);
@@ -64,6 +80,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     maxParamLength: MAX_PARAM_LENGTH,
   };
   const app = Fastify({
+    ...(serverFactory ? { serverFactory } : {}),
     logger: logger ?? false,
     bodyLimit: resolved.bodyLimit,
     // The correlation id header doubles as the request id in Fastify's own logs.
@@ -135,6 +152,11 @@ export interface StartServerOptions extends CreateApiServerOptions {
   readonly port?: number;
   /** @defaultValue 127.0.0.1 */
   readonly host?: string;
+  /**
+   * A server already listening (`listenWhileStarting`): the API takes its requests over, and `port` and
+   * `host` are ignored.
+   */
+  readonly listening?: StartingServer;
 }
 
 export interface RunningServer {
@@ -146,23 +168,45 @@ export interface RunningServer {
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const { port: givenPort, host = '127.0.0.1', ...rest } = options;
+  const { port: givenPort, host = '127.0.0.1', listening, ...rest } = options;
   const envPort = process.env.PORT === undefined ? undefined : Number(process.env.PORT);
   const port = givenPort ?? envPort ?? 3000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TaskerError('TASKER_INVALID_CONFIG', `invalid port ${String(port)}: expected 0-65535`);
   }
-  const app = await createApiServer(rest);
+  let handler: RequestHandler | undefined;
+  const app = listening
+    ? await buildApp(rest, (h) => {
+        handler = h;
+        return listening.server;
+      })
+    : await createApiServer(rest);
   const { logger: _l, maxHeaderSize: _h, requestTimeoutMs: _t, ...apiOptions } = rest;
   const resolved = resolveApiOptions(apiOptions);
   const authEnabled = resolved.auth.enabled;
-  if (!authEnabled && !LOOPBACK.test(host)) {
+  const boundHost = listening ? (listening.server.address() as AddressInfo).address : host;
+  if (!authEnabled && !LOOPBACK.test(boundHost)) {
     const warning =
-      `WARNING: the Tasker API listens on ${host} with authentication OFF: anyone who can reach this ` +
+      `WARNING: the Tasker API listens on ${boundHost} with authentication OFF: anyone who can reach this ` +
       'address can create, change and cancel tasks. Enable auth (auth.enabled + jwt or authenticate).';
-    options.tasker.logger.warn({ host }, warning);
+    options.tasker.logger.warn({ host: boundHost }, warning);
     process.emitWarning(warning, { code: 'TASKER_AUTH_OFF' });
   }
-  const address = await app.listen({ port, host });
-  return { url: `${address}${resolved.prefix}`, app, close: () => app.close() };
+  const prefix = resolved.prefix;
+  if (listening && handler) {
+    listening.handOver(handler);
+    return {
+      url: `${listening.origin}${prefix}`,
+      app,
+      close: async () => {
+        await app.close();
+        await listening.close();
+      },
+    };
+  }
+  const address = await app.listen({ port, host }).catch(async (error: unknown) => {
+    await app.close().catch(() => {});
+    throw listenError(error, host, port);
+  });
+  return { url: `${address}${prefix}`, app, close: () => app.close() };
 }

@@ -24,6 +24,7 @@ try {
     if (error.code === 'commander.help') exitCode = EXIT.OK;
   } else {
     output.err(`error: ${(error as Error).message}`);
+    if (process.argv.includes('--debug') && error instanceof Error && error.stack) output.err(error.stack);
     exitCode = EXIT.INTERNAL;
   }
 }

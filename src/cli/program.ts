@@ -14,10 +14,21 @@ import { registerServe } from './commands/serve.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.js';
 import { errorJson, errorText, type Output, paint } from './output.js';
+import type { GlobalOptions } from './project.js';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+/** The stack of an error and of its causes. */
+function stackOf(error: Error): string {
+  const lines = [error.stack ?? String(error)];
+  let cause = error.cause;
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++, cause = cause.cause) {
+    lines.push(`caused by: ${cause.stack ?? String(cause)}`);
+  }
+  return lines.join('\n');
+}
 
 export function createProgram(output: Output, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('tasker')
@@ -28,6 +39,11 @@ export function createProgram(output: Output, setExitCode: (code: ExitCode) => v
       '-c, --config <file>',
       'config file (default: ./tasker.config.{ts,mts,js,mjs,json,yaml,yml}; env TASKER_CONFIG)',
     )
+    .option(
+      '--connect-timeout <ms>',
+      'how long to wait for a PostgreSQL server that is down or starting (default: database.connectTimeoutMs, 30000; 0 tries once)',
+    )
+    .option('--debug', 'print the stack trace of any error')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -45,7 +61,7 @@ Examples:
 
 Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or templates, 4 not found,
 5 not allowed in this state, 6 database unavailable, 7 timed out, 8 task cancelled, 70 internal error,
-130 interrupted.`,
+130 interrupted. --debug prints the stack trace of any error.`,
     );
 
   /** Runs a command body: its exit code, or the error's (printed as text, or JSON under --json). */
@@ -59,7 +75,8 @@ Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or tem
         output.err(
           `${paint({ colour: process.stderr.isTTY === true && output.colour }, 'red', 'error:')} ${errorText(error)}`,
         );
-        if (code === EXIT.INTERNAL && error instanceof Error && error.stack) output.err(error.stack);
+        const debug = program.opts<GlobalOptions>().debug === true;
+        if ((code === EXIT.INTERNAL || debug) && error instanceof Error) output.err(stackOf(error));
       }
       setExitCode(code);
     }

@@ -15,6 +15,15 @@ import { CliError, EXIT } from './exit-codes.js';
 export interface GlobalOptions {
   /** --config: a config file instead of ./tasker.config.* */
   readonly config?: string;
+  /** --connect-timeout: how long to wait for the database at start (ms), over database.connectTimeoutMs. */
+  readonly connectTimeout?: string;
+  /** --debug: print the stack of any error. */
+  readonly debug?: boolean;
+}
+
+/** The --connect-timeout option in ms, or undefined when not given. */
+export function connectTimeoutOption(options: GlobalOptions): number | undefined {
+  return parseIntOption(options.connectTimeout, '--connect-timeout', { min: 0, max: 3_600_000 });
 }
 
 export interface Project {
@@ -40,9 +49,10 @@ export function readConfig(options: GlobalOptions): Promise<LoadedConfig> {
  */
 export async function openProject(
   options: GlobalOptions,
-  open: { workflows?: boolean; migrate?: boolean; quiet?: boolean } = {},
+  open: { workflows?: boolean; migrate?: boolean; quiet?: boolean; config?: LoadedConfig } = {},
 ): Promise<Project> {
-  const config = await readConfig(options);
+  const connectTimeoutMs = connectTimeoutOption(options);
+  const config = open.config ?? (await readConfig(options));
   // Short commands log only warnings unless asked; a worker logs at the configured level (info).
   const quiet = (open.quiet ?? true) && !process.env.TASKER_LOG_LEVEL;
   const logLevel = quiet ? 'warn' : config.telemetry.logLevel;
@@ -56,7 +66,11 @@ export async function openProject(
   if (loaded) assertWorkflowsValid(loaded); // before opening the database: every problem, listed at once
   const tasker = await createTasker({
     ...config.taskerOptions,
-    database: { ...config.taskerOptions.database, ...(open.migrate === false ? { migrate: false } : {}) },
+    database: {
+      ...config.taskerOptions.database,
+      ...(open.migrate === false ? { migrate: false } : {}),
+      ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+    },
     logger: cliLogger(config, logLevel),
   });
   if (loaded) {

@@ -16,6 +16,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, string, Kind]> = [
   ['TASKER_DATABASE_SCHEMA', 'database.schema', 'string'],
   ['TASKER_DATABASE_MAX_CONNECTIONS', 'database.maxConnections', 'int'],
   ['TASKER_DATABASE_MIGRATE', 'database.migrate', 'bool'],
+  ['TASKER_DATABASE_CONNECT_TIMEOUT_MS', 'database.connectTimeoutMs', 'int'],
   ['TASKER_CONCURRENCY', 'execution.concurrency', 'int'],
   ['TASKER_LEASE_MS', 'execution.leaseMs', 'int'],
   ['TASKER_HEARTBEAT_INTERVAL_MS', 'execution.heartbeatIntervalMs', 'int'],

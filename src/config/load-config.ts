@@ -212,6 +212,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       schema: database.schema,
       maxConnections: database.maxConnections,
       migrate: database.migrate,
+      connectTimeoutMs: database.connectTimeoutMs,
     },
     execution: { ...engine.execution },
     backoff: { ...engine.backoff, scheduleMs: [...engine.backoff.scheduleMs] },

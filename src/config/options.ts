@@ -5,6 +5,7 @@
  * its files; default ./.tasker).
  */
 import { z } from 'zod';
+import { databaseUrlProblem } from '../db/database-url.js';
 import { zodProblems } from '../definitions/define-task.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
 import {
@@ -17,6 +18,9 @@ import { formatProblems, TaskerError } from '../errors.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
 const positiveInt = z.number().int().positive();
+
+/** How long start-up waits for PostgreSQL by default (database.connectTimeoutMs). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 export const databaseOptionsSchema = z
   .object({
@@ -44,6 +48,11 @@ export const databaseOptionsSchema = z
     maxConnections: positiveInt.max(1000).optional(),
     /** Apply pending migrations at start-up. @defaultValue true */
     migrate: z.boolean().optional(),
+    /**
+     * How long start-up waits for a PostgreSQL server that is down, starting, full or unreachable (trying
+     * again with backoff) before giving up; 0 tries once. @defaultValue 30000
+     */
+    connectTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
   })
   .strict();
 
@@ -126,6 +135,7 @@ export interface ResolvedConfig {
     readonly schema: string;
     readonly maxConnections: number;
     readonly migrate: boolean;
+    readonly connectTimeoutMs: number;
   };
   readonly execution: {
     readonly concurrency: number;
@@ -163,33 +173,25 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
   const leaseMs = ex.leaseMs ?? 30_000;
   const heartbeatIntervalMs = ex.heartbeatIntervalMs ?? Math.max(100, Math.floor(leaseMs / 3));
   if (heartbeatIntervalMs * 2 > leaseMs) {
-    const problem = {
-      path: 'execution.heartbeatIntervalMs',
-      message: `must be at most half of execution.leaseMs (${leaseMs}), so that one late heartbeat does not lose the lease`,
-    };
-    throw new TaskerError(
-      'TASKER_INVALID_CONFIG',
-      `invalid Tasker configuration:\n${formatProblems([problem])}`,
-      {
-        details: [problem],
-      },
+    throw invalidConfig(
+      'execution.heartbeatIntervalMs',
+      `must be at most half of execution.leaseMs (${leaseMs}), so that one late heartbeat does not lose the lease`,
     );
   }
+
   // Options given in code win; the environment fills in what they leave open. (loadConfig merges the
   // environment over a config file before this, so there the environment wins.)
   const url =
     db.url ?? (db.inMemory || db.dataDir ? undefined : env.TASKER_DATABASE_URL || env.DATABASE_URL) ?? null;
+  const urlProblem = url ? databaseUrlProblem(url) : null;
+  if (urlProblem) {
+    throw invalidConfig(db.url ? 'database.url' : 'DATABASE_URL', `invalid database URL: ${urlProblem}`);
+  }
   const listenUrl = db.listenUrl ?? (env.TASKER_DATABASE_LISTEN_URL || undefined) ?? null;
   if (listenUrl && !url) {
-    const problem = {
-      path: 'database.listenUrl',
-      message:
-        'is set (or TASKER_DATABASE_LISTEN_URL) but the database is the embedded PGlite, which needs no separate listening connection: set database.url (DATABASE_URL) too, or unset it',
-    };
-    throw new TaskerError(
-      'TASKER_INVALID_CONFIG',
-      `invalid Tasker configuration:\n${formatProblems([problem])}`,
-      { details: [problem] },
+    throw invalidConfig(
+      'database.listenUrl',
+      'is set (or TASKER_DATABASE_LISTEN_URL) but the database is the embedded PGlite, which needs no separate listening connection: set database.url (DATABASE_URL) too, or unset it',
     );
   }
   return {
@@ -200,6 +202,7 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
       schema: db.schema ?? 'tasker',
       maxConnections: db.maxConnections ?? 10,
       migrate: db.migrate ?? true,
+      connectTimeoutMs: db.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     },
     execution: {
       concurrency: ex.concurrency ?? 10,
@@ -216,4 +219,16 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
         : DEFAULT_IDENTITY_STRATEGY,
     },
   };
+}
+
+/** A TASKER_INVALID_CONFIG error for one problem found after the schema accepted the options. */
+function invalidConfig(path: string, message: string): TaskerError {
+  const problem = { path, message };
+  return new TaskerError(
+    'TASKER_INVALID_CONFIG',
+    `invalid Tasker configuration:\n${formatProblems([problem])}`,
+    {
+      details: [problem],
+    },
+  );
 }

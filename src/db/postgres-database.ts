@@ -13,6 +13,11 @@ export interface PostgresOptions {
   /** Pool size. @defaultValue 10 */
   readonly maxConnections?: number;
   readonly applicationName?: string;
+  /**
+   * Longest time one new connection may take to open (a host that drops packets would otherwise hold a
+   * request for minutes); then the query fails as "database unavailable". @defaultValue 10000
+   */
+  readonly connectionTimeoutMs?: number;
   /** Called with errors the pool or the listener meet in the background (they are retried). */
   readonly onBackgroundError?: (error: Error) => void;
 }
@@ -44,16 +49,34 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     application_name: options.applicationName ?? 'tasker',
     types: typeParsers,
   };
-  const pool = new pg.Pool({ ...clientConfig, max: maxConnections, idleTimeoutMillis: 30_000 });
+  const connectionTimeoutMillis = options.connectionTimeoutMs ?? 10_000;
+  // The timeout goes to each client, not to the pool: a pool-level timeout would also fail requests
+  // waiting for a busy pool's free connection, which is load, not an outage.
+  class TimedClient extends pg.Client {
+    constructor() {
+      super({ ...clientConfig, connectionTimeoutMillis });
+    }
+  }
+  const pool = new pg.Pool({
+    ...clientConfig,
+    max: maxConnections,
+    idleTimeoutMillis: 30_000,
+    Client: TimedClient,
+  });
   // Named apart so that operators can tell the long-lived listening session from pooled ones.
   const listenConfig = {
     ...clientConfig,
     connectionString: options.listenConnectionString ?? options.connectionString,
     application_name: `${clientConfig.application_name}:listen`,
+    connectionTimeoutMillis,
   };
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   // An idle client losing its connection emits on the pool; without a listener Node would crash.
-  pool.on('error', (error) => onBackgroundError(error));
+  pool.on('error', (error) => {
+    // pg-pool hangs the whole client on the error: logged as is, it would fill a screen.
+    delete (error as { client?: unknown }).client;
+    onBackgroundError(error);
+  });
 
   let closed = false;
   const listeners = new Set<{ stop(): Promise<void> }>();

@@ -1,67 +1,142 @@
 /**
- * PostgreSQL errors by SQLSTATE: which ones a retry can fix (lost connections, deadlocks, serialization
- * failures), and the engine's own codes raised by its SQL functions (RAISE ... USING ERRCODE = 'TK...').
+ * What a database error means, in one table keyed by SQLSTATE (PostgreSQL's own codes and the engine's,
+ * raised by its SQL functions with RAISE ... USING ERRCODE = 'TK...') and by Node's network error codes:
+ * whether waiting can fix it, whether the statement may simply run again, or what the user must change.
+ * Everything that decides "retry", "503" or "exit 6" reads this table (after graphile-worker's
+ * RETRYABLE_ERROR_CODES and DBOS's retriable-exception check).
  */
-import { type ErrorCode, TaskerError } from '../errors.js';
+import { type ErrorCode, isTaskerError, TaskerError } from '../errors.js';
 
-const RETRYABLE_SQLSTATES = new Set([
-  '40001', // serialization_failure
-  '40P01', // deadlock_detected
-  '53300', // too_many_connections
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-  '08000', // connection_exception
-  '08003', // connection_does_not_exist
-  '08006', // connection_failure
-  '08001', // sqlclient_unable_to_establish_sqlconnection
-  '08004', // sqlserver_rejected_establishment_of_sqlconnection
-]);
+/**
+ * - `unavailable`: the database cannot be reached right now (down, starting up, shutting down, full,
+ *   unreachable, timed out). Waiting fixes it: start-up waits, the API answers 503, the CLI exits 6.
+ * - `conflict`: a concurrent transaction got in the way (serialization failure, deadlock): send it again.
+ * - `credentials`: the server refused the user or the password. Waiting will not fix it.
+ * - `no-database`: the database named in the URL does not exist. Waiting will not fix it.
+ * - `engine`: one of the engine's own refusals, raised as the TaskerError `code`.
+ */
+export type DatabaseErrorKind = 'unavailable' | 'conflict' | 'credentials' | 'no-database' | 'engine';
 
-const RETRYABLE_NODE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
+export interface DatabaseErrorClass {
+  readonly kind: DatabaseErrorKind;
+  /** What happened, in a few words for messages and logs (never connection details). */
+  readonly reason: string;
+  /** For `engine`: the TaskerError code it becomes. */
+  readonly errorCode?: ErrorCode;
+}
+
+const unavailable = (reason: string): DatabaseErrorClass => ({ kind: 'unavailable', reason });
+const engine = (errorCode: ErrorCode, reason: string): DatabaseErrorClass => ({
+  kind: 'engine',
+  errorCode,
+  reason,
+});
+
+/** SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html) and Node error codes. */
+const DATABASE_ERRORS: Readonly<Record<string, DatabaseErrorClass>> = {
+  // Class 08, connection exceptions.
+  '08000': unavailable('the connection failed'),
+  '08001': unavailable('the connection could not be established'),
+  '08003': unavailable('the connection does not exist'),
+  '08004': unavailable('the server rejected the connection'),
+  '08006': unavailable('the connection failed'),
+  // Class 53, insufficient resources: the server is full for now.
+  '53300': unavailable('too many connections'),
+  // Class 57, operator intervention: the server is going down or not up yet.
+  '57P01': unavailable('the server terminated the connection (admin shutdown)'),
+  '57P02': unavailable('the server is restarting after a crash'),
+  '57P03': unavailable('the database system is starting up or shutting down'),
+  // Class 40, transaction rollback: another transaction got in the way.
+  '40001': { kind: 'conflict', reason: 'serialization failure' },
+  '40P01': { kind: 'conflict', reason: 'deadlock detected' },
+  // Class 28 and 3D: the URL names a user, password or database the server does not accept.
+  '28000': { kind: 'credentials', reason: 'the server does not accept this user from this host' },
+  '28P01': { kind: 'credentials', reason: 'password authentication failed' },
+  '3D000': { kind: 'no-database', reason: 'the database does not exist' },
+  // Node's network errors while connecting or talking to the server.
+  ECONNREFUSED: unavailable('connection refused'),
+  ECONNRESET: unavailable('the connection was reset'),
+  EPIPE: unavailable('the connection was closed'),
+  ETIMEDOUT: unavailable('timed out'),
+  EHOSTUNREACH: unavailable('the host is unreachable'),
+  ENETUNREACH: unavailable('the network is unreachable'),
+  // A container's database host name often resolves only once that container runs.
+  ENOTFOUND: unavailable('host name not found'),
+  EAI_AGAIN: unavailable('host name lookup failed'),
+  // The engine's own codes.
+  TKNF1: engine('TASKER_TASK_NOT_FOUND', 'no such task'),
+  TKNF2: engine('TASKER_STEP_NOT_FOUND', 'no such step'),
+  TKNF3: engine('TASKER_UNKNOWN_TASK', 'no such task template'),
+  TKIL1: engine('TASKER_ILLEGAL_TRANSITION', 'illegal transition'),
+  TKOP1: engine('TASKER_OPERATION_NOT_ALLOWED', 'not allowed in this state'),
+  '55P03': engine('TASKER_OPERATION_NOT_ALLOWED', 'the row is locked'), // lock_not_available
+};
+
+/** node-postgres reports some lost or timed-out connections only by message, without a code. */
+const MESSAGES: ReadonlyArray<readonly [RegExp, DatabaseErrorClass]> = [
+  [/timeout exceeded when trying to connect|connection timeout|timeout expired/i, unavailable('timed out')],
+  [
+    /Connection terminated|connection.*(closed|ended|lost)|Client has encountered a connection error/i,
+    unavailable('the connection was lost'),
+  ],
+];
 
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
-/** True when the same statement may succeed if sent again (after a short wait). */
-export function isTransientDatabaseError(error: unknown): boolean {
-  // Lost the owner of an embedded data directory (data-dir/open-data-dir.ts): the next statement goes to
-  // the next owner.
-  if (error instanceof TaskerError && error.code === 'TASKER_DATABASE_UNAVAILABLE') return true;
+/** The class of a database error, or null when the table does not know it (a bug, bad SQL...). */
+export function classifyDatabaseError(error: unknown): DatabaseErrorClass | null {
+  if (isTaskerError(error, 'TASKER_DATABASE_UNAVAILABLE')) {
+    return classifyDatabaseError(error.cause) ?? unavailable('unavailable');
+  }
+  if (error === null || typeof error !== 'object') return null;
   const code = sqlState(error);
-  if (code && (RETRYABLE_SQLSTATES.has(code) || RETRYABLE_NODE_CODES.has(code))) return true;
-  const message = (error as Error | null)?.message ?? '';
-  return /Connection terminated|connection.*(closed|ended|lost)|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
-    message,
-  );
+  const known = code === undefined ? undefined : DATABASE_ERRORS[code];
+  if (known) return known;
+  // Connecting to a name with several addresses (localhost: ::1 and 127.0.0.1) fails with all of them.
+  const inner = (error as { errors?: unknown }).errors;
+  if (Array.isArray(inner) && inner.length > 0) return classifyDatabaseError(inner[0]);
+  // Only errors without a code: another library's coded error (Fastify's FST_...) is not ours to guess.
+  const message = (error as { message?: unknown }).message;
+  if (code === undefined && typeof message === 'string') {
+    for (const [pattern, found] of MESSAGES) if (pattern.test(message)) return found;
+  }
+  return null;
 }
 
-const ENGINE_SQLSTATES: Record<string, ErrorCode> = {
-  TKNF1: 'TASKER_TASK_NOT_FOUND',
-  TKNF2: 'TASKER_STEP_NOT_FOUND',
-  TKNF3: 'TASKER_UNKNOWN_TASK',
-  TKIL1: 'TASKER_ILLEGAL_TRANSITION',
-  TKOP1: 'TASKER_OPERATION_NOT_ALLOWED',
-  '55P03': 'TASKER_OPERATION_NOT_ALLOWED', // lock_not_available: the row is being worked on
-};
+/** True when the same statement may succeed if sent again (after a short wait). */
+export function isTransientDatabaseError(error: unknown): boolean {
+  const kind = classifyDatabaseError(error)?.kind;
+  return kind === 'unavailable' || kind === 'conflict';
+}
 
-/** Turns the engine's own SQL errors into TaskerErrors; anything else is returned unchanged. */
+/** True when the database cannot be reached right now (down, starting, full, unreachable, timed out). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return classifyDatabaseError(error)?.kind === 'unavailable';
+}
+
+/**
+ * Turns database errors into TaskerErrors: the engine's own codes into theirs, and a database that cannot
+ * be reached (or no longer accepts this user or database) into TASKER_DATABASE_UNAVAILABLE, whose message
+ * names the reason but no host or user. Anything else is returned unchanged.
+ */
 export function translateDatabaseError(error: unknown): unknown {
-  const code = sqlState(error);
-  const mapped = code ? ENGINE_SQLSTATES[code] : undefined;
-  if (!mapped) return error;
-  const message =
-    code === '55P03'
-      ? 'the step is being worked on right now; try again in a moment'
-      : (error as Error).message;
-  return new TaskerError(mapped, message, { cause: error });
+  if (isTaskerError(error)) return error;
+  const found = classifyDatabaseError(error);
+  if (!found) return error;
+  if (found.kind === 'engine') {
+    const message =
+      sqlState(error) === '55P03'
+        ? 'the step is being worked on right now; try again in a moment'
+        : (error as Error).message;
+    return new TaskerError(found.errorCode!, message, { cause: error });
+  }
+  if (found.kind === 'conflict') return error;
+  return new TaskerError(
+    'TASKER_DATABASE_UNAVAILABLE',
+    `the database is unavailable (${found.reason}); try again shortly`,
+    { cause: error },
+  );
 }

@@ -37,8 +37,9 @@ async function main(): Promise<number> {
   try {
     registerExamples(tasker);
     const port = listenPort();
-    const server = await startServer({ tasker, port }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EADDRINUSE') throw error;
+    const server = await startServer({ tasker, port }).catch((error: Error) => {
+      // startServer names the port in a TASKER_INVALID_CONFIG error; the listen error is its cause.
+      if ((error.cause as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') throw error;
       process.stdout.write(`Port ${port} is in use; listening on a free port instead.\n`);
       return startServer({ tasker, port: 0 });
     });

@@ -153,6 +153,8 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     wakeUps++;
   };
   let failureDelay = 0;
+  /** Until then the database is given time to come back: the poll neither claims nor looks up. */
+  let backingOffUntil = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let retryTimerAt = Number.POSITIVE_INFINITY;
   // Every retry time this worker has been told of and not yet woken for, sorted. One timer runs, for the
@@ -207,6 +209,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         void lookUpNextRun();
       }
       failureDelay = 0;
+      backingOffUntil = 0;
     } catch (error) {
       // Keep the outcomes: a late one is fenced by its lease, so sending it again is always safe.
       outcomes.unshift(...batch);
@@ -217,6 +220,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         'worker round trip failed; retrying',
       );
       inFlight = false;
+      backingOffUntil = Date.now() + failureDelay;
       setTimeout(kick, failureDelay).unref();
       return;
     }
@@ -445,6 +449,8 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
 
   const pollTimer = setInterval(async () => {
     requestClaim();
+    // While the database is failing, the backoff's own timer sends the next round trip.
+    if (Date.now() < backingOffUntil) return;
     kick();
     if (state !== 'running' || inFlight) return;
     await lookUpNextRun();

@@ -8,7 +8,7 @@ import { createTasker } from '../../tasker.js';
 import { loadWorkflows } from '../../templates/load-templates.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { errorText, type Output, paint } from '../output.js';
-import { cliLogger, type GlobalOptions, readConfig } from '../project.js';
+import { cliLogger, connectTimeoutOption, type GlobalOptions, readConfig } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -103,14 +103,17 @@ export function registerCheck(program: Command, output: Output, run: Runner) {
     )
     .action((options: { json?: boolean }, command: Command) =>
       run(async () => {
-        const { config, check } = await configCheck(command.optsWithGlobals<GlobalOptions>());
+        const global = command.optsWithGlobals<GlobalOptions>();
+        // A diagnosis answers at once: it tries the database once unless --connect-timeout says otherwise.
+        const connectTimeoutMs = connectTimeoutOption(global) ?? 0;
+        const { config, check } = await configCheck(global);
         const checks: Check[] = [check];
         if (config) {
           const where = describeDatabase(config.database).text;
           try {
             const tasker = await createTasker({
               ...config.taskerOptions,
-              database: { ...config.taskerOptions.database, migrate: false },
+              database: { ...config.taskerOptions.database, migrate: false, connectTimeoutMs },
               logger: cliLogger(config, 'silent'),
             });
             try {

@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { serverOptionsFromConfig } from '../../api/options-from-config.js';
 import { startServer } from '../../api/server.js';
+import { listenWhileStarting } from '../../api/starting-server.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { databaseLine, type GlobalOptions, openProject, parseIntOption } from '../project.js';
+import { databaseLine, type GlobalOptions, openProject, parseIntOption, readConfig } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -38,36 +39,53 @@ Examples:
       run(async () => {
         const port = parseIntOption(options.port, '--port', { min: 0, max: 65_535 });
         const concurrency = parseIntOption(options.concurrency, '--concurrency');
-        const { tasker, config } = await openProject(command.optsWithGlobals<GlobalOptions>(), {
-          workflows: true,
-          quiet: false,
+        const global = command.optsWithGlobals<GlobalOptions>();
+        const config = await readConfig(global);
+        // Bind first: a port in use fails before anything starts, and while the database is awaited an
+        // orchestrator sees the process live (/health/live 200) but not ready (/health/ready 503).
+        const listening = await listenWhileStarting({
+          host: options.host ?? config.api.host,
+          port: port ?? config.api.port,
+          prefix: config.api.prefix,
+          maxHeaderSize: config.api.maxHeaderSize,
+          requestTimeoutMs: config.api.requestTimeoutMs,
         });
+        let stopServing = () => listening.close();
+        let stopped: Promise<void> | undefined;
+        const closeServer = () => {
+          stopped ??= stopServing();
+          return stopped;
+        };
         try {
-          const worker = options.worker ? await tasker.startWorker(concurrency ? { concurrency } : {}) : null;
-          const server = await startServer({
-            ...serverOptionsFromConfig(config, tasker),
-            ...(port !== undefined ? { port } : {}),
-            ...(options.host ? { host: options.host } : {}),
-          });
-          output.err(
-            [
-              `Tasker API on ${server.url} (${worker ? `with worker ${worker.name}` : 'no worker'})`,
-              `  ${databaseLine(tasker)}`,
-              `  dashboard  ${server.url}/ui/`,
-              `  API docs   ${server.url}/api-docs`,
-              `  GraphQL    ${server.url}/graphql`,
-            ].join('\n'),
-          );
-          const signal = await new Promise<NodeJS.Signals>((resolve) => {
-            process.once('SIGINT', () => resolve('SIGINT'));
-            process.once('SIGTERM', () => resolve('SIGTERM'));
-          });
-          output.err(`${signal}: stopping`);
-          await server.close();
-          await worker?.stop();
-          return EXIT.OK;
+          const { tasker } = await openProject(global, { workflows: true, quiet: false, config });
+          try {
+            const worker = options.worker
+              ? await tasker.startWorker(concurrency ? { concurrency } : {})
+              : null;
+            const server = await startServer({ ...serverOptionsFromConfig(config, tasker), listening });
+            stopServing = () => server.close();
+            output.err(
+              [
+                `Tasker API on ${server.url} (${worker ? `with worker ${worker.name}` : 'no worker'})`,
+                `  ${databaseLine(tasker)}`,
+                `  dashboard  ${server.url}/ui/`,
+                `  API docs   ${server.url}/api-docs`,
+                `  GraphQL    ${server.url}/graphql`,
+              ].join('\n'),
+            );
+            const signal = await new Promise<NodeJS.Signals>((resolve) => {
+              process.once('SIGINT', () => resolve('SIGINT'));
+              process.once('SIGTERM', () => resolve('SIGTERM'));
+            });
+            output.err(`${signal}: stopping`);
+            await closeServer();
+            await worker?.stop();
+            return EXIT.OK;
+          } finally {
+            await tasker.close();
+          }
         } finally {
-          await tasker.close();
+          await closeServer();
         }
       }),
     );
