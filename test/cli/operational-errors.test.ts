@@ -88,7 +88,7 @@ describe('a malformed database URL and a port in use', () => {
     for (const url of ['localhost:5432/app', 'postgres://app:p#ss@db.example/app']) {
       const result = await cli(['list'], dir, { DATABASE_URL: url });
       expect(result.code, result.stderr).toBe(3);
-      expect(result.stderr).toContain('DATABASE_URL: invalid database URL: ');
+      expect(result.stderr).toContain('database.url: invalid database URL: ');
       expect(result.stderr).toContain('postgres://user:password@host:5432/database');
       expect(result.stderr).not.toMatch(STACK);
       // The URL itself (it may hold a password) is not repeated.
