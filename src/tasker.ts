@@ -33,6 +33,7 @@ import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-ta
 import { createNotificationHub } from './engine/notifications.js';
 import { assertId, createOperations, type Operations } from './engine/operations.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
+import { countByState } from './engine/sql/status-queries.js';
 import {
   findStep,
   findSteps,
@@ -154,7 +155,10 @@ export async function createTasker(
     database: () => database,
     inFlightSteps: () => [...workers].reduce((sum, w) => sum + w.running, 0),
     localWorkers: () => [...workers].filter((w) => w.state === 'running').length,
-    clusterGauges: () => analytics.queueStats(),
+    clusterGauges: async () => {
+      const [queue, counts] = await Promise.all([analytics.queueStats(), countByState(sql)]);
+      return { ...queue, tasksByState: counts.tasks, stepsByState: counts.steps };
+    },
     events,
   });
   const detachTelemetry = telemetry.attach(events);

@@ -77,6 +77,13 @@ export interface StepResolvedPayload {
 }
 
 /** What a handler's `ctx.publish(name, payload)` becomes. */
+export interface StepsReclaimedPayload {
+  /** The worker whose periodic maintenance took the steps back (not the dead one). */
+  readonly workerId: string;
+  /** Steps taken back from workers whose heartbeat was older than their lease. */
+  readonly count: number;
+}
+
 export interface CustomEventPayload extends TemplateLabels {
   readonly taskId: number;
   readonly stepId: number;
@@ -114,6 +121,11 @@ export interface SystemEvents {
   'step.outcome_refused': StepCompletedPayload;
   /** `resolveStep` marked a step resolved by hand. */
   'step.resolved_manually': StepResolvedPayload;
+  /**
+   * Steps of dead workers (heartbeat older than their lease) were taken back: each counts a failed
+   * attempt and runs again. Emitted by the worker that took them back.
+   */
+  'worker.steps_reclaimed': StepsReclaimedPayload;
 }
 
 export type SystemEventName = keyof SystemEvents;
@@ -131,6 +143,7 @@ export const SYSTEM_EVENT_NAMES: readonly SystemEventName[] = Object.freeze([
   'step.failed',
   'step.outcome_refused',
   'step.resolved_manually',
+  'worker.steps_reclaimed',
 ] satisfies SystemEventName[]);
 
 /** Namespaces custom events may not use. */
@@ -139,6 +152,7 @@ export const RESERVED_EVENT_NAMESPACES: readonly string[] = Object.freeze([
   'step',
   'workflow',
   'observability',
+  'worker',
 ]);
 
 /** A delivered event: the payload plus when it was emitted. */

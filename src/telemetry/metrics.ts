@@ -3,14 +3,15 @@
  * instances and the host application's own metrics do not mix).
  *
  * Counters and histograms count what happens in THIS process (events emitted here); a deployment of
- * several processes is right when Prometheus scrapes each one and sums. Gauges named `tasker_queue_*` and
- * `tasker_live_workers` are read from the database at scrape time and describe the whole cluster: every
+ * several processes is right when Prometheus scrapes each one and sums. Gauges named `tasker_queue_*`,
+ * `tasker_tasks`, `tasker_steps` and `tasker_live_workers` are read from the database at scrape time and describe the whole cluster: every
  * process reports the same value (aggregate them with max, not sum).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../config/options.js';
 import type { Database } from '../db/database.js';
 import type { TaskerEventBus } from '../events/tasker-events.js';
+import { STEP_STATES, TASK_STATES } from '../model/states.js';
 
 /** Seconds, from 5 ms to 5 minutes. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -21,6 +22,10 @@ export interface ClusterGauges {
   readonly oldestReadyAgeSeconds: number;
   readonly inProgressSteps: number;
   readonly liveWorkers: number;
+  /** Tasks by state, exact (maintained counts; docs/observability.md). */
+  readonly tasksByState: Readonly<Record<string, number>>;
+  /** Steps by state, exact. */
+  readonly stepsByState: Readonly<Record<string, number>>;
 }
 
 export interface MetricsSources {
@@ -73,6 +78,11 @@ export function createMetrics(
   const refused = counter(
     'tasker_step_outcomes_refused_total',
     'Outcomes not recorded: the lease was lost.',
+    [],
+  );
+  const reclaimed = counter(
+    'tasker_steps_reclaimed_total',
+    'Steps this process took back from workers whose heartbeat was older than their lease.',
     [],
   );
   const subscriberErrors = counter(
@@ -153,6 +163,33 @@ export function createMetrics(
         if (g) this.set(pick(g));
       },
     });
+  // Every known state is reported, 0 included, so that a series does not vanish when its count drops to 0.
+  const byStateGauge = (
+    name: string,
+    help: string,
+    states: readonly string[],
+    pick: (g: ClusterGauges) => Readonly<Record<string, number>>,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        cluster ??= sources.clusterGauges().catch((error) => {
+          sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
+          return null;
+        });
+        const g = await cluster;
+        if (!g) return;
+        const counts = pick(g);
+        for (const state of new Set([...states, ...Object.keys(counts)])) {
+          this.set({ state }, counts[state] ?? 0);
+        }
+      },
+    });
+  byStateGauge('tasker_tasks', 'Tasks by state (whole cluster, exact).', TASK_STATES, (g) => g.tasksByState);
+  byStateGauge('tasker_steps', 'Steps by state (whole cluster, exact).', STEP_STATES, (g) => g.stepsByState);
   clusterGauge('tasker_queue_ready_steps', 'Steps ready to run now (whole cluster).', (g) => g.readySteps);
   clusterGauge(
     'tasker_queue_oldest_ready_age_seconds',
@@ -204,6 +241,7 @@ export function createMetrics(
           if (e.error?.class === 'StepTimeoutError') stepTimeouts.inc(l);
         }),
         events.on('step.outcome_refused', () => refused.inc()),
+        events.on('worker.steps_reclaimed', (e) => reclaimed.inc(e.count)),
       ];
       return () => {
         for (const off of offs) off();

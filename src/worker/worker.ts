@@ -475,7 +475,10 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         );
       }
       const reaped = await reapLostSteps(sql);
-      if (reaped > 0) log.warn({ reaped }, 'took back steps of workers that stopped heartbeating');
+      if (reaped > 0) {
+        log.warn({ reaped }, 'took back steps of workers that stopped heartbeating');
+        events.emit('worker.steps_reclaimed', { workerId: id, count: reaped });
+      }
       // Claims whose reply was lost with a dropped connection: leased to us, unknown to us. Skipped while
       // a round trip is out (its claims are not known yet); the lease-long age covers any reply in transit.
       if (!inFlight && state === 'running') {

@@ -1,9 +1,18 @@
 /** `tasker migrate` and `tasker worker`. */
 import type { Command } from 'commander';
+import { listenWhileStarting } from '../../api/starting-server.js';
+import { serveWorkerProbes } from '../../api/worker-probes.js';
 import { migrate, migrationStatus } from '../../db/migrate.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { databaseLine, type GlobalOptions, openProject, parseIntOption, withProject } from '../project.js';
+import {
+  databaseLine,
+  type GlobalOptions,
+  openProject,
+  parseIntOption,
+  readConfig,
+  withProject,
+} from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
 
@@ -47,6 +56,11 @@ export function registerWorker(program: Command, output: Output, run: Runner) {
     .option('--concurrency <n>', 'steps run at once (default: execution.concurrency)')
     .option('--namespaces <list>', 'serve only these namespaces (comma-separated)')
     .option('--name <name>', 'the worker name shown in logs (default: host:pid)')
+    .option(
+      '--port <n>',
+      'serve health probes and Prometheus metrics on this port (<prefix>/health/live, /health/ready, /metrics; 0 picks a free one)',
+    )
+    .option('--host <host>', 'address for --port (default: api.host or 127.0.0.1)')
     .addHelpText(
       'after',
       `
@@ -56,44 +70,83 @@ opened it first (docs/deployment.md).
 
 Examples:
   $ DATABASE_URL=postgres://localhost/app tasker worker --concurrency 20
-  $ tasker worker --namespaces ecommerce,inventory`,
+  $ tasker worker --namespaces ecommerce,inventory
+  $ tasker worker --port 9464 --host 0.0.0.0   # /tasker/health/ready and /tasker/metrics for probes and Prometheus`,
     )
-    .action((options: { concurrency?: string; namespaces?: string; name?: string }, command: Command) =>
+    .action((options: WorkerCommandOptions, command: Command) =>
       run(async () => {
         const concurrency = parseIntOption(options.concurrency, '--concurrency');
+        const port = parseIntOption(options.port, '--port', { min: 0, max: 65_535 });
         const namespaces = options.namespaces
           ?.split(',')
           .map((n) => n.trim())
           .filter(Boolean);
-        const { tasker, config } = await openProject(command.optsWithGlobals<GlobalOptions>(), {
-          workflows: true,
-          quiet: false,
-        });
+        const global = command.optsWithGlobals<GlobalOptions>();
+        const loaded = await readConfig(global);
+        // Probes first, as `serve` does: live at once, ready only once the worker runs.
+        const listening =
+          port === undefined
+            ? null
+            : await listenWhileStarting({
+                host: options.host ?? loaded.api.host,
+                port,
+                prefix: loaded.api.prefix,
+              });
         try {
-          const worker = await tasker.startWorker({
-            ...(concurrency ? { concurrency } : {}),
-            ...(namespaces?.length ? { namespaces } : {}),
-            ...(options.name ? { name: options.name } : {}),
+          const { tasker, config } = await openProject(global, {
+            workflows: true,
+            quiet: false,
+            config: loaded,
           });
-          const served = tasker
-            .templates()
-            .filter((t) => !namespaces?.length || namespaces.includes(t.namespace))
-            .map((t) => `${t.namespace}/${t.name}@${t.version}`);
-          output.err(
-            `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}); serving ${served.join(', ')}\n  ${databaseLine(tasker)}`,
-          );
-          const signal = await new Promise<NodeJS.Signals>((resolve) => {
-            process.once('SIGINT', () => resolve('SIGINT'));
-            process.once('SIGTERM', () => resolve('SIGTERM'));
-          });
-          output.err(
-            `${signal}: stopping (running steps may finish for up to ${config.execution.shutdownTimeoutMs} ms)`,
-          );
-          await worker.stop();
-          return EXIT.OK;
+          try {
+            const worker = await tasker.startWorker({
+              ...(concurrency ? { concurrency } : {}),
+              ...(namespaces?.length ? { namespaces } : {}),
+              ...(options.name ? { name: options.name } : {}),
+            });
+            if (listening) {
+              serveWorkerProbes({
+                tasker,
+                worker,
+                listening,
+                prefix: config.api.prefix,
+                readinessTimeoutMs: config.health.readyTimeoutMs,
+              });
+            }
+            const served = tasker
+              .templates()
+              .filter((t) => !namespaces?.length || namespaces.includes(t.namespace))
+              .map((t) => `${t.namespace}/${t.name}@${t.version}`);
+            output.err(
+              `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}); serving ${served.join(', ')}\n  ${databaseLine(tasker)}${
+                listening
+                  ? `\n  probes     ${listening.origin}${config.api.prefix}/health/ready, metrics ${listening.origin}${config.api.prefix}/metrics`
+                  : ''
+              }`,
+            );
+            const signal = await new Promise<NodeJS.Signals>((resolve) => {
+              process.once('SIGINT', () => resolve('SIGINT'));
+              process.once('SIGTERM', () => resolve('SIGTERM'));
+            });
+            output.err(
+              `${signal}: stopping (running steps may finish for up to ${config.execution.shutdownTimeoutMs} ms)`,
+            );
+            await worker.stop();
+            return EXIT.OK;
+          } finally {
+            await tasker.close();
+          }
         } finally {
-          await tasker.close();
+          await listening?.close();
         }
       }),
     );
+}
+
+interface WorkerCommandOptions {
+  concurrency?: string;
+  namespaces?: string;
+  name?: string;
+  port?: string;
+  host?: string;
 }
