@@ -4,8 +4,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { zodProblems } from '../definitions/define-task.js';
 import { formatProblems, TaskerError } from '../errors.js';
+import { zodProblems } from '../parse-or-throw.js';
 import type { Tasker } from '../tasker.js';
 
 /** Who made a request, as an authenticator establishes it. */

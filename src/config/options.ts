@@ -6,7 +6,6 @@
  */
 import { z } from 'zod';
 import { databaseUrlProblem } from '../db/database-url.js';
-import { zodProblems } from '../definitions/define-task.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
 import {
   DEFAULT_IDENTITY_STRATEGY,
@@ -15,6 +14,7 @@ import {
   normalizeIdentityStrategy,
 } from '../engine/identity.js';
 import { formatProblems, TaskerError } from '../errors.js';
+import { zodProblems } from '../parse-or-throw.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
 const positiveInt = z.number().int().positive();
