@@ -7,13 +7,14 @@
 import { z } from 'zod';
 import { databaseUrlProblem } from '../db/database-url.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
+import { formatProblems, TaskerError } from '../errors.js';
 import {
   DEFAULT_IDENTITY_STRATEGY,
   IDENTITY_STRATEGY_NAMES,
   type IdentityStrategy,
   normalizeIdentityStrategy,
-} from '../engine/identity.js';
-import { formatProblems, TaskerError } from '../errors.js';
+} from '../model/identity-strategies.js';
+import type { Logger } from '../model/logger.js';
 import { zodProblems } from '../parse-or-throw.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
@@ -115,14 +116,7 @@ export const taskerOptionsSchema = z
   })
   .strict();
 
-/** Any pino-compatible logger. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child?(bindings: Record<string, unknown>): Logger;
-}
+export type { Logger };
 
 export type TaskerOptions = z.input<typeof taskerOptionsSchema>;
 

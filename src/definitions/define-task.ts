@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
-import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../engine/identity.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../model/identity-strategies.js';
 import { formatPath, zodProblems } from '../parse-or-throw.js';
 import { contextJsonSchema } from './context-schema.js';
 import { childrenOf, findCycle, topologicalOrder } from './dag.js';

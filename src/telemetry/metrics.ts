@@ -8,9 +8,9 @@
  * process reports the same value (aggregate them with max, not sum).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Logger } from '../config/options.js';
 import type { Database } from '../db/database.js';
 import type { TaskerEventBus } from '../events/tasker-events.js';
+import type { Logger } from '../model/logger.js';
 
 /** Seconds, from 5 ms to 5 minutes. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
