@@ -1,5 +1,5 @@
 /**
- * Operator edits for the HTTP API (SQL functions of migration 6): a task's reason and tags, a step's
+ * Operator edits for the HTTP API (SQL functions of migration 8): a task's reason and tags, a step's
  * retry limit and inputs, cancelling and retrying one step. Inputs are validated here, with the field at
  * fault; the SQL functions enforce the state rules.
  */

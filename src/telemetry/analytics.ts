@@ -1,5 +1,5 @@
 /**
- * Library calls over the analytics functions of migration 6 (semantics in their SQL comments and in
+ * Library calls over the analytics functions of migration 9 (semantics in their SQL comments and in
  * docs/observability.md). Inputs are validated here; the SQL is parameterized.
  */
 

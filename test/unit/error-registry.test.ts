@@ -24,7 +24,7 @@ const sourceText = sources.map((f) => readFileSync(f, 'utf8')).join('\n');
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
 
 /** A markdown table row of docs/api.md's code list, as the docs write it. */
-export function docsRow(code: ErrorCode): string {
+function docsRow(code: ErrorCode): string {
   const entry = ERROR_CODES[code];
   return `| \`${code}\` | ${entry.status} | ${entry.exitCode} | ${entry.summary} |`;
 }
