@@ -15,7 +15,7 @@ import {
   normalizeIdentityStrategy,
 } from '../model/identity-strategies.js';
 import type { Logger } from '../model/logger.js';
-import { zodProblems } from '../parse-or-throw.js';
+import { parseOrThrow } from '../parse-or-throw.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
 const positiveInt = z.number().int().positive();
@@ -150,18 +150,7 @@ export interface ResolvedConfig {
 
 /** Validates options and fills in defaults. Throws TASKER_INVALID_CONFIG listing every problem. */
 export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const parsed = taskerOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) {
-    const problems = zodProblems(parsed.error);
-    throw new TaskerError(
-      'TASKER_INVALID_CONFIG',
-      `invalid Tasker configuration:\n${formatProblems(problems)}`,
-      {
-        details: problems,
-      },
-    );
-  }
-  const o = parsed.data;
+  const o = parseOrThrow(taskerOptionsSchema, options ?? {}, 'Tasker configuration', 'TASKER_INVALID_CONFIG');
   const db = o.database ?? {};
   const ex = o.execution ?? {};
   const leaseMs = ex.leaseMs ?? 30_000;
