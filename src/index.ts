@@ -22,6 +22,7 @@ export {
   type ParallelismPotential,
   taskTiming,
 } from './analysis/task-dependencies.js';
+export { registerObservabilityRoutes } from './api/observability-routes.js';
 export { defineConfig, type TaskerConfigFile } from './config/config-schema.js';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './config/load-config.js';
 export type { Logger, ResolvedConfig, TaskerOptions } from './config/options.js';
@@ -54,6 +55,15 @@ export { type BackoffPolicy, DEFAULT_BACKOFF } from './engine/backoff.js';
 export type { StepUpdate, TaskUpdate } from './engine/edit-operations.js';
 export type { ExecutionStatus, StepReadiness, TaskExecutionContext } from './engine/introspection.js';
 export type { TaskPage } from './engine/list-tasks.js';
+export type {
+  AnalyticsMetrics,
+  LiveWorker,
+  QueueStats,
+  SlowestFilter,
+  SlowStep,
+  SlowTask,
+  SystemHealthCounts,
+} from './engine/sql/analytics-queries.js';
 export {
   ERROR_CODES,
   type ErrorCode,
@@ -108,17 +118,7 @@ export type {
   TaskWithSteps,
 } from './model/types.js';
 export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js';
-export type {
-  AnalyticsMetrics,
-  LiveWorker,
-  QueueStats,
-  SlowestFilter,
-  SlowStep,
-  SlowTask,
-  SystemHealthCounts,
-} from './telemetry/analytics.js';
 export { AsyncLocalStorageContextManager } from './telemetry/context-manager.js';
-export { registerObservabilityRoutes } from './telemetry/http-routes.js';
 export { maskSecrets, secretKeyMatcher } from './telemetry/logging.js';
 export type { TelemetryOptions } from './telemetry/options.js';
 export { createOtlpTracerProvider, type OtlpTracingOptions } from './telemetry/otlp.js';

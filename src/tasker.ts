@@ -32,6 +32,7 @@ import { createIntrospection, type Introspection } from './engine/introspection.
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
 import { assertId, createOperations, type Operations } from './engine/operations.js';
+import { type Analytics, createAnalytics } from './engine/sql/analytics-queries.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import {
   findStep,
@@ -55,7 +56,6 @@ import type {
   TaskTransition,
   TaskWithSteps,
 } from './model/types.js';
-import { type Analytics, createAnalytics } from './telemetry/analytics.js';
 import { instrumentCreation } from './telemetry/task-creation.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { asStepHandler } from './templates/handler-class.js';

@@ -20,9 +20,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger, ResolvedConfig } from '../config/options.js';
 import { isTransientDatabaseError, isUnregisteredWorker } from '../db/sql-errors.js';
 import type { StepContextExtras, StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
+import type { BackoffPolicy } from '../engine/backoff.js';
 import type { NotificationHub } from '../engine/notifications.js';
 import {
   claimSteps,
@@ -42,6 +42,7 @@ import {
 } from '../engine/sql/worker-queries.js';
 import { StepAbortedError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../model/logger.js';
 import type { StepRunInfo } from '../model/step-run.js';
 import { runStep } from './run-step.js';
 
@@ -76,9 +77,22 @@ export interface WorkerInstrumentation {
   stepContext?(info: StepRunInfo, step: TemplateStep): StepContextExtras;
 }
 
+/** What the worker reads of the resolved configuration (config/ sits above the worker; ResolvedConfig fits). */
+export interface WorkerConfig {
+  readonly execution: {
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly pollIntervalMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly maxBatchSize: number;
+  };
+  readonly backoff: BackoffPolicy;
+}
+
 export interface WorkerDeps {
   readonly sql: SqlContext;
-  readonly config: ResolvedConfig;
+  readonly config: WorkerConfig;
   readonly logger: Logger;
   readonly events: EventBus;
   readonly notifications: NotificationHub;

@@ -3,8 +3,8 @@
  * docs/observability.md). Inputs are validated here; the SQL is parameterized.
  */
 
-import type { SqlContext } from '../engine/sql/sql-context.js';
-import { TaskerError } from '../errors.js';
+import { TaskerError } from '../../errors.js';
+import type { SqlContext } from './sql-context.js';
 
 export interface SystemHealthCounts {
   readonly tasks: Readonly<
