@@ -102,23 +102,32 @@ export const listTasksQuerySchema = z
 export type ListTasksQuery = z.output<typeof listTasksQuerySchema>;
 
 /**
- * The JSON Schema (draft-07) of a wire contract for Fastify's validator and the OpenAPI document. A
- * date-time keeps its `format` only: Ajv checks the format itself, and zod's equivalent pattern would only
- * make the message harder to read.
+ * The JSON Schema (draft-07) of a wire contract for Fastify's validator and the OpenAPI document, in the
+ * plain form a client reads best: a date-time keeps its `format` only (Ajv checks the format itself; zod's
+ * equivalent pattern would only make the message harder to read), and a nullable value is
+ * `type: [T, 'null']` rather than an anyOf (one message, "must be string,null", instead of three).
  */
 export function wireJsonSchema(schema: z.ZodType): Record<string, unknown> {
   const json = z.toJSONSchema(schema, { target: 'draft-07', io: 'input' }) as Record<string, unknown>;
   delete json.$schema;
-  return dropDateTimePatterns(json) as Record<string, unknown>;
+  return simplify(json) as Record<string, unknown>;
 }
 
-function dropDateTimePatterns(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(dropDateTimePatterns);
+function simplify(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(simplify);
   if (node === null || typeof node !== 'object') return node;
+  const anyOf = (node as { anyOf?: unknown }).anyOf;
+  if (Array.isArray(anyOf) && anyOf.length === 2) {
+    const [value, nullType] = anyOf as Array<Record<string, unknown>>;
+    if (nullType?.type === 'null' && Object.keys(nullType).length === 1 && typeof value?.type === 'string') {
+      const { anyOf: _anyOf, ...rest } = node as Record<string, unknown>;
+      return simplify({ ...rest, ...value, type: [value.type, 'null'] });
+    }
+  }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
     if (key === 'pattern' && (node as { format?: unknown }).format === 'date-time') continue;
-    out[key] = dropDateTimePatterns(value);
+    out[key] = simplify(value);
   }
   return out;
 }

@@ -9,6 +9,8 @@ import {
   createTaskRequestWireSchema,
   listTasksQuerySchema,
   stepUpdateSchema,
+  taskUpdateSchema,
+  wireJsonSchema,
 } from '../../src/model/contracts.js';
 import { BACKENDS } from '../helpers.js';
 import { apiFixture } from './api-helpers.js';
@@ -32,6 +34,14 @@ async function post(base: string, path: string, body: unknown) {
 
 const gql = (base: string, query: string, variables: Record<string, unknown> = {}) =>
   post(base, '/graphql', { query, variables });
+
+test('the routes get plain JSON Schemas: nullable as a type list, date-times by format', () => {
+  const update = wireJsonSchema(taskUpdateSchema) as { properties: Record<string, unknown> };
+  expect(update.properties.reason).toEqual({ type: ['string', 'null'], maxLength: 128 });
+  const create = wireJsonSchema(createTaskRequestWireSchema) as { properties: Record<string, unknown> };
+  expect(create.properties.requestedAt).toEqual({ type: 'string', format: 'date-time' });
+  expect(create).toMatchObject({ required: ['name'], additionalProperties: false });
+});
 
 describe.each(BACKENDS)('request contracts on %s', (backend) => {
   test('every GraphQL input field and argument is a field of its contract', async () => {
