@@ -1,69 +1,199 @@
 /**
  * Every error Tasker raises on purpose is a `TaskerError` with a stable `code`, an HTTP status the API
  * server uses as is, and optional structured `details` (for validation errors: one entry per problem).
- * The table below is the single registry of codes; `test/errors.test.ts` keeps it and the docs in step.
+ * The table below is the single registry of codes, with the HTTP status, the CLI's exit code and a
+ * one-line summary; test/unit/error-registry.test.ts checks that every code is used in src/ and listed
+ * in docs/api.md, and that every code src/ raises is here.
  */
+
+/** The `tasker` command's exit codes (docs/cli.md; scripts may rely on them). */
+export const EXIT = {
+  /** Success; for `run`, the task completed. */
+  OK: 0,
+  /** `run`: the task ended in error. `doctor`: a check failed. */
+  FAILED: 1,
+  /** Bad arguments or input (unknown option, invalid JSON, a context the schema refuses). */
+  USAGE: 2,
+  /** Invalid configuration or task templates (`validate` found problems). */
+  INVALID: 3,
+  /** No such task, step or task template. */
+  NOT_FOUND: 4,
+  /**
+   * The operation is not allowed in the task's or step's current state; for `run`, the task exists
+   * already and its template's identity strategy is strict.
+   */
+  CONFLICT: 5,
+  /** The database cannot be reached, or a migration failed. */
+  UNAVAILABLE: 6,
+  /** `run --timeout`: the task had not finished in time (it keeps running). */
+  TIMEOUT: 7,
+  /** `run`: the task was cancelled. */
+  CANCELLED: 8,
+  /** An unexpected error (a bug: please report it with the output). */
+  INTERNAL: 70,
+  /** Interrupted (Ctrl-C). */
+  INTERRUPTED: 130,
+  /** The reader of stdout went away (`| head`): stopped silently, as a process killed by SIGPIPE. */
+  BROKEN_PIPE: 141,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+interface ErrorCodeEntry {
+  /** The HTTP status the API answers with. */
+  readonly status: number;
+  /** The exit code of the `tasker` command that fails with it. */
+  readonly exitCode: ExitCode;
+  readonly summary: string;
+  /** The HTTP Retry-After, for codes a client should simply retry. */
+  readonly retryAfterSeconds?: number;
+}
+
 export const ERROR_CODES = {
-  TASKER_INVALID_DEFINITION: { status: 400, summary: 'A task definition or template is invalid.' },
+  TASKER_INVALID_DEFINITION: {
+    status: 400,
+    exitCode: EXIT.INVALID,
+    summary: 'A task definition or template is invalid.',
+  },
   TASKER_DUPLICATE_DEFINITION: {
     status: 409,
+    exitCode: EXIT.INVALID,
     summary: 'A task with this namespace, name and version is already registered.',
   },
-  TASKER_UNKNOWN_TASK: { status: 404, summary: 'No task template is registered under that name.' },
+  TASKER_UNKNOWN_TASK: {
+    status: 404,
+    exitCode: EXIT.NOT_FOUND,
+    summary: 'No task template is registered under that name.',
+  },
   TASKER_INVALID_REQUEST: {
     status: 400,
+    exitCode: EXIT.USAGE,
     summary: 'A request is malformed (which field, what was expected).',
   },
-  TASKER_INVALID_CONTEXT: { status: 422, summary: "A task context does not match the template's schema." },
-  TASKER_TASK_NOT_FOUND: { status: 404, summary: 'No task has that id.' },
-  TASKER_STEP_NOT_FOUND: { status: 404, summary: 'No step has that id.' },
+  TASKER_INVALID_CONTEXT: {
+    status: 422,
+    exitCode: EXIT.USAGE,
+    summary: "A task context does not match the template's schema.",
+  },
+  TASKER_TASK_NOT_FOUND: { status: 404, exitCode: EXIT.NOT_FOUND, summary: 'No task has that id.' },
+  TASKER_STEP_NOT_FOUND: { status: 404, exitCode: EXIT.NOT_FOUND, summary: 'No step has that id.' },
   TASKER_DUPLICATE_TASK: {
     status: 409,
+    exitCode: EXIT.CONFLICT,
     summary:
       'A task for the same request already exists and its template uses the strict identity strategy (`existingTaskId` names it).',
   },
-  TASKER_ILLEGAL_TRANSITION: { status: 409, summary: 'The state machine does not allow that transition.' },
+  TASKER_ILLEGAL_TRANSITION: {
+    status: 409,
+    exitCode: EXIT.CONFLICT,
+    summary: 'The state machine does not allow that transition.',
+  },
   TASKER_OPERATION_NOT_ALLOWED: {
     status: 409,
+    exitCode: EXIT.CONFLICT,
     summary: 'The operation is not allowed in the current state of the task or step.',
   },
-  TASKER_INVALID_CONFIG: { status: 500, summary: 'The configuration is invalid.' },
-  TASKER_WAIT_TIMEOUT: { status: 408, summary: 'A task did not finish within the time waited for it.' },
-  TASKER_CLOSED: { status: 503, summary: 'The Tasker instance has been closed.' },
+  TASKER_INVALID_CONFIG: { status: 500, exitCode: EXIT.INVALID, summary: 'The configuration is invalid.' },
+  TASKER_WAIT_TIMEOUT: {
+    status: 408,
+    exitCode: EXIT.TIMEOUT,
+    summary: 'A task did not finish within the time waited for it.',
+  },
+  TASKER_CLOSED: { status: 503, exitCode: EXIT.UNAVAILABLE, summary: 'The Tasker instance has been closed.' },
   TASKER_DATABASE_UNAVAILABLE: {
     status: 503,
+    exitCode: EXIT.UNAVAILABLE,
     summary: 'The database could not be reached (down, starting, full or unreachable); try again shortly.',
     retryAfterSeconds: 5,
   },
-  TASKER_MIGRATION_FAILED: { status: 500, summary: 'A database migration failed.' },
-  TASKER_FEATURE_DISABLED: { status: 404, summary: 'The feature is turned off in the configuration.' },
+  TASKER_MIGRATION_FAILED: {
+    status: 500,
+    exitCode: EXIT.UNAVAILABLE,
+    summary: 'A database migration failed.',
+  },
+  TASKER_UNKNOWN_NAMESPACE: {
+    status: 404,
+    exitCode: EXIT.NOT_FOUND,
+    summary: 'No task template is registered in that namespace.',
+  },
+  TASKER_FEATURE_DISABLED: {
+    status: 404,
+    exitCode: EXIT.INTERNAL,
+    summary: 'The feature is turned off in the configuration.',
+  },
   // HTTP API: what the server answers before or around the engine (docs/api.md, Errors).
-  TASKER_NOT_FOUND: { status: 404, summary: 'No API route matches the method and path.' },
-  TASKER_UI_NOT_BUILT: { status: 404, summary: 'The dashboard was not built (npm run build).' },
-  TASKER_UNAUTHENTICATED: { status: 401, summary: 'The request carries no acceptable credentials.' },
-  TASKER_FORBIDDEN: { status: 403, summary: 'The caller lacks the permission the route needs.' },
-  TASKER_REQUEST_TIMEOUT: { status: 408, summary: 'The request was not received in time.' },
-  TASKER_BODY_TOO_LARGE: { status: 413, summary: 'The request body is larger than the API accepts.' },
-  TASKER_URI_TOO_LONG: { status: 414, summary: 'The URL, or one segment of its path, is too long.' },
+  TASKER_NOT_FOUND: {
+    status: 404,
+    exitCode: EXIT.NOT_FOUND,
+    summary: 'No API route matches the method and path.',
+  },
+  TASKER_UI_NOT_BUILT: {
+    status: 404,
+    exitCode: EXIT.NOT_FOUND,
+    summary: 'The dashboard was not built (npm run build).',
+  },
+  TASKER_UNAUTHENTICATED: {
+    status: 401,
+    exitCode: EXIT.USAGE,
+    summary: 'The request carries no acceptable credentials.',
+  },
+  TASKER_FORBIDDEN: {
+    status: 403,
+    exitCode: EXIT.USAGE,
+    summary: 'The caller lacks the permission the route needs.',
+  },
+  TASKER_REQUEST_TIMEOUT: {
+    status: 408,
+    exitCode: EXIT.TIMEOUT,
+    summary: 'The request was not received in time.',
+  },
+  TASKER_BODY_TOO_LARGE: {
+    status: 413,
+    exitCode: EXIT.USAGE,
+    summary: 'The request body is larger than the API accepts.',
+  },
+  TASKER_URI_TOO_LONG: {
+    status: 414,
+    exitCode: EXIT.USAGE,
+    summary: 'The URL, or one segment of its path, is too long.',
+  },
   TASKER_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
+    exitCode: EXIT.USAGE,
     summary: 'The request body has a content type the route does not accept.',
   },
   TASKER_HEADERS_TOO_LARGE: {
     status: 431,
+    exitCode: EXIT.USAGE,
     summary: 'The request line and headers exceed the size accepted.',
   },
   TASKER_QUERY_TOO_COMPLEX: {
     status: 400,
+    exitCode: EXIT.USAGE,
     summary: 'A GraphQL query is deeper, has more aliases or costs more than the limits allow.',
   },
-  TASKER_INTERNAL_ERROR: { status: 500, summary: 'An unexpected error; its details are in the server log.' },
-  TASKER_SHUTTING_DOWN: { status: 503, summary: 'The server is shutting down and takes no new requests.' },
+  TASKER_INTERNAL_ERROR: {
+    status: 500,
+    exitCode: EXIT.INTERNAL,
+    summary: 'An unexpected error; its details are in the server log.',
+  },
+  TASKER_SHUTTING_DOWN: {
+    status: 503,
+    exitCode: EXIT.UNAVAILABLE,
+    summary: 'The server is shutting down and takes no new requests.',
+  },
+  // The CLI: arguments or files a command refuses (its exit code is the command's, docs/cli.md).
+  TASKER_CLI_ERROR: {
+    status: 400,
+    exitCode: EXIT.USAGE,
+    summary: 'A command-line argument, option or file is refused (the message says which).',
+  },
   TASKER_DATA_DIR_IN_USE: {
     status: 503,
+    exitCode: EXIT.UNAVAILABLE,
     summary: 'Another process owns the embedded data directory and cannot share it with this one.',
   },
-} as const;
+} as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -1,8 +1,28 @@
-/** Tasker for TypeScript: durable DAG workflows on PostgreSQL (or embedded PGlite). */
+/**
+ * Tasker for TypeScript: durable DAG workflows on PostgreSQL (or embedded PGlite). The public API, by
+ * name: what docs/library.md describes. Everything else under src/ is internal and may change.
+ */
 
-export * from './analysis/bottlenecks.js';
-export * from './analysis/critical-path.js';
-export * from './analysis/task-dependencies.js';
+export {
+  type Bottleneck,
+  type BottleneckWeights,
+  DEFAULT_BOTTLENECK_WEIGHTS,
+  findBottlenecks,
+  type Severity,
+  severityOf,
+} from './analysis/bottlenecks.js';
+export { type CriticalPath, criticalPath, type TaskTiming } from './analysis/critical-path.js';
+export type { GraphStep } from './analysis/graph-step.js';
+export {
+  analyzeSteps,
+  analyzeTask,
+  type DependencyAnalysis,
+  type DependencyAnalysisOptions,
+  dependencyLevels,
+  type ParallelismPotential,
+  taskTiming,
+} from './analysis/task-dependencies.js';
+export { registerObservabilityRoutes } from './api/observability-routes.js';
 export { defineConfig, type TaskerConfigFile } from './config/config-schema.js';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './config/load-config.js';
 export type { Logger, ResolvedConfig, TaskerOptions } from './config/options.js';
@@ -31,10 +51,19 @@ export type {
   TemplateStep,
   ZodSchemaOf,
 } from './definitions/types.js';
-export { type BackoffPolicy, baseBackoffMs, DEFAULT_BACKOFF, retryDelayMs } from './engine/backoff.js';
-export type { CreateTaskRequest } from './engine/create-tasks.js';
+export { type BackoffPolicy, DEFAULT_BACKOFF } from './engine/backoff.js';
+export type { StepUpdate, TaskUpdate } from './engine/edit-operations.js';
 export type { ExecutionStatus, StepReadiness, TaskExecutionContext } from './engine/introspection.js';
-export type { ListTasksFilter, TaskPage } from './engine/list-tasks.js';
+export type { TaskPage } from './engine/list-tasks.js';
+export type {
+  AnalyticsMetrics,
+  LiveWorker,
+  QueueStats,
+  SlowestFilter,
+  SlowStep,
+  SlowTask,
+  SystemHealthCounts,
+} from './engine/sql/analytics-queries.js';
 export {
   ERROR_CODES,
   type ErrorCode,
@@ -46,16 +75,31 @@ export {
   StepTimeoutError,
   TaskerError,
 } from './errors.js';
-export * from './events/catalog.js';
+export type {
+  CustomEventPayload,
+  Delivered,
+  StepAttemptPayload,
+  StepCompletedPayload,
+  StepExecutionRequestedPayload,
+  StepFailedPayload,
+  StepResolvedPayload,
+  SystemEventName,
+  SystemEvents,
+  TaskCreatedPayload,
+  TaskEventBase,
+  TaskFinishedPayload,
+  TaskOperationPayload,
+  TemplateLabels,
+} from './events/catalog.js';
+export { SYSTEM_EVENT_NAMES } from './events/catalog.js';
 export { customEventNameProblem } from './events/custom-events.js';
 export type { AnySystemEvent, TaskerEventBus } from './events/tasker-events.js';
 export {
   createHttpHandler,
-  HTTP_HANDLER_NAME,
   type HttpHandlerConfig,
   type HttpHandlerOptions,
-  parseRetryAfter,
 } from './handlers/http-handler.js';
+export type { CreateTaskRequest, ListTasksFilter } from './model/contracts.js';
 export {
   STEP_STATES,
   STEP_TRANSITIONS,
@@ -74,25 +118,12 @@ export type {
   TaskWithSteps,
 } from './model/types.js';
 export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js';
-export type {
-  AnalyticsMetrics,
-  LiveWorker,
-  QueueStats,
-  SlowestFilter,
-  SlowStep,
-  SlowTask,
-  SystemHealthCounts,
-} from './telemetry/analytics.js';
 export { AsyncLocalStorageContextManager } from './telemetry/context-manager.js';
-export { registerObservabilityRoutes, taskDependencyAnalysis } from './telemetry/http-routes.js';
 export { maskSecrets, secretKeyMatcher } from './telemetry/logging.js';
 export type { TelemetryOptions } from './telemetry/options.js';
-export { DEFAULT_MASK_KEYS } from './telemetry/options.js';
 export { createOtlpTracerProvider, type OtlpTracingOptions } from './telemetry/otlp.js';
 export type { Telemetry } from './telemetry/telemetry.js';
-export { contextFromTraceparent } from './telemetry/tracing.js';
 export {
-  assertWorkflowsValid,
   type LoadedWorkflows,
   type LoadWorkflowsOptions,
   loadWorkflows,

@@ -32,6 +32,7 @@ import { createIntrospection, type Introspection } from './engine/introspection.
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
 import { assertId, createOperations, type Operations } from './engine/operations.js';
+import { type Analytics, createAnalytics } from './engine/sql/analytics-queries.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import { countByState } from './engine/sql/status-queries.js';
 import {
@@ -48,8 +49,14 @@ import { validateCustomEvents } from './events/custom-events.js';
 import { withOperationEvents } from './events/operation-events.js';
 import { createTaskerEventBus, type TaskerEventBus } from './events/tasker-events.js';
 import { createHttpHandler, HTTP_HANDLER_NAME } from './handlers/http-handler.js';
-import type { CreatedTask, Step, StepTransition, TaskTransition, TaskWithSteps } from './model/types.js';
-import { type Analytics, createAnalytics } from './telemetry/analytics.js';
+import type {
+  CreatedTask,
+  Step,
+  StepTransition,
+  Task,
+  TaskTransition,
+  TaskWithSteps,
+} from './model/types.js';
 import { instrumentCreation } from './telemetry/task-creation.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { asStepHandler } from './templates/handler-class.js';
@@ -98,6 +105,8 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
 
   /** A task with its steps. Throws TASKER_TASK_NOT_FOUND. */
   getTask(id: number): Promise<TaskWithSteps>;
+  /** A task without its steps (one read). Throws TASKER_TASK_NOT_FOUND. */
+  getTaskSummary(id: number): Promise<Task>;
   getStep(id: number): Promise<Step>;
   listTasks(filter?: ListTasksFilter): Promise<TaskPage>;
   /** The task's own transitions. */
@@ -258,9 +267,13 @@ export async function createTasker(
     return handler;
   };
 
-  const getTask = async (id: number): Promise<TaskWithSteps> => {
+  const getTaskSummary = async (id: number): Promise<Task> => {
     const task = await db(() => findTask(sql, id));
     if (!task) throw new TaskerError('TASKER_TASK_NOT_FOUND', `task ${id} does not exist`);
+    return task;
+  };
+  const getTask = async (id: number): Promise<TaskWithSteps> => {
+    const task = await getTaskSummary(id);
     return { ...task, steps: await db(() => findSteps(sql, [id])) };
   };
 
@@ -340,6 +353,7 @@ export async function createTasker(
     },
 
     getTask,
+    getTaskSummary,
     async getStep(id) {
       const step = await db(() => findStep(sql, id));
       if (!step) throw new TaskerError('TASKER_STEP_NOT_FOUND', `step ${id} does not exist`);

@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import type { CriticalPath } from './critical-path.js';
-import type { GraphStep } from './task-dependencies.js';
+import type { GraphStep } from './graph-step.js';
 
 export interface BottleneckWeights {
   readonly downstreamWeight: number;

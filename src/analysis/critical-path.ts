@@ -11,7 +11,7 @@
  *
  * Without timing (pure graphs), each step counts for its recorded attempt or the estimate.
  */
-import type { GraphStep } from './task-dependencies.js';
+import type { GraphStep } from './graph-step.js';
 
 export interface CriticalPath {
   /** From root to leaf. */

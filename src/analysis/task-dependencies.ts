@@ -10,25 +10,9 @@ import {
   findBottlenecks,
 } from './bottlenecks.js';
 import { type CriticalPath, criticalPath, type TaskTiming } from './critical-path.js';
+import type { GraphStep } from './graph-step.js';
 
-/** The part of a step the analysis reads. */
-export interface GraphStep {
-  readonly id: number;
-  readonly name: string;
-  readonly state: string;
-  readonly parentIds: readonly number[];
-  readonly childIds: readonly number[];
-  /** Attempts counted against the retry limit. */
-  readonly attempts: number;
-  readonly retryLimit: number;
-  readonly blocked: boolean;
-  /** How long its last attempt ran, when it finished one. */
-  readonly durationMs: number | null;
-  /** When its last attempt started (ms since the epoch); null or absent when it never ran. */
-  readonly lastAttemptedAtMs?: number | null;
-  /** When it finished (ms since the epoch); null or absent while it has not. */
-  readonly completedAtMs?: number | null;
-}
+export type { GraphStep };
 
 /** From an engine step: the recorded duration is last attempt start to completion. */
 export function toGraphStep(step: Step): GraphStep {

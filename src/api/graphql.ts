@@ -20,7 +20,6 @@ import type { Permission } from './auth.js';
 import type { ApiContext } from './context.js';
 import { GRAPHQL_PARSE_OPTIONS, graphqlValidationRules, limitErrorFormatter } from './graphql-limits.js';
 import { HttpProblem, sendProblem } from './problems.js';
-import { withoutSteps } from './task-routes.js';
 
 const schema = /* GraphQL */ `
   scalar JSON
@@ -38,6 +37,8 @@ const schema = /* GraphQL */ `
     reason: String
     tags: [String!]!
     correlationId: String
+    traceparent: String
+    requestedAt: DateTime!
     stepCount: Int!
     unfinishedSteps: Int!
     failedSteps: Int!
@@ -151,6 +152,8 @@ const schema = /* GraphQL */ `
     bypassSteps: [String!]
     idempotencyKey: String
     correlationId: String
+    requestedAt: DateTime
+    traceparent: String
   }
 
   type Query {
@@ -271,7 +274,7 @@ export async function graphqlRoutes(
         throw toGraphQLError(error);
       }
     };
-  const bareTask = async (id: number): Promise<Task> => withoutSteps(await tasker.getTask(id));
+  const bareTask = (id: number): Promise<Task> => tasker.getTaskSummary(id);
   const maxLimit = options.graphql.maxLimit;
 
   const resolvers: IResolvers = {

@@ -4,8 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { zodProblems } from '../definitions/define-task.js';
-import { formatProblems, TaskerError } from '../errors.js';
+import { parseOrThrow } from '../parse-or-throw.js';
 import type { Tasker } from '../tasker.js';
 
 /** Who made a request, as an authenticator establishes it. */
@@ -166,12 +165,5 @@ export const serverOptionsSchema = z
   .loose();
 
 export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
-  const parsed = apiOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = zodProblems(parsed.error);
-    throw new TaskerError('TASKER_INVALID_CONFIG', `invalid API options:\n${formatProblems(problems)}`, {
-      details: problems,
-    });
-  }
-  return parsed.data;
+  return parseOrThrow(apiOptionsSchema, options, 'API options', 'TASKER_INVALID_CONFIG');
 }

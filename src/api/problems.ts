@@ -15,7 +15,7 @@ export interface ProblemDetails {
   title: string;
   status: number;
   detail: string;
-  code: string;
+  code: ErrorCode;
   errors?: Problem[];
   instance?: string;
   /** TASKER_DUPLICATE_TASK: the task the request duplicates. */
@@ -43,7 +43,7 @@ const TITLES: Record<number, string> = {
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly errors?: Problem[],
     /** Extra response headers (WWW-Authenticate). */
@@ -59,7 +59,7 @@ export class HttpProblem extends Error {
   }
 }
 
-export function problem(status: number, code: string, detail: string, errors?: Problem[]): ProblemDetails {
+export function problem(status: number, code: ErrorCode, detail: string, errors?: Problem[]): ProblemDetails {
   return {
     type: `https://tasker.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
     title: TITLES[status] ?? STATUS_CODES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),

@@ -1,7 +1,10 @@
 /**
  * JSON Schemas of every request and response body. Fastify validates requests and serializes responses
- * with them, and @fastify/swagger turns the same schemas into the OpenAPI document.
+ * with them, and @fastify/swagger turns the same schemas into the OpenAPI document. Request bodies come
+ * from the contracts the library validates with (model/contracts.ts); responses are described here.
  */
+import { z } from 'zod';
+import { createTaskRequestWireSchema, reasonSchema, wireJsonSchema } from '../model/contracts.js';
 import { STEP_STATES, TASK_STATES } from '../model/states.js';
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
@@ -207,27 +210,10 @@ export const stepDetailSchema = {
   required: ['id', 'taskId', 'name', 'state'],
 } as const;
 
-const shortString = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
-
+/** The body of POST /tasks: the wire form of the one create-task contract (model/contracts.ts). */
 export const createTaskBodySchema = {
   $id: 'CreateTaskRequest',
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: {
-    namespace: shortString(64),
-    name: shortString(64),
-    version: shortString(64),
-    context: { type: 'object', additionalProperties: true },
-    initiator: { type: 'string', maxLength: 128 },
-    sourceSystem: { type: 'string', maxLength: 128 },
-    reason: { type: 'string', maxLength: 128 },
-    tags: { type: 'array', maxItems: 100, items: shortString(64) },
-    bypassSteps: { type: 'array', maxItems: 1000, items: shortString(128) },
-    idempotencyKey: shortString(255),
-    requestedAt: { type: 'string', format: 'date-time' },
-    correlationId: shortString(128),
-  },
+  ...wireJsonSchema(createTaskRequestWireSchema),
 } as const;
 
 export const schemas = [
@@ -242,11 +228,8 @@ export const schemas = [
   createTaskBodySchema,
 ];
 
-export const reasonBody = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { reason: { type: 'string', maxLength: 500 } },
-} as const;
+/** The body of cancel and retry: an optional reason. */
+export const reasonBody = wireJsonSchema(z.object({ reason: reasonSchema }).strict());
 
 export const itemsOf = (ref: string) =>
   ({

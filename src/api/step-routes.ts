@@ -1,4 +1,5 @@
 /** REST routes of the steps of a task: list, show, update, cancel, retry, resolve, transitions. */
+import { reasonSchema, type StepUpdate, stepUpdateSchema, wireJsonSchema } from '../model/contracts.js';
 import type { Step } from '../model/types.js';
 import type { Tasker } from '../tasker.js';
 import type { RouteModule } from './context.js';
@@ -71,7 +72,7 @@ export const stepRoutes: RouteModule = (app, { tasker }) => {
     },
   );
 
-  app.patch<{ Params: Params; Body: { retryLimit?: number; inputs?: unknown } }>(
+  app.patch<{ Params: Params; Body: StepUpdate }>(
     '/tasks/:id/steps/:stepId',
     {
       config: { permission: 'tasker.workflow_step:update' },
@@ -79,12 +80,7 @@ export const stepRoutes: RouteModule = (app, { tasker }) => {
         tags: ['steps'],
         summary: "Change a step's retry limit and/or inputs (only while it is not running)",
         params,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: { retryLimit: { type: 'integer', minimum: 1, maximum: 1000 }, inputs: {} },
-        },
+        body: { ...wireJsonSchema(stepUpdateSchema), minProperties: 1 },
         response: { 200: { $ref: 'Step#' }, ...problemResponses },
       },
     },
@@ -133,7 +129,7 @@ export const stepRoutes: RouteModule = (app, { tasker }) => {
           type: 'object',
           additionalProperties: false,
           required: ['results'],
-          properties: { results: {}, reason: { type: 'string', maxLength: 500 } },
+          properties: { results: {}, reason: wireJsonSchema(reasonSchema) },
         },
         response: { 200: { $ref: 'Step#' }, ...problemResponses },
       },

@@ -1,49 +1,22 @@
 /** REST routes of tasks: list, create (one or many), show, update, cancel, retry, transitions, audit. */
 import { analyzeTask } from '../analysis/task-dependencies.js';
-import type { CreateTaskRequest } from '../engine/create-tasks.js';
-import { TASK_STATES } from '../model/states.js';
-import type { Task, TaskWithSteps } from '../model/types.js';
+import {
+  type CreateTaskRequest,
+  type ListTasksQuery,
+  listTasksQuerySchema,
+  MAX_BULK_TASKS,
+  type TaskUpdate,
+  taskUpdateSchema,
+  wireJsonSchema,
+} from '../model/contracts.js';
+
 import type { RouteModule } from './context.js';
 import { toId } from './context.js';
 import { idParam, itemsOf, problemResponses, reasonBody } from './schemas.js';
 
 const params = { type: 'object', properties: { id: idParam }, required: ['id'] } as const;
 
-/** A task without its steps (the engine returns it with them). */
-export function withoutSteps(task: TaskWithSteps): Task {
-  const { steps: _steps, ...rest } = task;
-  return rest;
-}
-
-const listQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    state: { type: 'array', items: { type: 'string', enum: [...TASK_STATES] }, maxItems: TASK_STATES.length },
-    namespace: { type: 'string', minLength: 1, maxLength: 64 },
-    name: { type: 'string', minLength: 1, maxLength: 64 },
-    version: { type: 'string', minLength: 1, maxLength: 64 },
-    tag: { type: 'string', minLength: 1, maxLength: 64 },
-    createdAfter: { type: 'string', format: 'date-time' },
-    createdBefore: { type: 'string', format: 'date-time' },
-    sort: { type: 'string', enum: ['createdAt', '-createdAt'], default: '-createdAt' },
-    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-    cursor: { type: 'string', minLength: 1, maxLength: 200 },
-  },
-} as const;
-
-interface ListQuery {
-  state?: Array<(typeof TASK_STATES)[number]>;
-  namespace?: string;
-  name?: string;
-  version?: string;
-  tag?: string;
-  createdAfter?: string;
-  createdBefore?: string;
-  sort: 'createdAt' | '-createdAt';
-  limit: number;
-  cursor?: string;
-}
+const listQuery = wireJsonSchema(listTasksQuerySchema);
 
 export const taskRoutes: RouteModule = (app, { tasker }) => {
   const withCorrelation = (request: CreateTaskRequest, correlationId: string): CreateTaskRequest => ({
@@ -51,7 +24,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
     correlationId: request.correlationId ?? correlationId,
   });
 
-  app.get<{ Querystring: ListQuery }>(
+  app.get<{ Querystring: ListTasksQuery }>(
     '/tasks',
     {
       config: { permission: 'tasker.task:index' },
@@ -104,7 +77,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
     },
     async (request, reply) => {
       const created = await tasker.createTask(withCorrelation(request.body, request.correlationId));
-      const task = withoutSteps(await tasker.getTask(created.id));
+      const task = await tasker.getTaskSummary(created.id);
       return reply.code(created.created ? 201 : 200).send(task);
     },
   );
@@ -121,7 +94,12 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
           additionalProperties: false,
           required: ['tasks'],
           properties: {
-            tasks: { type: 'array', minItems: 1, maxItems: 1000, items: { $ref: 'CreateTaskRequest#' } },
+            tasks: {
+              type: 'array',
+              minItems: 1,
+              maxItems: MAX_BULK_TASKS,
+              items: { $ref: 'CreateTaskRequest#' },
+            },
           },
         },
         response: {
@@ -202,7 +180,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
     },
   );
 
-  app.patch<{ Params: { id: string }; Body: { reason?: string | null; tags?: string[] } }>(
+  app.patch<{ Params: { id: string }; Body: TaskUpdate }>(
     '/tasks/:id',
     {
       config: { permission: 'tasker.task:update' },
@@ -210,22 +188,14 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
         tags: ['tasks'],
         summary: "Change a task's reason and/or tags",
         params,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: {
-            reason: { type: ['string', 'null'], maxLength: 128 },
-            tags: { type: 'array', maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 64 } },
-          },
-        },
+        body: { ...wireJsonSchema(taskUpdateSchema), minProperties: 1 },
         response: { 200: { $ref: 'Task#' }, ...problemResponses },
       },
     },
     async (request) => {
       const id = toId(request.params.id);
       await tasker.updateTask(id, request.body);
-      return withoutSteps(await tasker.getTask(id));
+      return tasker.getTaskSummary(id);
     },
   );
 
@@ -247,7 +217,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
         const reason = request.body.reason;
         if (action === 'cancel') await tasker.cancelTask(id, { reason });
         else await tasker.retryTask(id, { reason });
-        return withoutSteps(await tasker.getTask(id));
+        return tasker.getTaskSummary(id);
       },
     );
   }

@@ -8,8 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { zodProblems } from '../definitions/define-task.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { zodProblems } from '../parse-or-throw.js';
 import { createOtlpTracerProvider } from '../telemetry/otlp.js';
 import { type LOG_LEVELS, taskerConfigSchema } from './config-schema.js';
 import { configFromEnv, isPlainObject, mergeEnvOverFile } from './env-config.js';

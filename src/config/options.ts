@@ -6,15 +6,16 @@
  */
 import { z } from 'zod';
 import { databaseUrlProblem } from '../db/database-url.js';
-import { zodProblems } from '../definitions/define-task.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
+import { formatProblems, TaskerError } from '../errors.js';
 import {
   DEFAULT_IDENTITY_STRATEGY,
   IDENTITY_STRATEGY_NAMES,
   type IdentityStrategy,
   normalizeIdentityStrategy,
-} from '../engine/identity.js';
-import { formatProblems, TaskerError } from '../errors.js';
+} from '../model/identity-strategies.js';
+import type { Logger } from '../model/logger.js';
+import { parseOrThrow } from '../parse-or-throw.js';
 import { telemetryOptionsSchema } from '../telemetry/options.js';
 
 const positiveInt = z.number().int().positive();
@@ -115,14 +116,7 @@ export const taskerOptionsSchema = z
   })
   .strict();
 
-/** Any pino-compatible logger. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child?(bindings: Record<string, unknown>): Logger;
-}
+export type { Logger };
 
 export type TaskerOptions = z.input<typeof taskerOptionsSchema>;
 
@@ -156,18 +150,7 @@ export interface ResolvedConfig {
 
 /** Validates options and fills in defaults. Throws TASKER_INVALID_CONFIG listing every problem. */
 export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const parsed = taskerOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) {
-    const problems = zodProblems(parsed.error);
-    throw new TaskerError(
-      'TASKER_INVALID_CONFIG',
-      `invalid Tasker configuration:\n${formatProblems(problems)}`,
-      {
-        details: problems,
-      },
-    );
-  }
-  const o = parsed.data;
+  const o = parseOrThrow(taskerOptionsSchema, options ?? {}, 'Tasker configuration', 'TASKER_INVALID_CONFIG');
   const db = o.database ?? {};
   const ex = o.execution ?? {};
   const leaseMs = ex.leaseMs ?? 30_000;

@@ -14,8 +14,16 @@ import { type ErrorCode, isTaskerError, TaskerError } from '../errors.js';
  * - `credentials`: the server refused the user or the password. Waiting will not fix it.
  * - `no-database`: the database named in the URL does not exist. Waiting will not fix it.
  * - `engine`: one of the engine's own refusals, raised as the TaskerError `code`.
+ * - `unregistered-worker`: a worker's row is gone (reaped after its heartbeat stopped); the worker
+ *   registers again. Never shown to users.
  */
-export type DatabaseErrorKind = 'unavailable' | 'conflict' | 'credentials' | 'no-database' | 'engine';
+export type DatabaseErrorKind =
+  | 'unavailable'
+  | 'conflict'
+  | 'credentials'
+  | 'no-database'
+  | 'engine'
+  | 'unregistered-worker';
 
 export interface DatabaseErrorClass {
   readonly kind: DatabaseErrorKind;
@@ -70,6 +78,7 @@ const DATABASE_ERRORS: Readonly<Record<string, DatabaseErrorClass>> = {
   TKIL1: engine('TASKER_ILLEGAL_TRANSITION', 'illegal transition'),
   TKOP1: engine('TASKER_OPERATION_NOT_ALLOWED', 'not allowed in this state'),
   '55P03': engine('TASKER_OPERATION_NOT_ALLOWED', 'the row is locked'), // lock_not_available
+  TKW01: { kind: 'unregistered-worker', reason: 'the worker is not registered' }, // heartbeat()
 };
 
 /** node-postgres reports some lost or timed-out connections only by message, without a code. */
@@ -112,6 +121,11 @@ export function isTransientDatabaseError(error: unknown): boolean {
   return kind === 'unavailable' || kind === 'conflict';
 }
 
+/** True when the database no longer knows the worker that sent the statement (it registers again). */
+export function isUnregisteredWorker(error: unknown): boolean {
+  return classifyDatabaseError(error)?.kind === 'unregistered-worker';
+}
+
 /** True when the database cannot be reached right now (down, starting, full, unreachable, timed out). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   return classifyDatabaseError(error)?.kind === 'unavailable';
@@ -133,7 +147,7 @@ export function translateDatabaseError(error: unknown): unknown {
         : (error as Error).message;
     return new TaskerError(found.errorCode!, message, { cause: error });
   }
-  if (found.kind === 'conflict') return error;
+  if (found.kind === 'conflict' || found.kind === 'unregistered-worker') return error;
   return new TaskerError(
     'TASKER_DATABASE_UNAVAILABLE',
     `the database is unavailable (${found.reason}); try again shortly`,

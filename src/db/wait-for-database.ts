@@ -4,8 +4,9 @@
  * capped exponential backoff and jitter, one log line per try, up to a time limit. What waiting cannot
  * fix (wrong credentials, a missing database, anything unknown) fails at once with its own message and fix.
  */
-import type { Logger } from '../config/options.js';
+
 import { TaskerError } from '../errors.js';
+import type { Logger } from '../model/logger.js';
 import type { Queryable } from './database.js';
 import { type DatabaseAddress, describeDatabase } from './database-url.js';
 import { classifyDatabaseError, sqlState } from './sql-errors.js';

@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
-import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../engine/identity.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../model/identity-strategies.js';
+import { formatPath, zodProblems } from '../parse-or-throw.js';
 import { contextJsonSchema } from './context-schema.js';
 import { childrenOf, findCycle, topologicalOrder } from './dag.js';
 import { type ContextOf, createTaskBuilder, type TaskBuilder, type TaskHeader } from './typed-task.js';
@@ -89,24 +90,8 @@ const definitionSchema = z
   })
   .strict();
 
-/** Renders a zod issue path the way users write it: `steps[2].dependsOn[0]`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => {
-    if (typeof key === 'number') return `${out}[${key}]`;
-    return out ? `${out}.${String(key)}` : String(key);
-  }, '');
-}
-
-export function zodProblems(error: z.ZodError, prefix = ''): Problem[] {
-  return error.issues.map((issue) => {
-    const path = formatPath(issue.path);
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message;
-    return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message };
-  });
-}
+// Kept importable from here for older imports; the helpers live beside the errors.
+export { formatPath, zodProblems };
 
 /** Everything wrong with the dependencies of a definition whose shape is valid. */
 function dependencyProblems(

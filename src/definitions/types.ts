@@ -1,6 +1,7 @@
 /** The types a workflow author writes against: definitions, handlers and what a handler receives. */
-import type { Logger } from '../config/options.js';
-import type { IdentityStrategy, IdentityStrategyName } from '../engine/identity.js';
+
+import type { IdentityStrategy, IdentityStrategyName } from '../model/identity-strategies.js';
+import type { Logger } from '../model/logger.js';
 
 /** A JSON Schema object (draft-07 keywords; validated with ajv when the template is registered). */
 export type JsonSchema = Readonly<Record<string, unknown>>;

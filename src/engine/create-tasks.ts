@@ -6,38 +6,21 @@
  * costs few commits under load and one round trip when idle. What a duplicate request gets depends on
  * the template's identity strategy (identity.ts): the existing task, or TASKER_DUPLICATE_TASK.
  */
-import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
 import { isTransientDatabaseError } from '../db/sql-errors.js';
 import type { ContextValidator } from '../definitions/context-validator.js';
-import { zodProblems } from '../definitions/define-task.js';
 import type { TemplateRegistry } from '../definitions/registry.js';
 import type { TaskTemplate } from '../definitions/types.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { type CreateTaskRequest, createTaskRequestSchema } from '../model/contracts.js';
 import type { TaskState } from '../model/states.js';
 import type { CreatedTask } from '../model/types.js';
+import { zodProblems } from '../parse-or-throw.js';
 import { type IdentityStrategy, identityKey } from './identity.js';
 import type { SqlContext } from './sql/sql-context.js';
 
-export const createTaskRequestSchema = z
-  .object({
-    namespace: z.string().min(1).max(64).optional(),
-    name: z.string({ error: 'expected the name of a registered task' }).min(1).max(64),
-    version: z.string().min(1).max(64).optional(),
-    context: z.record(z.string(), z.unknown(), { error: 'expected a JSON object' }).optional(),
-    initiator: z.string().max(128).optional(),
-    sourceSystem: z.string().max(128).optional(),
-    reason: z.string().max(128).optional(),
-    tags: z.array(z.string().min(1).max(64)).max(100).optional(),
-    bypassSteps: z.array(z.string().min(1)).optional(),
-    requestedAt: z.union([z.date(), z.iso.datetime({ offset: true })]).optional(),
-    idempotencyKey: z.string().min(1).max(255).optional(),
-    correlationId: z.string().min(1).max(128).optional(),
-    traceparent: z.string().min(1).max(128).optional(),
-  })
-  .strict();
-
-export type CreateTaskRequest = z.input<typeof createTaskRequestSchema>;
+// The request's contract lives in model/contracts.ts, shared with the REST and GraphQL surfaces.
+export { type CreateTaskRequest, createTaskRequestSchema };
 
 /** A request checked and ready to insert. */
 interface PreparedTask {

@@ -1,34 +1,21 @@
 /**
- * Operator edits for the HTTP API (SQL functions of migration 6): a task's reason and tags, a step's
+ * Operator edits for the HTTP API (SQL functions of migration 8): a task's reason and tags, a step's
  * retry limit and inputs, cancelling and retrying one step. Inputs are validated here, with the field at
  * fault; the SQL functions enforce the state rules.
  */
-import { z } from 'zod';
-import { zodProblems } from '../definitions/define-task.js';
-import { formatProblems, TaskerError } from '../errors.js';
+import { TaskerError } from '../errors.js';
+import {
+  reasonSchema,
+  type StepUpdate,
+  stepUpdateSchema,
+  type TaskUpdate,
+  taskUpdateSchema,
+} from '../model/contracts.js';
+import { parseOrThrow } from '../parse-or-throw.js';
 import { assertId } from './operations.js';
 import type { SqlContext } from './sql/sql-context.js';
 
-export const taskUpdateSchema = z
-  .object({
-    /** A new reason; null clears it. */
-    reason: z.string().max(128).nullable().optional(),
-    /** Replaces the task's tags. */
-    tags: z.array(z.string().min(1).max(64)).max(50).optional(),
-  })
-  .strict();
-export type TaskUpdate = z.input<typeof taskUpdateSchema>;
-
-export const stepUpdateSchema = z
-  .object({
-    retryLimit: z.number().int().min(1).max(1000).optional(),
-    /** New inputs for the step's next attempt (any JSON; null clears them). */
-    inputs: z.unknown().optional(),
-  })
-  .strict();
-export type StepUpdate = z.input<typeof stepUpdateSchema>;
-
-const reasonSchema = z.string().max(500).optional();
+export type { StepUpdate, TaskUpdate };
 
 export interface EditOperations {
   /** Changes a task's reason and/or tags (any state). */
@@ -41,16 +28,7 @@ export interface EditOperations {
   retryStep(stepId: number, options?: { reason?: string }): Promise<void>;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const problems = zodProblems(parsed.error);
-    throw new TaskerError('TASKER_INVALID_REQUEST', `invalid ${what}:\n${formatProblems(problems)}`, {
-      details: problems,
-    });
-  }
-  return parsed.data;
-}
+const parse = parseOrThrow;
 
 function toJson(value: unknown): string {
   const json = JSON.stringify(value ?? null);

@@ -14,18 +14,23 @@
  */
 import { createHash } from 'node:crypto';
 import type { TaskTemplate } from '../definitions/types.js';
+import {
+  DEFAULT_IDENTITY_STRATEGY,
+  IDENTITY_STRATEGIES,
+  IDENTITY_STRATEGY_NAMES,
+  type IdentityStrategy,
+  type IdentityStrategyName,
+  normalizeIdentityStrategy,
+} from '../model/identity-strategies.js';
 
-export const IDENTITY_STRATEGIES = ['always_unique', 'caller_provided', 'strict', 'hash'] as const;
-export type IdentityStrategy = (typeof IDENTITY_STRATEGIES)[number];
-/** Accepted in configuration and templates: the strategies plus `unique`, the former `always_unique`. */
-export const IDENTITY_STRATEGY_NAMES = [...IDENTITY_STRATEGIES, 'unique'] as const;
-export type IdentityStrategyName = (typeof IDENTITY_STRATEGY_NAMES)[number];
-
-export const DEFAULT_IDENTITY_STRATEGY: IdentityStrategy = 'always_unique';
-
-export function normalizeIdentityStrategy(name: IdentityStrategyName): IdentityStrategy {
-  return name === 'unique' ? 'always_unique' : name;
-}
+export {
+  DEFAULT_IDENTITY_STRATEGY,
+  IDENTITY_STRATEGIES,
+  IDENTITY_STRATEGY_NAMES,
+  type IdentityStrategy,
+  type IdentityStrategyName,
+  normalizeIdentityStrategy,
+};
 
 /** JSON with object keys sorted, so equal values hash equally. */
 export function canonicalJson(value: unknown): string {

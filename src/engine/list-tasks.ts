@@ -1,31 +1,12 @@
 /** Listing tasks with filters and keyset (cursor) pagination: a stable order that new tasks do not shift. */
-import { z } from 'zod';
-import { zodProblems } from '../definitions/define-task.js';
-import { formatProblems, TaskerError } from '../errors.js';
-import { TASK_STATES } from '../model/states.js';
+import { TaskerError } from '../errors.js';
+import { type ListTasksFilter, listTasksFilterSchema } from '../model/contracts.js';
 import type { Task } from '../model/types.js';
+import { parseOrThrow } from '../parse-or-throw.js';
 import type { SqlContext } from './sql/sql-context.js';
 import { taskColumns, toTask } from './sql/task-queries.js';
 
-export const listTasksFilterSchema = z
-  .object({
-    state: z.union([z.enum(TASK_STATES), z.array(z.enum(TASK_STATES)).min(1)]).optional(),
-    namespace: z.string().min(1).max(64).optional(),
-    name: z.string().min(1).max(64).optional(),
-    version: z.string().min(1).max(64).optional(),
-    tag: z.string().min(1).max(64).optional(),
-    createdAfter: z.coerce.date().optional(),
-    createdBefore: z.coerce.date().optional(),
-    /** Newest first (desc, the default) or oldest first. */
-    order: z.enum(['asc', 'desc']).optional(),
-    /** @defaultValue 50 */
-    limit: z.number().int().min(1).max(500).optional(),
-    /** From a previous page's nextCursor. */
-    cursor: z.string().min(1).max(200).optional(),
-  })
-  .strict();
-
-export type ListTasksFilter = z.input<typeof listTasksFilterSchema>;
+export type { ListTasksFilter };
 
 export interface TaskPage {
   readonly tasks: Task[];
@@ -42,14 +23,7 @@ function decodeCursor(cursor: string): number {
 }
 
 export async function listTasks(sql: SqlContext, filter: ListTasksFilter): Promise<TaskPage> {
-  const parsed = listTasksFilterSchema.safeParse(filter);
-  if (!parsed.success) {
-    const problems = zodProblems(parsed.error);
-    throw new TaskerError('TASKER_INVALID_REQUEST', `invalid task filter:\n${formatProblems(problems)}`, {
-      details: problems,
-    });
-  }
-  const f = parsed.data;
+  const f = parseOrThrow(listTasksFilterSchema, filter, 'task filter');
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (clause: (p: string) => string, value: unknown) => {

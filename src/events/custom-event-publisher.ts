@@ -6,7 +6,7 @@
  */
 import type { TemplateStep } from '../definitions/types.js';
 import { TaskerError } from '../errors.js';
-import type { StepRunInfo } from '../worker/worker.js';
+import type { StepRunInfo } from '../model/step-run.js';
 import type { CustomEventPayload } from './catalog.js';
 import type { TaskerEventBus } from './tasker-events.js';
 

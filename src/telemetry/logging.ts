@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino from 'pino';
 import pretty from 'pino-pretty';
-import type { Logger } from '../config/options.js';
+import type { Logger } from '../model/logger.js';
 
 /** What every log line from inside a step carries. */
 export interface LogContext {

@@ -8,9 +8,9 @@
  * process reports the same value (aggregate them with max, not sum).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Logger } from '../config/options.js';
 import type { Database } from '../db/database.js';
 import type { TaskerEventBus } from '../events/tasker-events.js';
+import type { Logger } from '../model/logger.js';
 import { STEP_STATES, TASK_STATES } from '../model/states.js';
 
 /** Seconds, from 5 ms to 5 minutes. */

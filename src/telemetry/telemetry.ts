@@ -3,12 +3,13 @@
  * and the worker instrumentation that ties them to each step attempt. Built by createTasker.
  */
 import { trace } from '@opentelemetry/api';
-import type { Logger } from '../config/options.js';
 import type { Database } from '../db/database.js';
 import type { StepContextExtras, TemplateStep } from '../definitions/types.js';
 import { type CustomEventPublisher, createCustomEventPublisher } from '../events/custom-event-publisher.js';
 import type { TaskerEventBus } from '../events/tasker-events.js';
-import type { StepRunInfo, WorkerInstrumentation } from '../worker/worker.js';
+import type { Logger } from '../model/logger.js';
+import type { StepRunInfo } from '../model/step-run.js';
+import type { WorkerInstrumentation } from '../worker/worker.js';
 import {
   type ContextLogging,
   createContextLogging,

@@ -24,7 +24,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { StepRunInfo } from '../worker/worker.js';
+import type { StepRunInfo } from '../model/step-run.js';
 
 const propagator = new W3CTraceContextPropagator();
 const TRACER_NAME = 'tasker';

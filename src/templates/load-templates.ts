@@ -13,7 +13,6 @@ import type { StepDefinition, StepHandler, TaskTemplate } from '../definitions/t
 import { formatProblems, isTaskerError, type Problem, TaskerError } from '../errors.js';
 import { HTTP_HANDLER_NAME, httpConfigProblems } from '../handlers/http-handler.js';
 import { isOriginalApiConfig } from '../handlers/original-api-config.js';
-import type { Tasker } from '../tasker.js';
 import { handlerExports, isClassPath, resolveHandlerClass } from './handler-class.js';
 import {
   importHandler,
@@ -211,6 +210,12 @@ export function assertWorkflowsValid(loaded: LoadedWorkflows): void {
   );
 }
 
+/** The part of a Tasker that registering workflows needs (templates sit below the Tasker). */
+export interface WorkflowTarget {
+  registerHandler(name: string, handler: StepHandler<never>, options: { replace: boolean }): void;
+  register(template: TaskTemplate): TaskTemplate;
+}
+
 /**
  * Loads templates and handlers and registers them with a Tasker (after checking everything).
  *
@@ -218,7 +223,7 @@ export function assertWorkflowsValid(loaded: LoadedWorkflows): void {
  * const tasker = await createTasker();
  * await registerWorkflows(tasker, await loadWorkflows({ templatesDir: './templates', handlersDir: './handlers' }));
  */
-export function registerWorkflows(tasker: Tasker, loaded: LoadedWorkflows): TaskTemplate[] {
+export function registerWorkflows(tasker: WorkflowTarget, loaded: LoadedWorkflows): TaskTemplate[] {
   assertWorkflowsValid(loaded);
   for (const [name, handler] of loaded.handlers) tasker.registerHandler(name, handler, { replace: true });
   return loaded.templates.map((template) => tasker.register(template));

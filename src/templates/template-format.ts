@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { MAX_RETRY_LIMIT, MAX_STEPS, MAX_TIMEOUT_MS } from '../definitions/define-task.js';
-import { IDENTITY_STRATEGY_NAMES } from '../engine/identity.js';
+import { IDENTITY_STRATEGY_NAMES } from '../model/identity-strategies.js';
 
 // The same rule as defineTask's names (kept in step by the template tests).
 const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';

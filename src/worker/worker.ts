@@ -20,9 +20,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger, ResolvedConfig } from '../config/options.js';
-import { isTransientDatabaseError, sqlState } from '../db/sql-errors.js';
+import { isTransientDatabaseError, isUnregisteredWorker } from '../db/sql-errors.js';
 import type { StepContextExtras, StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
+import type { BackoffPolicy } from '../engine/backoff.js';
 import type { NotificationHub } from '../engine/notifications.js';
 import {
   claimSteps,
@@ -42,6 +42,8 @@ import {
 } from '../engine/sql/worker-queries.js';
 import { StepAbortedError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../model/logger.js';
+import type { StepRunInfo } from '../model/step-run.js';
 import { runStep } from './run-step.js';
 
 export interface WorkerOptions {
@@ -65,18 +67,7 @@ export interface Worker {
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-/** What instrumentation (tracing, log context) knows about a step attempt. */
-export interface StepRunInfo {
-  readonly taskId: number;
-  readonly stepId: number;
-  readonly stepName: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly attempt: number;
-  readonly correlationId: string | null;
-  readonly traceparent: string | null;
-}
+export type { StepRunInfo };
 
 /** Seams for telemetry: everything is optional. */
 export interface WorkerInstrumentation {
@@ -86,9 +77,22 @@ export interface WorkerInstrumentation {
   stepContext?(info: StepRunInfo, step: TemplateStep): StepContextExtras;
 }
 
+/** What the worker reads of the resolved configuration (config/ sits above the worker; ResolvedConfig fits). */
+export interface WorkerConfig {
+  readonly execution: {
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly pollIntervalMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly maxBatchSize: number;
+  };
+  readonly backoff: BackoffPolicy;
+}
+
 export interface WorkerDeps {
   readonly sql: SqlContext;
-  readonly config: ResolvedConfig;
+  readonly config: WorkerConfig;
   readonly logger: Logger;
   readonly events: EventBus;
   readonly notifications: NotificationHub;
@@ -487,7 +491,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         if (orphans > 0) log.warn({ released: orphans }, 'released steps whose claim reply was lost');
       }
     } catch (error) {
-      if (sqlState(error) === 'TKW01') {
+      if (isUnregisteredWorker(error)) {
         await registerWorker(sql, {
           id,
           name,

@@ -73,7 +73,10 @@ export async function stepQueue(sql: SqlContext): Promise<StepQueue> {
   };
 }
 
-/** Workers not stopped whose heartbeat is within their lease: the ones alive now. */
+/**
+ * Workers not stopped whose heartbeat is within their lease: the ones alive now. The one definition of
+ * "live" is the SQL function live_workers() (migration 9), which the analytics read too.
+ */
 export async function liveWorkers(sql: SqlContext): Promise<WorkerStatus[]> {
   const { rows } = await sql.db.query<{
     id: string;
@@ -86,9 +89,7 @@ export async function liveWorkers(sql: SqlContext): Promise<WorkerStatus[]> {
     last_heartbeat_at: Date;
   }>(
     `SELECT id, name, hostname, pid, concurrency, namespaces, started_at, last_heartbeat_at
-     FROM ${sql.schema}.workers
-     WHERE stopped_at IS NULL AND last_heartbeat_at > now() - lease_ms * interval '1 millisecond'
-     ORDER BY started_at`,
+     FROM ${sql.schema}.live_workers()`,
   );
   return rows.map((r) => ({
     id: r.id,

@@ -1,10 +1,10 @@
 /**
- * Library calls over the analytics functions of migration 6 (semantics in their SQL comments and in
+ * Library calls over the analytics functions of migration 9 (semantics in their SQL comments and in
  * docs/observability.md). Inputs are validated here; the SQL is parameterized.
  */
 
-import type { SqlContext } from '../engine/sql/sql-context.js';
-import { TaskerError } from '../errors.js';
+import { TaskerError } from '../../errors.js';
+import type { SqlContext } from './sql-context.js';
 
 export interface SystemHealthCounts {
   readonly tasks: Readonly<
