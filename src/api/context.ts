@@ -16,6 +16,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     correlationId: string;
+    /** The traceparent of the request's server span; null when tracing is off. */
+    traceparent: string | null;
   }
 }
 

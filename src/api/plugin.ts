@@ -4,12 +4,14 @@
  * problem-details error handling, correlation ids, access control, OpenAPI/Swagger UI, GraphQL, live
  * updates and the dashboard's static files.
  */
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -90,6 +92,29 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
 
   app.decorateRequest('correlationId', '');
   app.decorateRequest('taskerFailure', undefined);
+  app.decorateRequest('traceparent', null);
+  // A server span per request when tracing is on; tasks created by the request are its children.
+  const tracing = tasker.telemetry.tracing;
+  if (tracing) {
+    const spans = new WeakMap<object, Span>();
+    app.addHook('onRequest', async (request) => {
+      const header = request.headers.traceparent;
+      const started = tracing.startRequestSpan({
+        method: request.method,
+        route: request.routeOptions.url ?? request.url.split('?')[0]!,
+        traceparent: typeof header === 'string' ? header : undefined,
+      });
+      spans.set(request, started.span);
+      request.traceparent = started.traceparent;
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const span = spans.get(request);
+      if (!span) return;
+      span.setAttribute('http.response.status_code', reply.statusCode);
+      if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+  }
   logFailedRequests(app, tasker.logger);
   app.addHook('onRequest', async (request, reply) => {
     assignCorrelationId(request, reply, options.correlationIdHeader);

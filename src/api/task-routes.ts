@@ -19,9 +19,15 @@ const params = { type: 'object', properties: { id: idParam }, required: ['id'] }
 const listQuery = wireJsonSchema(listTasksQuerySchema);
 
 export const taskRoutes: RouteModule = (app, { tasker }) => {
-  const withCorrelation = (request: CreateTaskRequest, correlationId: string): CreateTaskRequest => ({
+  const withCorrelation = (
+    request: CreateTaskRequest,
+    correlationId: string,
+    traceparent: string | null,
+  ): CreateTaskRequest => ({
     ...request,
     correlationId: request.correlationId ?? correlationId,
+    // The request's own span (when tracing is on) is the parent of the task's.
+    ...(request.traceparent == null && traceparent ? { traceparent } : {}),
   });
 
   app.get<{ Querystring: ListTasksQuery }>(
@@ -76,7 +82,9 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
       },
     },
     async (request, reply) => {
-      const created = await tasker.createTask(withCorrelation(request.body, request.correlationId));
+      const created = await tasker.createTask(
+        withCorrelation(request.body, request.correlationId, request.traceparent),
+      );
       const task = await tasker.getTaskSummary(created.id);
       return reply.code(created.created ? 201 : 200).send(task);
     },
@@ -128,7 +136,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
     },
     async (request, reply) => {
       const items = await tasker.createTasks(
-        request.body.tasks.map((t) => withCorrelation(t, request.correlationId)),
+        request.body.tasks.map((t) => withCorrelation(t, request.correlationId, request.traceparent)),
       );
       return reply.code(201).send({ items });
     },

@@ -5,6 +5,9 @@
  *   request's `traceparent`, else the active context). Its context is what the task stores as its
  *   traceparent, so the steps, run by any worker in any process, join the same trace. It ends once the
  *   task is stored: a process cannot keep a span open across other processes' work, so it marks creation.
+ * - `HTTP <method> <route>`: a server span per API request, a child of the caller's `traceparent` header.
+ *   Tasks created by the request are children of it, so one trace joins the request, the creation and
+ *   every step attempt, whichever processes run them.
  * - `tasker.step`: one per step attempt, a child of the task span, active while the handler runs (a
  *   handler's own spans nest under it when a context manager is registered, as the Node SDK does).
  */
@@ -59,7 +62,17 @@ export interface AttemptOutcome {
   readonly error?: { readonly class: string; readonly message: string };
 }
 
+export interface RequestSpanInput {
+  readonly method: string;
+  /** The route pattern (`/tasker/tasks/:id`), never the raw URL (ids would make every name unique). */
+  readonly route: string;
+  /** The caller's `traceparent` header, if any. */
+  readonly traceparent: string | undefined;
+}
+
 export interface Tracing {
+  /** Starts the server span of an API request; returns it with its traceparent. */
+  startRequestSpan(input: RequestSpanInput): { span: Span; traceparent: string | null };
   /** Starts a task span; returns it with the traceparent the task should store. */
   startTaskSpan(input: TaskSpanInput): { span: Span; traceparent: string | null };
   /** Runs `run` inside a step span; `outcomeOf` reads the attempt's outcome from its result. */
@@ -73,6 +86,17 @@ export interface Tracing {
 export function createTracing(provider: TracerProvider): Tracing {
   const tracer: Tracer = provider.getTracer(TRACER_NAME);
   return {
+    startRequestSpan(input) {
+      const span = tracer.startSpan(
+        `HTTP ${input.method} ${input.route}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': input.method, 'http.route': input.route },
+        },
+        contextFromTraceparent(input.traceparent),
+      );
+      return { span, traceparent: traceparentOf(span) };
+    },
     startTaskSpan(input) {
       const parent = input.traceparent ? contextFromTraceparent(input.traceparent) : context.active();
       const span = tracer.startSpan(
