@@ -39,6 +39,8 @@ const schema = /* GraphQL */ `
     correlationId: String
     traceparent: String
     requestedAt: DateTime!
+    "When the task was asked to start (created with runAt or delayMs); null: at once."
+    runAt: DateTime
     stepCount: Int!
     unfinishedSteps: Int!
     failedSteps: Int!
@@ -154,6 +156,10 @@ const schema = /* GraphQL */ `
     correlationId: String
     requestedAt: DateTime
     traceparent: String
+    "Start no step before this time (a delayed task)."
+    runAt: DateTime
+    "Start no step before this many ms from now (not with runAt)."
+    delayMs: Int
   }
 
   type Query {

@@ -53,6 +53,7 @@ const taskProperties = {
   tags: { type: 'array', items: { type: 'string' } },
   bypassSteps: { type: 'array', items: { type: 'string' } },
   requestedAt: dateTime,
+  runAt: { ...dateTime, nullable: true },
   identityKey: nullableString,
   correlationId: nullableString,
   traceparent: nullableString,

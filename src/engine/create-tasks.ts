@@ -90,6 +90,9 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     if (bypassPositions.length === t.steps.length) {
       problems.push({ path: at('bypassSteps'), message: 'cannot bypass every step of a task' });
     }
+    if (r.runAt !== undefined && r.delayMs !== undefined) {
+      problems.push({ path: at('delayMs'), message: 'give runAt or delayMs, not both' });
+    }
     const strategy = t.identityStrategy ?? deps.identityStrategy;
     if (strategy === 'caller_provided' && r.idempotencyKey === undefined) {
       problems.push({
@@ -99,6 +102,12 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     }
     if (problems.length > 0 || !checked.ok) return problems;
     const requestedAt = r.requestedAt === undefined ? new Date() : new Date(r.requestedAt);
+    const runAt =
+      r.runAt !== undefined
+        ? new Date(r.runAt)
+        : r.delayMs !== undefined
+          ? new Date(Date.now() + r.delayMs)
+          : null;
     return {
       template: t,
       refuseDuplicate: strategy === 'strict',
@@ -114,6 +123,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
         identity_key: identityKey(t, strategy, r, checked.context, requestedAt),
         correlation_id: r.correlationId ?? null,
         traceparent: r.traceparent ?? null,
+        run_at: runAt?.toISOString() ?? null,
       },
     };
   }

@@ -25,15 +25,37 @@ const createTaskFields = {
   traceparent: z.string().min(1).max(128).optional(),
 };
 
-/** A request to create a task (library: `requestedAt` may be a Date). */
+/** Longest delay of a delayed task: a year and a day. */
+export const MAX_TASK_DELAY_MS = 366 * 24 * 3600 * 1000;
+
+const delayMs = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_TASK_DELAY_MS, { error: `expected at most ${MAX_TASK_DELAY_MS} ms (366 days)` })
+  .optional();
+
+/** A request to create a task (library: `requestedAt` and `runAt` may be Dates). */
 export const createTaskRequestSchema = z
-  .object({ ...createTaskFields, requestedAt: z.union([z.date(), isoDateTime]).optional() })
+  .object({
+    ...createTaskFields,
+    requestedAt: z.union([z.date(), isoDateTime]).optional(),
+    /** Start no step before this time (a delayed task); a time in the past means now. */
+    runAt: z.union([z.date(), isoDateTime]).optional(),
+    /** Start no step before this many ms from now; not together with runAt. */
+    delayMs,
+  })
   .strict();
 export type CreateTaskRequest = z.input<typeof createTaskRequestSchema>;
 
 /** The same request as JSON (REST body, GraphQL input). */
 export const createTaskRequestWireSchema = z
-  .object({ ...createTaskFields, requestedAt: isoDateTime.optional() })
+  .object({
+    ...createTaskFields,
+    requestedAt: isoDateTime.optional(),
+    runAt: isoDateTime.optional(),
+    delayMs,
+  })
   .strict();
 
 /** Most tasks one bulk request creates. */

@@ -16,6 +16,8 @@ export interface Task {
   readonly tags: readonly string[];
   readonly bypassSteps: readonly string[];
   readonly requestedAt: Date;
+  /** When the task was asked to start (created with `runAt` or `delayMs`); null: at once. */
+  readonly runAt: Date | null;
   readonly identityKey: string | null;
   readonly correlationId: string | null;
   readonly traceparent: string | null;

@@ -423,7 +423,14 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   // ------------------------------------------------------------------ wake-ups and leases
   const unsubscribes: Array<() => void> = [];
   unsubscribes.push(
-    await deps.notifications.subscribe(sql.channels.ready, () => {
+    await deps.notifications.subscribe(sql.channels.ready, (payload) => {
+      // Empty: something is ready now. A number: the earliest time (epoch ms) of delayed tasks just
+      // created (migration 13); wake then.
+      const at = payload ? Number(payload) : Number.NaN;
+      if (Number.isFinite(at) && at > Date.now()) {
+        scheduleWake(at);
+        return;
+      }
       requestClaim();
       kick();
     }),

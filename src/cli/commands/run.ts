@@ -23,6 +23,31 @@ interface RunOptions {
   tag?: string[];
   idempotencyKey?: string;
   reason?: string;
+  at?: string;
+  in?: string;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--in`: a duration such as 90s, 15m, 2h, 1d or 500ms. */
+export function parseDuration(value: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) {
+    throw new CliError(EXIT.USAGE, `${flag} must be a duration such as 90s, 15m, 2h or 1d, got "${value}"`);
+  }
+  return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!);
+}
+
+/** `--at`: an ISO 8601 time with a zone (2026-12-24T18:00:00Z or +01:00). */
+export function parseTime(value: string, flag: string): Date {
+  const at = /(Z|[+-]\d\d:?\d\d)$/i.test(value) ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(at.getTime())) {
+    throw new CliError(
+      EXIT.USAGE,
+      `${flag} must be an ISO 8601 time with a zone such as 2026-12-24T18:00:00Z, got "${value}"`,
+    );
+  }
+  return at;
 }
 
 const FINISHED = new Set(['complete', 'error', 'cancelled', 'resolved_manually']);
@@ -52,6 +77,8 @@ export function registerRun(
       'the same key makes the same task: a second run follows the first (exit 5 under the strict identity strategy)',
     )
     .option('--reason <text>', 'why the task was created (kept in its audit trail)')
+    .option('--at <time>', 'start no step before this ISO 8601 time (a delayed task)')
+    .option('--in <duration>', 'start no step before this long from now: 90s, 15m, 2h, 1d')
     .option('--json', 'print the finished task as JSON (no live view)')
     .addHelpText(
       'after',
@@ -64,7 +91,8 @@ PostgreSQL or on the same embedded database on this machine).
 Examples:
   $ tasker run ecommerce/order_processing --context '{"cart_id": 1, "customer_email": "ada@example.com"}'
   $ tasker run customer/user_onboarding@1.0.0 --context @signup.json --json
-  $ DATABASE_URL=postgres://localhost/app tasker run inventory/stock_management --no-worker --timeout 60000`,
+  $ DATABASE_URL=postgres://localhost/app tasker run inventory/stock_management --no-worker --timeout 60000
+  $ tasker run customer/user_onboarding --context @signup.json --in 15m`,
     )
     .action((taskArg: string, options: RunOptions, command: Command) =>
       run(async () => {
@@ -76,6 +104,11 @@ Examples:
         }
         const concurrency = parseIntOption(options.concurrency, '--concurrency');
         const timeoutMs = parseIntOption(options.timeout, '--timeout');
+        if (options.at !== undefined && options.in !== undefined) {
+          throw new CliError(EXIT.USAGE, 'give --at or --in, not both');
+        }
+        const runAt = options.at === undefined ? undefined : parseTime(options.at, '--at');
+        const delayMs = options.in === undefined ? undefined : parseDuration(options.in, '--in');
         return withProject(global, { workflows: true }, async ({ tasker }) => {
           output.err(databaseLine(tasker));
           tasker.template(namespace, name, version); // TASKER_UNKNOWN_TASK (exit 4) names what is registered
@@ -89,6 +122,8 @@ Examples:
             ...(options.reason ? { reason: options.reason } : {}),
             ...(options.tag ? { tags: options.tag } : {}),
             ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+            ...(runAt ? { runAt } : {}),
+            ...(delayMs !== undefined ? { delayMs } : {}),
           });
           // Ctrl-C stops following (and this process's worker) without touching the task: it is in the
           // database, and any worker picks it up again.

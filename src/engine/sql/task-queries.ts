@@ -17,6 +17,7 @@ interface TaskRow {
   tags: string[];
   bypass_steps: string[];
   requested_at: Date;
+  task_run_at: Date | null;
   identity_key: string | null;
   correlation_id: string | null;
   traceparent: string | null;
@@ -59,7 +60,7 @@ interface StepRow {
 
 export function taskColumns(schema: string): string {
   return `t.id, ns.name AS namespace, nt.name, nt.version, t.state, t.context, t.initiator, t.source_system, t.reason,
-    t.tags, t.bypass_steps, t.requested_at, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
+    t.tags, t.bypass_steps, t.requested_at, t.run_at AS task_run_at, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
     t.unfinished_steps, t.failed_steps, t.created_at, t.updated_at, t.started_at, t.completed_at
     FROM ${schema}.tasks t
     JOIN ${schema}.named_tasks nt ON nt.id = t.named_task_id
@@ -80,6 +81,7 @@ export function toTask(r: TaskRow): Task {
     tags: r.tags,
     bypassSteps: r.bypass_steps,
     requestedAt: r.requested_at,
+    runAt: r.task_run_at,
     identityKey: r.identity_key,
     correlationId: r.correlation_id,
     traceparent: r.traceparent,

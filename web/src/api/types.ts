@@ -38,6 +38,8 @@ export interface Task {
   readonly tags: readonly string[];
   readonly bypassSteps: readonly string[];
   readonly requestedAt: string;
+  /** When the task was asked to start; null: at once. */
+  readonly runAt: string | null;
   readonly correlationId: string | null;
   readonly stepCount: number;
   readonly unfinishedSteps: number;
