@@ -247,14 +247,21 @@ export function formatProblems(problems: readonly Problem[]): string {
 /** A failure worth retrying. `retryAfterMs` asks for a specific delay (capped by the backoff maximum). */
 export class RetryableError extends Error {
   readonly retryAfterMs: number | undefined;
+  readonly code: string | undefined;
   readonly context: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     message: string,
-    options: { retryAfterMs?: number; context?: Record<string, unknown>; cause?: unknown } = {},
+    options: {
+      retryAfterMs?: number;
+      code?: string;
+      context?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RetryableError';
+    this.code = options.code;
     if (
       options.retryAfterMs !== undefined &&
       !(Number.isFinite(options.retryAfterMs) && options.retryAfterMs >= 0)

@@ -10,11 +10,13 @@
  * Retry-After (seconds or an HTTP date); 400, 401, 403, 404, 422 -> permanent with code HTTP_<status>;
  * 408, other 5xx and anything else -> retryable; network errors and timeouts -> retryable.
  */
+
 import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
 import type { StepContext, StepHandler } from '../definitions/types.js';
 import { PermanentError, type Problem, RetryableError } from '../errors.js';
 import { interpolateString, interpolateUrl, interpolateValue, MissingValueError } from './interpolate.js';
+import { describeNetworkFailure } from './network-errors.js';
 import { fromOriginalApiConfig, isOriginalApiConfig } from './original-api-config.js';
 
 export const HTTP_HANDLER_NAME = 'http';
@@ -210,11 +212,21 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): StepHandler
       // The step's own signal (its timeout, a cancel, a lost lease): let the engine record its reason.
       if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
       if (timeout.aborted) {
-        throw new RetryableError(`${target} timed out after ${request.timeoutMs} ms`, { cause: error });
+        throw new RetryableError(`${target} timed out after ${request.timeoutMs} ms`, {
+          cause: error,
+          code: 'HTTP_TIMEOUT',
+          context: { url: request.url.href, category: 'timeout' },
+        });
       }
-      throw new RetryableError(`${target} failed: ${(error as Error).message}`, {
+      const failure = describeNetworkFailure(error);
+      throw new RetryableError(`${target} failed: ${failure.detail}`, {
         cause: error,
-        context: { url: request.url.href },
+        code: failure.code,
+        context: {
+          url: request.url.href,
+          category: 'network',
+          ...(failure.causeCode ? { causeCode: failure.causeCode } : {}),
+        },
       });
     }
     const status = response.status;
