@@ -3,6 +3,8 @@
  * name: what docs/library.md describes. Everything else under src/ is internal and may change.
  */
 
+// The context manager of the OpenTelemetry project, re-exported for applications without the Node SDK.
+export { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 export {
   type Bottleneck,
   type BottleneckWeights,
@@ -118,7 +120,6 @@ export type {
   TaskWithSteps,
 } from './model/types.js';
 export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js';
-export { AsyncLocalStorageContextManager } from './telemetry/context-manager.js';
 export { maskSecrets, secretKeyMatcher } from './telemetry/logging.js';
 export type { TelemetryOptions } from './telemetry/options.js';
 export { createOtlpTracerProvider, type OtlpTracingOptions } from './telemetry/otlp.js';
