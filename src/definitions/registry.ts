@@ -4,8 +4,10 @@
  * successor write them: "payments/order_processing", "api_task/integration_yaml_example") is looked up
  * as its last part in the namespace asked for, then in the namespace the prefix names.
  */
+
 import semver from 'semver';
 import { TaskerError } from '../errors.js';
+import { didYouMean } from '../model/suggest.js';
 import type { TaskTemplate } from './types.js';
 
 export interface TemplateRegistry {
@@ -61,7 +63,12 @@ export function createTemplateRegistry(): TemplateRegistry {
         version === undefined
           ? `in namespace ${namespace}`
           : `in namespace ${namespace} and version ${version}`;
-      const hint = known ? ` (registered versions: ${[...known.keys()].join(', ')})` : '';
+      const names = [...byKey.keys()]
+        .filter((k) => k.startsWith(key(namespace, '')))
+        .map((k) => k.slice(key(namespace, '').length));
+      const hint = known
+        ? ` (registered versions: ${[...known.keys()].join(', ')})`
+        : didYouMean(name, names);
       throw new TaskerError('TASKER_UNKNOWN_TASK', `No task handler for ${name} ${where}${hint}`);
     },
     list() {

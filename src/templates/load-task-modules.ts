@@ -5,12 +5,14 @@
  * and so is a module exporting only functions (a handler module a YAML template names by path). Every
  * problem is collected, with the file it is in; nothing throws.
  */
+
 import { basename, extname } from 'node:path';
 import { importModule } from '../config/import-module.js';
 import { isTaskBuilder } from '../definitions/typed-task.js';
 import type { TaskTemplate } from '../definitions/types.js';
 import type { Problem } from '../errors.js';
 import { HTTP_HANDLER_NAME, httpConfigProblems } from '../handlers/http-handler.js';
+import { didYouMean } from '../model/suggest.js';
 
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 
@@ -94,7 +96,7 @@ export async function loadTaskModule(
         return [
           {
             path: at,
-            message: `no handler named "${step.handler}"; expected a function or a registered handler (${[...knownHandlers].join(', ')})`,
+            message: `no handler named "${step.handler}"${didYouMean(step.handler, knownHandlers)}; expected a function or a registered handler (${[...knownHandlers].join(', ')})`,
           },
         ];
       }

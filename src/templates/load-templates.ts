@@ -4,6 +4,7 @@
  * and returns the templates ready to register, with EVERY problem in every file: which file, which step,
  * which key and what was expected. `registerWorkflows` puts them into a Tasker.
  */
+
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -13,6 +14,7 @@ import type { StepDefinition, StepHandler, TaskTemplate } from '../definitions/t
 import { formatProblems, isTaskerError, type Problem, TaskerError } from '../errors.js';
 import { HTTP_HANDLER_NAME, httpConfigProblems } from '../handlers/http-handler.js';
 import { isOriginalApiConfig } from '../handlers/original-api-config.js';
+import { didYouMean } from '../model/suggest.js';
 import { handlerExports, isClassPath, resolveHandlerClass } from './handler-class.js';
 import {
   importHandler,
@@ -176,7 +178,7 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
       if (!known.has(step.handler)) {
         fileProblems.push({
           path: `${where}.handler`,
-          message: `no handler named "${step.handler}"; expected a registered handler (${[...known].join(', ')}) or a module path such as ./handlers/${step.name}.ts`,
+          message: `no handler named "${step.handler}"${didYouMean(step.handler, known)}; expected a registered handler (${[...known].join(', ')}) or a module path such as ./handlers/${step.name}.ts`,
         });
       } else if (step.handler === HTTP_HANDLER_NAME) {
         for (const p of httpConfigProblems(step.config)) {

@@ -3,12 +3,14 @@
  * (merged by step name), resolves the aliases, and runs the same checks as `defineTask`; every problem is
  * returned with its location in the file's own terms: `step_templates[2] (check_inventory).depends_on_steps[0]`.
  */
+import type { z } from 'zod';
 import { deepMerge } from '../config/env-config.js';
 import { defineTask, formatPath } from '../definitions/define-task.js';
 import type { StepDefinition, TaskDefinition } from '../definitions/types.js';
 import { isTaskerError, type Problem } from '../errors.js';
 import { HTTP_HANDLER_NAME } from '../handlers/http-handler.js';
 import { isOriginalApiConfig } from '../handlers/original-api-config.js';
+import { didYouMean } from '../model/suggest.js';
 import { type StepTemplateFields, type TaskTemplateFile, taskTemplateFormat } from './template-format.js';
 
 /** A step definition whose handler is still a reference (a registered name or a module path). */
@@ -183,6 +185,32 @@ function toStep(step: StepTemplateFields): MappedStep {
  * Maps a parsed template file. `environment` selects which `environments` entry applies (all entries
  * are checked).
  */
+/** The keys an object schema accepts at `path` (array indexes and wrappers stepped through). */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: unknown = schema;
+  const unwrap = () => {
+    for (let i = 0; i < 10; i++) {
+      const def = (current as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+      if (!def) return;
+      const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+      if (!inner) return;
+      current = inner;
+    }
+  };
+  for (const segment of path) {
+    unwrap();
+    const def = (current as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return [];
+    if (def.type === 'array') current = def.element;
+    else if (def.type === 'object') current = (def.shape as Record<string, unknown>)[String(segment)];
+    else if (def.type === 'record') current = def.valueType;
+    else return [];
+  }
+  unwrap();
+  const def = (current as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  return def?.type === 'object' ? Object.keys(def.shape as Record<string, unknown>) : [];
+}
+
 export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
   const parsed = taskTemplateFormat.safeParse(raw);
   if (!parsed.success) {
@@ -192,7 +220,9 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
         path: filePath(raw, issue.path),
         message:
           issue.code === 'unrecognized_keys'
-            ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+            ? `unknown key(s) ${issue.keys
+                .map((k) => `"${k}"${didYouMean(k, keysAt(taskTemplateFormat, issue.path))}`)
+                .join(', ')}`
             : issue.message,
       })),
     };
