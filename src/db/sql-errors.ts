@@ -78,6 +78,7 @@ const DATABASE_ERRORS: Readonly<Record<string, DatabaseErrorClass>> = {
   TKIL1: engine('TASKER_ILLEGAL_TRANSITION', 'illegal transition'),
   TKOP1: engine('TASKER_OPERATION_NOT_ALLOWED', 'not allowed in this state'),
   '55P03': engine('TASKER_OPERATION_NOT_ALLOWED', 'the row is locked'), // lock_not_available
+  TKAU1: engine('TASKER_OPERATION_NOT_ALLOWED', 'the audit trail is append-only'), // migration 14
   TKW01: { kind: 'unregistered-worker', reason: 'the worker is not registered' }, // heartbeat()
 };
 
