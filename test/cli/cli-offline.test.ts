@@ -100,6 +100,7 @@ describe('the tasker command without a database', { timeout: 240_000 }, () => {
       'templates/order_processing.yaml',
       'handlers/customer.ts',
       'test/workflows.test.ts',
+      'vitest.config.ts',
       'scripts/stand-in-api.mjs',
     ]) {
       expect(existsSync(join(dir, 'app', file)), file).toBe(true);
@@ -139,5 +140,41 @@ describe('the tasker command without a database', { timeout: 240_000 }, () => {
     expect(readFileSync(join(dir, 'test/refund.test.ts'), 'utf8')).toContain("name: 'refund'");
     expect((await cli(['validate'], dir)).code).toBe(0);
     expect((await cli(['generate', 'task', 'bad name'], dir)).code).toBe(2);
+  });
+  it('generate test writes a test whose context is built from the template schema', async () => {
+    const dir = tempProject({
+      'templates/order.yaml': `
+name: order_processing
+namespace_name: shop
+version: 2.0.0
+schema:
+  type: object
+  required: [cart_id, email, channel]
+  properties:
+    cart_id: { type: integer, minimum: 1 }
+    email: { type: string, format: email }
+    channel: { enum: [web, store] }
+    note: { type: string }
+    coupon: { type: string, default: NONE }
+step_templates:
+  - name: price
+    handler: http
+    handler_config: { url: 'http://127.0.0.1:1/' }
+`,
+    });
+    const result = await cli(['generate', 'test', 'shop/order_processing'], dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('wrote test/shop_order_processing.test.ts');
+    const text = readFileSync(join(dir, 'test/shop_order_processing.test.ts'), 'utf8');
+    const context = JSON.parse(/const context = (\{[\s\S]*?\n\});/.exec(text)![1]!);
+    expect(context).toEqual({ cart_id: 1, email: 'user@example.com', channel: 'web', coupon: 'NONE' });
+    expect(text).toContain("version: '2.0.0'");
+    expect(text).toContain('{ timeout: 60_000 }');
+    expect((await cli(['generate', 'test', 'shop/order_processing'], dir)).code).toBe(5);
+
+    const typo = await cli(['generate', 'test', 'shop/order_procesing'], dir);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toContain('did you mean "order_processing"');
+    expect((await cli(['generate', 'test', 'order_processing'], dir)).code).toBe(2);
   });
 });
