@@ -123,6 +123,7 @@ export { createTasker, type Tasker, type TaskerDependencies } from './tasker.js'
 export { maskSecrets, secretKeyMatcher } from './telemetry/logging.js';
 export type { TelemetryOptions } from './telemetry/options.js';
 export { createOtlpTracerProvider, type OtlpTracingOptions } from './telemetry/otlp.js';
+export { logStepOutcomes } from './telemetry/step-outcome-log.js';
 export type { Telemetry } from './telemetry/telemetry.js';
 export {
   type LoadedWorkflows,

@@ -9,6 +9,7 @@ import { type LoadedConfig, loadConfig } from '../config/load-config.js';
 import type { Logger } from '../config/options.js';
 import { describeDatabase } from '../db/describe-database.js';
 import { createTasker, type Tasker } from '../tasker.js';
+import { prettyStream } from '../telemetry/logging.js';
 import { assertWorkflowsValid, loadWorkflows, registerWorkflows } from '../templates/load-templates.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -31,12 +32,15 @@ export interface Project {
   readonly tasker: Tasker;
 }
 
-/** The CLI's logger: JSON lines on stderr, so stdout stays clean for results and --json. */
+/**
+ * The CLI's logger, on stderr so stdout stays clean for results and --json: human-readable lines on a
+ * terminal, JSON lines otherwise (a log collector, a pipe); `telemetry.pretty` / TASKER_LOG_PRETTY decide
+ * when set.
+ */
 export function cliLogger(config: LoadedConfig, level?: string): Logger {
-  return pino(
-    { name: config.telemetry.serviceName, level: level ?? config.telemetry.logLevel },
-    pino.destination(2),
-  );
+  const options = { name: config.telemetry.serviceName, level: level ?? config.telemetry.logLevel };
+  const pretty = config.telemetry.pretty ?? process.stderr.isTTY === true;
+  return pino(options, pretty ? prettyStream(2) : pino.destination(2));
 }
 
 export function readConfig(options: GlobalOptions): Promise<LoadedConfig> {

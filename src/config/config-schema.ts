@@ -19,7 +19,7 @@ export const telemetryConfigSchema = z
     enabled: z.boolean().optional(),
     /** @defaultValue 'info' */
     logLevel: z.enum(LOG_LEVELS).optional(),
-    /** Human-readable logs instead of JSON lines. @defaultValue false */
+    /** Human-readable logs instead of JSON lines. @defaultValue on a terminal: true; otherwise false */
     pretty: z.boolean().optional(),
     /** @defaultValue 'tasker' */
     serviceName: z.string().min(1).optional(),

@@ -42,7 +42,8 @@ export interface LoadedConfig extends ResolvedConfig {
   readonly telemetry: {
     readonly enabled: boolean;
     readonly logLevel: (typeof LOG_LEVELS)[number];
-    readonly pretty: boolean;
+    /** Null: human-readable on a terminal, JSON lines otherwise. */
+    readonly pretty: boolean | null;
     readonly serviceName: string;
     readonly otlpEndpoint: string | null;
   };
@@ -219,7 +220,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     identity: { ...engine.identity },
     telemetry: {
       enabled: c.telemetry?.enabled ?? true,
-      log: { level: c.telemetry?.logLevel ?? 'info', pretty: c.telemetry?.pretty ?? false },
+      log: {
+        level: c.telemetry?.logLevel ?? 'info',
+        ...(c.telemetry?.pretty === undefined ? {} : { pretty: c.telemetry.pretty }),
+      },
       ...(c.telemetry?.otlpEndpoint
         ? {
             tracing: {
@@ -240,7 +244,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     telemetry: {
       enabled: c.telemetry?.enabled ?? true,
       logLevel: c.telemetry?.logLevel ?? 'info',
-      pretty: c.telemetry?.pretty ?? false,
+      pretty: c.telemetry?.pretty ?? null,
       serviceName: c.telemetry?.serviceName ?? 'tasker',
       otlpEndpoint: c.telemetry?.otlpEndpoint ?? null,
     },

@@ -21,7 +21,24 @@ export const FILTERED = '[FILTERED]';
 
 export function createDefaultLogger(options: { level: string; pretty: boolean }): Logger {
   const base = { name: 'tasker', level: options.level };
-  return options.pretty ? pino(base, pretty({ colorize: false, sync: true })) : pino(base);
+  return options.pretty ? pino(base, prettyStream(1)) : pino(base);
+}
+
+/**
+ * Human-readable lines for a person at a terminal: local time, level, message, then the fields on the
+ * same line. Colours only on a terminal and without NO_COLOR. Synchronous, so a line is out before the
+ * process exits.
+ */
+export function prettyStream(fd: 1 | 2) {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  return pretty({
+    destination: fd,
+    sync: true,
+    colorize: stream.isTTY === true && !process.env.NO_COLOR,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+    singleLine: true,
+  });
 }
 
 /** Whether a key names a secret: strings match as case-insensitive substrings, RegExps as they are. */

@@ -63,7 +63,7 @@ export const telemetryOptionsSchema = z
       .object({
         /** Level of the default logger (ignored when you pass `logger`). @defaultValue TASKER_LOG_LEVEL or 'warn' */
         level: z.enum(LEVELS).optional(),
-        /** Human-readable output via pino-pretty (default logger only). @defaultValue false */
+        /** Human-readable output via pino-pretty (default logger only). @defaultValue true when stdout is a terminal, else false (JSON lines) */
         pretty: z.boolean().optional(),
         /** Add task/step/attempt/correlation id to every line logged inside a step. @defaultValue true */
         context: z.boolean().optional(),
@@ -105,7 +105,7 @@ export function resolveTelemetry(
     tracerProvider: on && tracingWanted ? (options.tracing?.tracerProvider ?? globalProvider()) : null,
     logContext: on && (options.log?.context ?? true),
     logLevel: options.log?.level ?? envLevel ?? 'warn',
-    prettyLogs: options.log?.pretty ?? false,
+    prettyLogs: options.log?.pretty ?? process.stdout.isTTY === true,
     maskKeys: options.log?.maskKeys ?? DEFAULT_MASK_KEYS,
     bottleneckWeights: { ...DEFAULT_BOTTLENECK_WEIGHTS, ...(options.bottleneckWeights ?? {}) },
   };

@@ -225,6 +225,43 @@ describe.runIf(BACKENDS.includes('postgres'))(
       const stopped = await worker.result;
       expect(stopped.code).toBe(0);
       expect(stopped.stderr).toContain('SIGTERM: stopping');
+      // Not a terminal: JSON lines, one per finished step and one for the task.
+      const lines = stopped.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const finished = lines.filter((l) => l.taskId === task.id).map((l) => l.msg);
+      expect(finished).toEqual(
+        expect.arrayContaining([
+          ...task.steps.map((s) => `step ${s.name} complete`),
+          `task ${task.id} complete`,
+        ]),
+      );
+    });
+
+    it('on a terminal, `tasker worker` logs human-readable lines, a line per finished step', async () => {
+      const dir = project();
+      const env = databaseEnv('postgres', dir);
+      const api = await greetingApi();
+      expect((await cli(['migrate'], dir, env)).code).toBe(0);
+      const worker = spawnCli(['worker', '--namespaces', 'demo'], dir, env, { terminal: true });
+      await worker.waitFor('started');
+      const run = await cli(
+        ['run', 'demo/greet', '--no-worker', '--context', JSON.stringify({ name: 'bob', api }), '--json'],
+        dir,
+        env,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const task = json<TaskWithSteps>(run);
+      await worker.waitFor(`task ${task.id} complete`);
+      worker.child.kill('SIGTERM');
+      const text = (await worker.result).stdout.replaceAll('\r', '');
+      const logLines = text.split('\n').filter((line) => /^\[\d\d:\d\d:\d\d\.\d{3}\] [A-Z]+/.test(line));
+      expect(text.split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
+      for (const step of task.steps) {
+        expect(logLines.some((line) => line.includes(`INFO: step ${step.name} complete`))).toBe(true);
+      }
+      expect(logLines.some((line) => line.includes('INFO: worker started'))).toBe(true);
     });
   },
 );

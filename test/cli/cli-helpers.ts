@@ -72,9 +72,20 @@ export interface Spawned {
   output(): string;
 }
 
-/** Starts `tasker ...args` in `cwd`. */
-export function spawnCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...baseEnv(), ...env } });
+/**
+ * Starts `tasker ...args` in `cwd`. `terminal`: on a real pseudo-terminal (util-linux `script`), as a
+ * person at a shell runs it; stdout and stderr then arrive together on stdout.
+ */
+export function spawnCli(
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  options: { terminal?: boolean } = {},
+): Spawned {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = options.terminal
+    ? spawn('script', ['-qfec', command, '/dev/null'], { cwd, env: { ...baseEnv(), ...env } })
+    : spawn(process.execPath, [CLI, ...args], { cwd, env: { ...baseEnv(), ...env } });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ text: string; resolve: () => void }> = [];

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { serverOptionsFromConfig } from '../../api/options-from-config.js';
 import { startServer } from '../../api/server.js';
 import { listenWhileStarting } from '../../api/starting-server.js';
+import { logStepOutcomes } from '../../telemetry/step-outcome-log.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { databaseLine, type GlobalOptions, openProject, parseIntOption, readConfig } from '../project.js';
@@ -59,6 +60,7 @@ Examples:
         try {
           const { tasker } = await openProject(global, { workflows: true, quiet: false, config });
           try {
+            if (options.worker) logStepOutcomes(tasker.events, tasker.logger);
             const worker = options.worker
               ? await tasker.startWorker(concurrency ? { concurrency } : {})
               : null;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { listenWhileStarting } from '../../api/starting-server.js';
 import { serveWorkerProbes } from '../../api/worker-probes.js';
 import { migrate, migrationStatus } from '../../db/migrate.js';
+import { logStepOutcomes } from '../../telemetry/step-outcome-log.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import {
@@ -99,6 +100,7 @@ Examples:
             config: loaded,
           });
           try {
+            logStepOutcomes(tasker.events, tasker.logger);
             const worker = await tasker.startWorker({
               ...(concurrency ? { concurrency } : {}),
               ...(namespaces?.length ? { namespaces } : {}),
