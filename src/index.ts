@@ -57,6 +57,7 @@ export { type BackoffPolicy, DEFAULT_BACKOFF } from './engine/backoff.js';
 export type { StepUpdate, TaskUpdate } from './engine/edit-operations.js';
 export type { ExecutionStatus, StepReadiness, TaskExecutionContext } from './engine/introspection.js';
 export type { TaskPage } from './engine/list-tasks.js';
+export type { RetentionOptions } from './engine/retention-policy.js';
 export type {
   AnalyticsMetrics,
   LiveWorker,
@@ -131,5 +132,6 @@ export {
   loadWorkflows,
   registerWorkflows,
 } from './templates/load-templates.js';
+export type { PruneReport, PruneRequest } from './worker/retention-job.js';
 export { type Closable, type CloseOnSignalsOptions, closeOnSignals } from './worker/signals.js';
 export type { Worker, WorkerOptions } from './worker/worker.js';

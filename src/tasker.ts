@@ -60,6 +60,7 @@ import type {
 import { instrumentCreation } from './telemetry/task-creation.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { asStepHandler } from './templates/handler-class.js';
+import { createRetention, type PruneReport, type PruneRequest } from './worker/retention-job.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
 export interface Tasker extends Operations, EditOperations, Introspection, Analytics {
@@ -125,7 +126,15 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
   /** Resolves with the task once it is complete, in error, cancelled or resolved. */
   waitForTask(id: number, options?: { timeoutMs?: number }): Promise<TaskWithSteps>;
 
-  /** Starts a worker in this process. */
+  /**
+   * Removes finished tasks older than `olderThan` with their steps and audit trail, in small batches
+   * (`dryRun`: only counts). Waits while another process prunes. docs/operations.md#retention
+   */
+  prune(request: PruneRequest): Promise<PruneReport>;
+  /** Runs the configured retention policy now (the workers also run it every retention.intervalMs). */
+  applyRetention(options?: { dryRun?: boolean }): Promise<PruneReport>;
+
+  /** Starts a worker in this process (and the retention job, when a policy is configured). */
   startWorker(options?: WorkerOptions): Promise<Worker>;
   /** Stops workers, closes connections. */
   close(): Promise<void>;
@@ -278,6 +287,7 @@ export async function createTasker(
   };
 
   const waiter = createTaskWaiter({ sql, notifications, getTask });
+  const retention = createRetention({ sql, db, config: config.retention, events, logger });
   const analytics = createAnalytics(sql, db);
   const instrumented = instrumentCreation(telemetry.tracing, events);
   const createMany = instrumented((requests) => creator.createTasks(requests));
@@ -422,13 +432,23 @@ export async function createTasker(
         workerOptions,
       );
       workers.add(worker);
+      retention.start();
       return worker;
+    },
+
+    prune: (request) => {
+      assertOpen();
+      return retention.prune(request);
+    },
+    applyRetention: (retentionOptions) => {
+      assertOpen();
+      return retention.applyRetention(retentionOptions);
     },
 
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([...workers].map((w) => w.stop()));
+      await Promise.all([retention.stop(), ...[...workers].map((w) => w.stop())]);
       detachTelemetry();
       // Spans still buffered in the provider's batch processor are exported before the process ends.
       const provider = telemetry.config.tracerProvider as { forceFlush?: () => Promise<void> } | null;

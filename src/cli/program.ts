@@ -8,6 +8,7 @@ import { registerCheck } from './commands/check.js';
 import { registerDb } from './commands/db.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerOperate } from './commands/operate.js';
+import { registerPrune } from './commands/prune.js';
 import { registerRun } from './commands/run.js';
 import { registerScaffold } from './commands/scaffold.js';
 import { registerServe } from './commands/serve.js';
@@ -88,6 +89,7 @@ Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or tem
   registerRun(program, output, run);
   registerInspect(program, output, run);
   registerOperate(program, output, run);
+  registerPrune(program, output, run);
   registerServe(program, output, run);
   registerDb(program, output, run);
   return program;

@@ -3,7 +3,9 @@
  * (database, execution, backoff, identity; the same zod schemas as `createTasker`'s options) plus the
  * groups of the processes around the engine: telemetry, auth, health, api and workflows.
  */
+
 import { z } from 'zod';
+import { retentionOptionsSchema } from '../engine/retention-policy.js';
 import {
   backoffOptionsSchema,
   databaseOptionsSchema,
@@ -115,6 +117,7 @@ export const taskerConfigSchema = z
     execution: executionOptionsSchema.optional(),
     backoff: backoffOptionsSchema.optional(),
     identity: identityOptionsSchema.optional(),
+    retention: retentionOptionsSchema.optional(),
     telemetry: telemetryConfigSchema.optional(),
     auth: authConfigSchema.optional(),
     health: healthConfigSchema.optional(),

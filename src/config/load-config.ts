@@ -192,7 +192,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   let engine: ResolvedConfig | null = null;
   try {
     engine = resolveConfig(
-      { database: c.database, execution: c.execution, backoff: c.backoff, identity: c.identity },
+      {
+        database: c.database,
+        execution: c.execution,
+        backoff: c.backoff,
+        identity: c.identity,
+        retention: c.retention,
+      },
       env,
     );
   } catch (error) {
@@ -218,6 +224,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     execution: { ...engine.execution },
     backoff: { ...engine.backoff, scheduleMs: [...engine.backoff.scheduleMs] },
     identity: { ...engine.identity },
+    ...(c.retention ? { retention: c.retention } : {}),
     telemetry: {
       enabled: c.telemetry?.enabled ?? true,
       log: {

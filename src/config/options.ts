@@ -7,6 +7,11 @@
 import { z } from 'zod';
 import { databaseUrlProblem } from '../db/database-url.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
+import {
+  type ResolvedRetention,
+  resolveRetention,
+  retentionOptionsSchema,
+} from '../engine/retention-policy.js';
 import { formatProblems, TaskerError } from '../errors.js';
 import {
   DEFAULT_IDENTITY_STRATEGY,
@@ -103,6 +108,8 @@ export const taskerOptionsSchema = z
     execution: executionOptionsSchema.optional(),
     backoff: backoffOptionsSchema.optional(),
     identity: identityOptionsSchema.optional(),
+    /** How long finished tasks are kept; unset: forever (docs/operations.md#retention). */
+    retention: retentionOptionsSchema.optional(),
     /** Metrics, tracing, log context and masking (docs/observability.md). */
     telemetry: telemetryOptionsSchema.optional(),
     logger: z
@@ -146,6 +153,7 @@ export interface ResolvedConfig {
     readonly jitterRatio: number;
   };
   readonly identity: { readonly strategy: IdentityStrategy };
+  readonly retention: ResolvedRetention;
 }
 
 /** Validates options and fills in defaults. Throws TASKER_INVALID_CONFIG listing every problem. */
@@ -201,6 +209,7 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
         ? normalizeIdentityStrategy(o.identity.strategy)
         : DEFAULT_IDENTITY_STRATEGY,
     },
+    retention: resolveRetention(o.retention),
   };
 }
 

@@ -76,6 +76,18 @@ export interface StepResolvedPayload {
   readonly reason: string | null;
 }
 
+/** Finished tasks removed by retention (the workers' job) or by `prune` (by hand). */
+export interface RetentionPrunedPayload {
+  /** 'retention': the periodic job of the configured policy; 'manual': tasker.prune / tasker prune. */
+  readonly trigger: 'retention' | 'manual';
+  readonly tasks: number;
+  readonly steps: number;
+  /** Audit rows (task and step transitions) removed with them. */
+  readonly transitions: number;
+  readonly batches: number;
+  readonly durationMs: number;
+}
+
 /** What a handler's `ctx.publish(name, payload)` becomes. */
 export interface StepsReclaimedPayload {
   /** The worker whose periodic maintenance took the steps back (not the dead one). */
@@ -126,6 +138,8 @@ export interface SystemEvents {
    * attempt and runs again. Emitted by the worker that took them back.
    */
   'worker.steps_reclaimed': StepsReclaimedPayload;
+  /** Finished tasks older than a retention age were removed, with their steps and audit trail. */
+  'retention.pruned': RetentionPrunedPayload;
 }
 
 export type SystemEventName = keyof SystemEvents;
@@ -144,6 +158,7 @@ export const SYSTEM_EVENT_NAMES: readonly SystemEventName[] = Object.freeze([
   'step.outcome_refused',
   'step.resolved_manually',
   'worker.steps_reclaimed',
+  'retention.pruned',
 ] satisfies SystemEventName[]);
 
 /** Namespaces custom events may not use. */
@@ -153,6 +168,7 @@ export const RESERVED_EVENT_NAMESPACES: readonly string[] = Object.freeze([
   'workflow',
   'observability',
   'worker',
+  'retention',
 ]);
 
 /** A delivered event: the payload plus when it was emitted. */

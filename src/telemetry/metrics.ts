@@ -85,6 +85,11 @@ export function createMetrics(
     'Steps this process took back from workers whose heartbeat was older than their lease.',
     [],
   );
+  const pruned = counter(
+    'tasker_pruned_tasks_total',
+    'Finished tasks this process removed (with their steps and audit trail), by trigger: retention or manual.',
+    ['trigger'],
+  );
   const subscriberErrors = counter(
     'tasker_event_subscriber_errors_total',
     'Event subscribers that threw or rejected.',
@@ -242,6 +247,7 @@ export function createMetrics(
         }),
         events.on('step.outcome_refused', () => refused.inc()),
         events.on('worker.steps_reclaimed', (e) => reclaimed.inc(e.count)),
+        events.on('retention.pruned', (e) => pruned.inc({ trigger: e.trigger }, e.tasks)),
       ];
       return () => {
         for (const off of offs) off();
