@@ -78,7 +78,9 @@ Examples:
             ? await tasker.applyRetention({ dryRun: options.dryRun === true })
             : await tasker.prune({
                 olderThan: options.olderThan!,
-                ...(options.state ? { states: options.state.split(',').map((s) => s.trim()) as PruneRequest['states'] } : {}),
+                ...(options.state
+                  ? { states: options.state.split(',').map((s) => s.trim()) as PruneRequest['states'] }
+                  : {}),
                 ...(namespace ? { namespace } : {}),
                 ...(name ? { name } : {}),
                 ...(options.dryRun ? { dryRun: true } : {}),
