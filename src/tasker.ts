@@ -34,7 +34,10 @@ import { createNotificationHub } from './engine/notifications.js';
 import { assertId, createOperations, type Operations } from './engine/operations.js';
 import { type Analytics, createAnalytics } from './engine/sql/analytics-queries.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
-import { countByState } from './engine/sql/status-queries.js';
+import {
+  countByState,
+  oldestRunningTaskAgeSeconds as oldestRunningTask,
+} from './engine/sql/status-queries.js';
 import {
   findStep,
   findSteps,
@@ -174,8 +177,17 @@ export async function createTasker(
     inFlightSteps: () => [...workers].reduce((sum, w) => sum + w.running, 0),
     localWorkers: () => [...workers].filter((w) => w.state === 'running').length,
     clusterGauges: async () => {
-      const [queue, counts] = await Promise.all([analytics.queueStats(), countByState(sql)]);
-      return { ...queue, tasksByState: counts.tasks, stepsByState: counts.steps };
+      const [queue, counts, oldestRunningTaskAgeSeconds] = await Promise.all([
+        analytics.queueStats(),
+        countByState(sql),
+        oldestRunningTask(sql),
+      ]);
+      return {
+        ...queue,
+        oldestRunningTaskAgeSeconds,
+        tasksByState: counts.tasks,
+        stepsByState: counts.steps,
+      };
     },
     events,
   });

@@ -22,6 +22,8 @@ export interface ClusterGauges {
   readonly oldestReadyAgeSeconds: number;
   readonly inProgressSteps: number;
   readonly liveWorkers: number;
+  /** Seconds the longest-running task has been in progress; 0 when none. */
+  readonly oldestRunningTaskAgeSeconds: number;
   /** Tasks by state, exact (maintained counts; docs/observability.md). */
   readonly tasksByState: Readonly<Record<string, number>>;
   /** Steps by state, exact. */
@@ -200,6 +202,11 @@ export function createMetrics(
     'tasker_queue_oldest_ready_age_seconds',
     'Age of the oldest ready step, 0 when none (whole cluster).',
     (g) => g.oldestReadyAgeSeconds,
+  );
+  clusterGauge(
+    'tasker_oldest_running_task_age_seconds',
+    'How long the longest-running task has been in progress, 0 when none (whole cluster).',
+    (g) => g.oldestRunningTaskAgeSeconds,
   );
   clusterGauge('tasker_queue_in_progress_steps', 'Steps running (whole cluster).', (g) => g.inProgressSteps);
   clusterGauge(

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { databaseEnv, REPO, spawnCli, tempProject } from '../cli/cli-helpers.js';
 import { PG_URL } from '../helpers.js';
 
@@ -167,6 +168,17 @@ describe.skipIf(!PG_URL)('the stack against real processes', { timeout: 240_000 
       }
     }
     expect(missing).toEqual([]);
+
+    // So does every metric an alert or recording rule reads (the rules file ships in the package).
+    const rules = parse(readFileSync(join(DEPLOY, 'prometheus/rules.yml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ alert?: string; record?: string; expr: string }> }>;
+    };
+    const ruleMissing = rules.groups
+      .flatMap((g) => g.rules)
+      .flatMap((r) => metricNames(r.expr).map((name) => ({ rule: r.alert ?? r.record, name })))
+      .filter(({ name }) => !family(name, exported))
+      .map(({ rule, name }) => `${rule}: ${name}`);
+    expect(ruleMissing).toEqual([]);
 
     // A real Prometheus scrapes both processes and evaluates the recording rules.
     if (!hasPromtool) return; // promtool and prometheus come from the same Debian package

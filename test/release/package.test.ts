@@ -30,6 +30,14 @@ test.skipIf(!existsSync(join(ROOT, 'dist/index.js')))(
     expect(paths).toContain('dist/cli/main.js');
     expect(paths).not.toContain('dist/.build-stamp');
     expect(paths.some((p) => p.startsWith('dist/ui/'))).toBe(true);
+    // The alert rules (with their runbook) and the Grafana dashboard, for operators.
+    for (const file of [
+      'deploy/prometheus/rules.yml',
+      'docs/runbook.md',
+      'deploy/grafana/tasker-dashboard.json',
+    ]) {
+      expect(paths).toContain(file);
+    }
     expect(
       paths.filter(
         (p) => /^(test|src)\//.test(p) || p.startsWith('dist/bench/') || p.startsWith('dist/examples/'),

@@ -32,6 +32,17 @@ export async function countByState(
   return { tasks, steps };
 }
 
+/**
+ * How long the longest-running task has been in progress (seconds; 0 when none): the "stuck task" alert's
+ * metric. Reads the in_progress tasks only (index tasks_state), so it costs what the active work is.
+ */
+export async function oldestRunningTaskAgeSeconds(sql: SqlContext): Promise<number> {
+  const { rows } = await sql.db.query<{ age: number | string | null }>(
+    `SELECT extract(epoch FROM now() - min(started_at)) AS age FROM ${sql.schema}.tasks WHERE state = 'in_progress'`,
+  );
+  return Math.max(0, Number(rows[0]?.age ?? 0));
+}
+
 /** The steps still to run, by what they wait for, and the ones that will not run unless someone acts. */
 export interface StepQueue {
   /** Claimable now: parents done, due, in a pending or running task. */
