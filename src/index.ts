@@ -53,8 +53,12 @@ export type {
   TemplateStep,
   ZodSchemaOf,
 } from './definitions/types.js';
+export { classifyError, ERROR_CATEGORIES, type ErrorCategory } from './diagnostics/classify.js';
+export { fingerprintError } from './diagnostics/fingerprint.js';
+export { BUILTIN_HINT_RULES, type FailureFacts, type HintRule } from './diagnostics/hints.js';
 export { type BackoffPolicy, DEFAULT_BACKOFF } from './engine/backoff.js';
 export type { StepUpdate, TaskUpdate } from './engine/edit-operations.js';
+export type { FailedStep, FailureFilterInput, FailureGroup } from './engine/failure-view.js';
 export type { ExecutionStatus, StepReadiness, TaskExecutionContext } from './engine/introspection.js';
 export type { TaskPage } from './engine/list-tasks.js';
 export type { RetentionOptions } from './engine/retention-policy.js';

@@ -25,9 +25,16 @@ import type {
   TaskTemplate,
   TemplateStep,
 } from './definitions/types.js';
+import type { HintRule } from './diagnostics/hints.js';
 import { type ChangeFeedHandlers, subscribeStateChanges } from './engine/change-feed.js';
 import { type CreateTaskRequest, createTaskCreator } from './engine/create-tasks.js';
 import { createEditOperations, type EditOperations } from './engine/edit-operations.js';
+import {
+  createFailureViews,
+  type FailedStep,
+  type FailureFilterInput,
+  type FailureGroup,
+} from './engine/failure-view.js';
 import { createIntrospection, type Introspection } from './engine/introspection.js';
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
@@ -136,6 +143,13 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
   prune(request: PruneRequest): Promise<PruneReport>;
   /** Runs the configured retention policy now (the workers also run it every retention.intervalMs). */
   applyRetention(options?: { dryRun?: boolean }): Promise<PruneReport>;
+
+  /** Steps that failed for good, grouped by fingerprint, with category and hint (docs/diagnostics.md). */
+  failures(filter?: FailureFilterInput): Promise<FailureGroup[]>;
+  /** The failed steps of one failure group, newest first. */
+  failedSteps(fingerprint: string, filter?: FailureFilterInput): Promise<FailedStep[]>;
+  /** Adds a resolution-hint rule, tried before the built-in ones. */
+  addHintRule(rule: HintRule): void;
 
   /** Starts a worker in this process (and the retention job, when a policy is configured). */
   startWorker(options?: WorkerOptions): Promise<Worker>;
@@ -299,6 +313,7 @@ export async function createTasker(
   };
 
   const waiter = createTaskWaiter({ sql, notifications, getTask });
+  const failureViews = createFailureViews({ sql, db, registry });
   const retention = createRetention({ sql, db, config: config.retention, events, logger });
   const analytics = createAnalytics(sql, db);
   const instrumented = instrumentCreation(telemetry.tracing, events);
@@ -447,6 +462,10 @@ export async function createTasker(
       retention.start();
       return worker;
     },
+
+    failures: (filter) => failureViews.failures(filter),
+    failedSteps: (fingerprint, filter) => failureViews.failedSteps(fingerprint, filter),
+    addHintRule: (rule) => failureViews.addHintRule(rule),
 
     prune: (request) => {
       assertOpen();

@@ -101,6 +101,8 @@ const stepProperties = {
           stack: { type: 'string' },
           code: { type: 'string' },
           context: { type: 'object', additionalProperties: true },
+          category: { type: 'string', description: 'What kind of failure (docs/diagnostics.md)' },
+          fingerprint: { type: 'string', description: 'Groups occurrences of the same problem' },
         },
       },
     ],

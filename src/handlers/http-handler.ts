@@ -237,9 +237,13 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): StepHandler
     }
     if (status === 429 || status === 503) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      throw new RetryableError(`${target} answered ${status}`, { retryAfterMs, context });
+      throw new RetryableError(`${target} answered ${status}`, {
+        code: `HTTP_${status}`,
+        retryAfterMs,
+        context,
+      });
     }
-    throw new RetryableError(`${target} answered ${status}`, { context });
+    throw new RetryableError(`${target} answered ${status}`, { code: `HTTP_${status}`, context });
   };
   return handler as StepHandler<never>;
 }

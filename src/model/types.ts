@@ -38,6 +38,10 @@ export interface StepError {
   readonly stack?: string;
   readonly code?: string;
   readonly context?: Readonly<Record<string, unknown>>;
+  /** What kind of failure: timeout, connection_refused, http_4xx, handler_bug, ... (docs/diagnostics.md). */
+  readonly category?: string;
+  /** Groups occurrences of the same problem (docs/diagnostics.md). */
+  readonly fingerprint?: string;
 }
 
 export interface Step {

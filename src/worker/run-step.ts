@@ -4,6 +4,7 @@
  * A handler that ignores its signal is not waited for once the signal fires.
  */
 import type { StepContext, StepHandler } from '../definitions/types.js';
+import { diagnose } from '../diagnostics/diagnose.js';
 import type { BackoffPolicy } from '../engine/backoff.js';
 import { retryDelayMs } from '../engine/backoff.js';
 import type { SerializedError, StepOutcome } from '../engine/sql/dispatch-queries.js';
@@ -83,10 +84,10 @@ export async function runStep(run: StepRun): Promise<StepOutcome | null> {
         attempt: run.leaseAttempt,
         ok: false,
         permanent: true,
-        error: {
+        error: diagnose({
           class: 'ResultsNotSerializableError',
           message: `the handler's result cannot be stored as JSON: ${(error as Error).message}`,
-        },
+        }),
       };
     }
     return { step_id: run.stepId, attempt: run.leaseAttempt, ok: true, results };
@@ -107,7 +108,7 @@ function failure(run: StepRun, error: unknown): StepOutcome | null {
     attempt: run.leaseAttempt,
     ok: false,
     permanent,
-    error: serializeError(error),
+    error: diagnose(serializeError(error)),
     retry_delay_ms: permanent ? 0 : retryDelayMs(run.attempt, { retryAfterMs, policy: run.backoff }),
   };
 }

@@ -12,7 +12,7 @@ const src = join(import.meta.dirname, '..', '..', 'src');
 const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'parse-or-throw', 'model'],
   ['db'],
-  ['definitions', 'analysis', 'handlers'],
+  ['definitions', 'analysis', 'handlers', 'diagnostics'],
   ['engine'],
   ['events', 'worker', 'telemetry', 'templates', 'config'],
   ['tasker'],

@@ -41,6 +41,10 @@ export interface SerializedError {
   readonly stack?: string;
   readonly code?: string;
   readonly context?: Readonly<Record<string, unknown>>;
+  /** What kind of failure (docs/diagnostics.md); set by the worker, absent on errors the database made. */
+  readonly category?: string;
+  /** Groups occurrences of the same problem (docs/diagnostics.md). */
+  readonly fingerprint?: string;
 }
 
 export async function claimSteps(

@@ -1,0 +1,97 @@
+/**
+ * The dead-letter view of a running engine: failure groups (by fingerprint) with their category and a
+ * resolution hint, and the failed steps of one group. Hints use the failing step's template (its timeout
+ * and dependent system) when it is registered here, and the rules users add before the built-in ones.
+ */
+import { z } from 'zod';
+import type { TemplateRegistry } from '../definitions/registry.js';
+import type { ErrorCategory } from '../diagnostics/classify.js';
+import { BUILTIN_HINT_RULES, categoryOf, type HintRule, hintFor } from '../diagnostics/hints.js';
+import { TaskerError } from '../errors.js';
+import { parseOrThrow } from '../parse-or-throw.js';
+import {
+  type FailedStepRow,
+  type FailureGroupRow,
+  failedSteps,
+  failureGroups,
+} from './sql/failure-queries.js';
+import type { SqlContext } from './sql/sql-context.js';
+
+export const failureFilterSchema = z
+  .object({
+    /** Only failures from this time on (a Date or an ISO 8601 time). */
+    since: z.union([z.date(), z.iso.datetime({ offset: true })]).optional(),
+    namespace: z.string().min(1).optional(),
+    /** @defaultValue 50 */
+    limit: z.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+export type FailureFilterInput = z.input<typeof failureFilterSchema>;
+
+export interface FailureGroup extends FailureGroupRow {
+  readonly category: ErrorCategory;
+  /** What to do about it, and the rule that said so (docs/diagnostics.md). */
+  readonly hint: string;
+  readonly hintRule: string;
+}
+
+export type FailedStep = FailedStepRow;
+
+export interface FailureViews {
+  /** Steps that failed for good, grouped by fingerprint, largest group first. */
+  failures(filter?: FailureFilterInput): Promise<FailureGroup[]>;
+  /** The failed steps of one group, newest first. */
+  failedSteps(fingerprint: string, filter?: FailureFilterInput): Promise<FailedStep[]>;
+  /** Adds a hint rule, tried before the built-in ones (and before rules added earlier). */
+  addHintRule(rule: HintRule): void;
+}
+
+export function createFailureViews(deps: {
+  sql: SqlContext;
+  db: <T>(fn: () => Promise<T>) => Promise<T>;
+  registry: TemplateRegistry;
+}): FailureViews {
+  const { sql, db, registry } = deps;
+  const custom: HintRule[] = [];
+  const parse = (filter: FailureFilterInput | undefined) => {
+    const f = parseOrThrow(failureFilterSchema, filter ?? {}, 'failure filter', 'TASKER_INVALID_REQUEST');
+    return { ...f, since: f.since === undefined ? undefined : new Date(f.since) };
+  };
+  const stepOf = (a: FailureGroupRow['affected'][number] | undefined) => {
+    if (!a) return undefined;
+    return registry.find(a.namespace, a.name, a.version)?.steps.find((s) => s.name === a.step);
+  };
+  return {
+    async failures(filter) {
+      const groups = await db(() => failureGroups(sql, parse(filter)));
+      return groups.map((g) => {
+        const step = stepOf(g.affected[0]);
+        const category = categoryOf(g.sample);
+        const { rule, text } = hintFor(
+          {
+            ...g,
+            category,
+            timeoutMs: step?.timeoutMs ?? null,
+            dependentSystem: step?.dependentSystem ?? null,
+          },
+          [...custom, ...BUILTIN_HINT_RULES],
+        );
+        return { ...g, category, hint: text, hintRule: rule };
+      });
+    },
+    failedSteps: (fingerprint, filter) => db(() => failedSteps(sql, fingerprint, parse(filter))),
+    addHintRule(rule) {
+      if (
+        typeof rule?.name !== 'string' ||
+        typeof rule.matches !== 'function' ||
+        typeof rule.hint !== 'function'
+      ) {
+        throw new TaskerError(
+          'TASKER_INVALID_DEFINITION',
+          'a hint rule needs a name, a matches(failure) function and a hint(failure) function',
+        );
+      }
+      custom.unshift(rule);
+    },
+  };
+}
