@@ -180,6 +180,45 @@ const schema = /* GraphQL */ `
     handlers(namespace: String): [Namespace!]!
     taskTransitions(taskId: Int!): [TaskTransition!]!
     stepTransitions(stepId: Int!): [StepTransition!]!
+    "Steps that failed for good, grouped by fingerprint, largest group first (docs/diagnostics.md)."
+    failures(since: DateTime, namespace: String, limit: Int): [FailureGroup!]!
+    "The failed steps of one failure group, newest first."
+    failedSteps(fingerprint: String!, since: DateTime, namespace: String, limit: Int): [FailedStep!]!
+  }
+
+  type FailureTemplateStep {
+    namespace: String!
+    name: String!
+    version: String!
+    step: String!
+  }
+
+  type FailureGroup {
+    fingerprint: String!
+    "timeout, connection_refused, connection_reset, dns, tls, network, rate_limited, http_4xx, http_5xx, validation, handler_bug, lease_expired, cancelled, permanent, unknown"
+    category: String!
+    steps: Int!
+    tasks: Int!
+    firstSeen: DateTime!
+    lastSeen: DateTime!
+    affected: [FailureTemplateStep!]!
+    sample: JSON!
+    sampleTaskId: Int!
+    sampleStepId: Int!
+    hint: String!
+    hintRule: String!
+  }
+
+  type FailedStep {
+    stepId: Int!
+    taskId: Int!
+    namespace: String!
+    name: String!
+    version: String!
+    step: String!
+    attempts: Int!
+    failedAt: DateTime!
+    error: JSON!
   }
 
   type Mutation {
@@ -238,6 +277,11 @@ const DateTimeScalar = new GraphQLScalarType({
     return node.value;
   },
 });
+
+/** GraphQL passes absent optional arguments as undefined or null; the library's filters want them left out. */
+function definedOnly<T extends Record<string, unknown>>(args: T): T {
+  return Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined && v !== null)) as T;
+}
 
 interface GqlContext {
   reply: { request: FastifyRequest };
@@ -314,6 +358,22 @@ export async function graphqlRoutes(
           });
           return { items: page.tasks, nextCursor: page.nextCursor };
         },
+      ),
+      failures: guard(
+        'tasker.analytics:index',
+        (args: { since?: string; namespace?: string; limit?: number }) => tasker.failures(definedOnly(args)),
+      ),
+      failedSteps: guard(
+        'tasker.analytics:index',
+        ({
+          fingerprint,
+          ...args
+        }: {
+          fingerprint: string;
+          since?: string;
+          namespace?: string;
+          limit?: number;
+        }) => tasker.failedSteps(fingerprint, definedOnly(args)),
       ),
       task: guard('tasker.task:show', async ({ id }: { id: number }) => {
         try {

@@ -20,6 +20,7 @@ import { createAccessControl, type Permission } from './auth.js';
 import type { ApiContext } from './context.js';
 import { assignCorrelationId } from './correlation.js';
 import { eventRoutes } from './event-routes.js';
+import { failureRoutes } from './failure-routes.js';
 import { graphiqlRoutes } from './graphiql-routes.js';
 import { graphqlRoutes } from './graphql.js';
 import { handlerRoutes } from './handler-routes.js';
@@ -203,7 +204,14 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
   const live = createLiveUpdates(tasker, (error) => app.log.error({ err: error }, 'live updates failed'));
   app.addHook('onClose', async () => live.close());
 
-  for (const routes of [taskRoutes, stepRoutes, handlerRoutes, healthRoutes, eventRoutes(live)]) {
+  for (const routes of [
+    taskRoutes,
+    stepRoutes,
+    handlerRoutes,
+    healthRoutes,
+    failureRoutes,
+    eventRoutes(live),
+  ]) {
     await routes(app, ctx);
   }
   if (options.graphql.enabled) {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerCheck } from './commands/check.js';
 import { registerDb } from './commands/db.js';
+import { registerFailures } from './commands/failures.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerOperate } from './commands/operate.js';
 import { registerPrune } from './commands/prune.js';
@@ -90,6 +91,7 @@ Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or tem
   registerInspect(program, output, run);
   registerOperate(program, output, run);
   registerPrune(program, output, run);
+  registerFailures(program, output, run);
   registerServe(program, output, run);
   registerDb(program, output, run);
   return program;

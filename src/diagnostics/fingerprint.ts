@@ -35,7 +35,12 @@ export function topFrame(stack: string | undefined, cwd = process.cwd()): string
     if (!match) continue;
     const file = match[2]!.replace(/^file:\/\//, '');
     if (file.startsWith('node:') || file.includes('/node_modules/') || file.startsWith('internal/')) continue;
-    const name = match[1]?.replace(/^async /, '') ?? '<anonymous>';
+    // "Object.charge [as handler]" is charge: how V8 names an exported function called through an object.
+    const name =
+      match[1]
+        ?.replace(/^async /, '')
+        .replace(/ \[as [^\]]+\]$/, '')
+        .replace(/^Object\./, '') ?? '<anonymous>';
     return `${name} (${file.startsWith('/') ? relative(cwd, file) : file})`;
   }
   return undefined;

@@ -3,11 +3,11 @@
  * resolution hint, and the failed steps of one group. Hints use the failing step's template (its timeout
  * and dependent system) when it is registered here, and the rules users add before the built-in ones.
  */
-import { z } from 'zod';
 import type { TemplateRegistry } from '../definitions/registry.js';
 import type { ErrorCategory } from '../diagnostics/classify.js';
 import { BUILTIN_HINT_RULES, categoryOf, type HintRule, hintFor } from '../diagnostics/hints.js';
 import { TaskerError } from '../errors.js';
+import { type FailureFilterInput, failureFilterSchema } from '../model/contracts.js';
 import { parseOrThrow } from '../parse-or-throw.js';
 import {
   type FailedStepRow,
@@ -17,16 +17,7 @@ import {
 } from './sql/failure-queries.js';
 import type { SqlContext } from './sql/sql-context.js';
 
-export const failureFilterSchema = z
-  .object({
-    /** Only failures from this time on (a Date or an ISO 8601 time). */
-    since: z.union([z.date(), z.iso.datetime({ offset: true })]).optional(),
-    namespace: z.string().min(1).optional(),
-    /** @defaultValue 50 */
-    limit: z.number().int().min(1).max(500).optional(),
-  })
-  .strict();
-export type FailureFilterInput = z.input<typeof failureFilterSchema>;
+export type { FailureFilterInput };
 
 export interface FailureGroup extends FailureGroupRow {
   readonly category: ErrorCategory;

@@ -123,6 +123,28 @@ export const listTasksQuerySchema = z
   .strict();
 export type ListTasksQuery = z.output<typeof listTasksQuerySchema>;
 
+/** The filter of the dead-letter view (library: `tasker.failures(filter)`). */
+export const failureFilterSchema = z
+  .object({
+    /** Only failures from this time on (a Date or an ISO 8601 time with a zone). */
+    since: z.union([z.date(), isoDateTime]).optional(),
+    namespace: z.string().min(1).max(64).optional(),
+    /** At most this many groups, or steps of one group. @defaultValue 50 */
+    limit: z.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+export type FailureFilterInput = z.input<typeof failureFilterSchema>;
+
+/** The same filter as a query string (`GET /failures`, `GET /failures/:fingerprint`). */
+export const failuresQuerySchema = z
+  .object({
+    since: isoDateTime.optional(),
+    namespace: z.string().min(1).max(64).optional(),
+    limit: z.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+export type FailuresQuery = z.output<typeof failuresQuerySchema>;
+
 /**
  * The JSON Schema (draft-07) of a wire contract for Fastify's validator and the OpenAPI document, in the
  * plain form a client reads best: a date-time keeps its `format` only (Ajv checks the format itself; zod's
