@@ -62,6 +62,7 @@ export type { FailedStep, FailureFilterInput, FailureGroup } from './engine/fail
 export type { ExecutionStatus, StepReadiness, TaskExecutionContext } from './engine/introspection.js';
 export type { TaskPage } from './engine/list-tasks.js';
 export type { RetentionOptions } from './engine/retention-policy.js';
+export type { Schedule, ScheduleSpec } from './engine/schedules.js';
 export type {
   AnalyticsMetrics,
   LiveWorker,
@@ -71,6 +72,7 @@ export type {
   SlowTask,
   SystemHealthCounts,
 } from './engine/sql/analytics-queries.js';
+export type { ScheduleFire } from './engine/sql/schedule-queries.js';
 export {
   ERROR_CODES,
   type ErrorCode,

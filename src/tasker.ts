@@ -39,7 +39,9 @@ import { createIntrospection, type Introspection } from './engine/introspection.
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
 import { assertId, createOperations, type Operations } from './engine/operations.js';
+import { createSchedules, type Schedule, type ScheduleSpec } from './engine/schedules.js';
 import { type Analytics, createAnalytics } from './engine/sql/analytics-queries.js';
+import type { ScheduleFire } from './engine/sql/schedule-queries.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import {
   countByState,
@@ -71,6 +73,7 @@ import { instrumentCreation } from './telemetry/task-creation.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { asStepHandler } from './templates/handler-class.js';
 import { createRetention, type PruneReport, type PruneRequest } from './worker/retention-job.js';
+import { createScheduleTicker } from './worker/schedule-ticker.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
 export interface Tasker extends Operations, EditOperations, Introspection, Analytics {
@@ -143,6 +146,30 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
   prune(request: PruneRequest): Promise<PruneReport>;
   /** Runs the configured retention policy now (the workers also run it every retention.intervalMs). */
   applyRetention(options?: { dryRun?: boolean }): Promise<PruneReport>;
+
+  /**
+   * Adds a schedule that creates a task of a template on a clock (cron in a time zone, or an interval),
+   * or changes the one with that name. Workers fire it: each tick creates exactly one task however many
+   * run (docs/schedules.md).
+   */
+  addSchedule(spec: ScheduleSpec): Promise<Schedule>;
+  /** Every schedule with its next `upcoming` fire times (default 5). */
+  listSchedules(options?: { upcoming?: number }): Promise<Schedule[]>;
+  /** One schedule with its recent fires. Throws TASKER_SCHEDULE_NOT_FOUND. */
+  getSchedule(
+    name: string,
+    options?: { upcoming?: number },
+  ): Promise<Schedule & { recentFires: ScheduleFire[] }>;
+  pauseSchedule(name: string): Promise<Schedule>;
+  /** Resumes; ticks missed while paused follow the schedule's catch-up policy. */
+  resumeSchedule(name: string): Promise<Schedule>;
+  removeSchedule(name: string): Promise<void>;
+  /** Creates the schedule's task now (its timing is unchanged). */
+  runScheduleNow(name: string): Promise<CreatedTask>;
+  /** Makes `specs` the schedules declared in configuration (source config): adds, updates, removes. */
+  reconcileSchedules(
+    specs: readonly ScheduleSpec[],
+  ): Promise<{ added: string[]; updated: string[]; removed: string[] }>;
 
   /** Steps that failed for good, grouped by fingerprint, with category and hint (docs/diagnostics.md). */
   failures(filter?: FailureFilterInput): Promise<FailureGroup[]>;
@@ -314,6 +341,17 @@ export async function createTasker(
 
   const waiter = createTaskWaiter({ sql, notifications, getTask });
   const failureViews = createFailureViews({ sql, db, registry });
+  const schedules = createSchedules({
+    sql,
+    db,
+    registry,
+    creator,
+    emit: (name, payload) => events.emit(name, payload),
+    onChange: () => ticker.poke(),
+    onError: (error, schedule) =>
+      logger.error({ err: error, schedule }, `schedule ${schedule} could not fire`),
+  });
+  const ticker = createScheduleTicker({ schedules, logger });
   const retention = createRetention({ sql, db, config: config.retention, events, logger });
   const analytics = createAnalytics(sql, db);
   const instrumented = instrumentCreation(telemetry.tracing, events);
@@ -460,8 +498,18 @@ export async function createTasker(
       );
       workers.add(worker);
       retention.start();
+      ticker.start();
       return worker;
     },
+
+    addSchedule: (spec) => schedules.addSchedule(spec),
+    listSchedules: (options) => schedules.listSchedules(options),
+    getSchedule: (name, options) => schedules.getSchedule(name, options),
+    pauseSchedule: (name) => schedules.pauseSchedule(name),
+    resumeSchedule: (name) => schedules.resumeSchedule(name),
+    removeSchedule: (name) => schedules.removeSchedule(name),
+    runScheduleNow: (name) => schedules.runScheduleNow(name),
+    reconcileSchedules: (specs) => schedules.reconcileSchedules(specs),
 
     failures: (filter) => failureViews.failures(filter),
     failedSteps: (fingerprint, filter) => failureViews.failedSteps(fingerprint, filter),
@@ -479,7 +527,7 @@ export async function createTasker(
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([retention.stop(), ...[...workers].map((w) => w.stop())]);
+      await Promise.all([retention.stop(), ticker.stop(), ...[...workers].map((w) => w.stop())]);
       detachTelemetry();
       // Spans still buffered in the provider's batch processor are exported before the process ends.
       const provider = telemetry.config.tracerProvider as { forceFlush?: () => Promise<void> } | null;

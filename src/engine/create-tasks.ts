@@ -50,6 +50,19 @@ export interface TaskCreator {
   createTask(request: CreateTaskRequest): Promise<CreatedTask>;
   /** All or nothing: if any request is invalid, nothing is written and every problem is reported. */
   createTasks(requests: readonly CreateTaskRequest[]): Promise<CreatedTask[]>;
+  /**
+   * For a caller that writes tasks inside its own transaction (the scheduler): checks the requests
+   * (throwing every problem at once) and stores their templates now, outside that transaction, since on
+   * PGlite the transaction holds the only connection.
+   */
+  prepareTasks(requests: readonly CreateTaskRequest[]): Promise<PreparedTasks>;
+  /** Writes prepared tasks on the caller's transaction; a duplicate comes back with `created: false`. */
+  insertPrepared(tx: Queryable, prepared: PreparedTasks): Promise<CreatedTask[]>;
+}
+
+/** Requests checked by prepareTasks, ready for insertPrepared. */
+export interface PreparedTasks {
+  readonly tasks: readonly PreparedTask[];
 }
 
 export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
@@ -264,6 +277,22 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
         schedule();
       });
     },
+
+    async prepareTasks(requests) {
+      const prepared: PreparedTask[] = [];
+      const problems: Problem[] = [];
+      requests.forEach((request, i) => {
+        const p = prepare(request, requests.length === 1 ? '' : `[${i}]`);
+        if (Array.isArray(p)) problems.push(...p);
+        else prepared.push(p);
+      });
+      if (problems.length > 0)
+        throw invalid(problems, requests.length === 1 ? 'task request' : 'task requests');
+      for (const template of new Set(prepared.map((p) => p.template))) await deps.templateId(template);
+      return { tasks: prepared };
+    },
+
+    insertPrepared: (tx, prepared) => insert(tx, prepared.tasks),
 
     async createTasks(requests) {
       if (!Array.isArray(requests)) {

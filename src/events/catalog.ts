@@ -88,6 +88,24 @@ export interface RetentionPrunedPayload {
   readonly durationMs: number;
 }
 
+/** A schedule's tick (or a run-now) created its task. */
+export interface ScheduleFiredPayload {
+  readonly schedule: string;
+  /** The tick it fired for (for a run-now: when it was asked). */
+  readonly tickAt: Date;
+  readonly taskId: number;
+  /** How long after its tick it fired, in milliseconds. */
+  readonly lateMs: number;
+  /** Run now (tasker schedule run), not a tick. */
+  readonly manual: boolean;
+}
+
+/** Ticks of a schedule that were skipped (its catch-up policy, after a pause or downtime). */
+export interface ScheduleSkippedPayload {
+  readonly schedule: string;
+  readonly count: number;
+}
+
 /** What a handler's `ctx.publish(name, payload)` becomes. */
 export interface StepsReclaimedPayload {
   /** The worker whose periodic maintenance took the steps back (not the dead one). */
@@ -140,6 +158,10 @@ export interface SystemEvents {
   'worker.steps_reclaimed': StepsReclaimedPayload;
   /** Finished tasks older than a retention age were removed, with their steps and audit trail. */
   'retention.pruned': RetentionPrunedPayload;
+  /** A schedule created its task for a tick (or by run-now). */
+  'schedule.fired': ScheduleFiredPayload;
+  /** A schedule skipped ticks (catch-up policy). */
+  'schedule.skipped': ScheduleSkippedPayload;
 }
 
 export type SystemEventName = keyof SystemEvents;
@@ -159,6 +181,8 @@ export const SYSTEM_EVENT_NAMES: readonly SystemEventName[] = Object.freeze([
   'step.resolved_manually',
   'worker.steps_reclaimed',
   'retention.pruned',
+  'schedule.fired',
+  'schedule.skipped',
 ] satisfies SystemEventName[]);
 
 /** Namespaces custom events may not use. */
@@ -169,6 +193,7 @@ export const RESERVED_EVENT_NAMESPACES: readonly string[] = Object.freeze([
   'observability',
   'worker',
   'retention',
+  'schedule',
 ]);
 
 /** A delivered event: the payload plus when it was emitted. */

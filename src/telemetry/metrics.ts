@@ -87,6 +87,21 @@ export function createMetrics(
     'Steps this process took back from workers whose heartbeat was older than their lease.',
     [],
   );
+  const scheduleFires = counter(
+    'tasker_schedule_fires_total',
+    'Tasks schedules created in this process, by schedule (manual: run now).',
+    ['schedule', 'manual'],
+  );
+  const scheduleLateFires = counter(
+    'tasker_schedule_late_fires_total',
+    'Schedule ticks this process fired more than 5 s after their time.',
+    ['schedule'],
+  );
+  const scheduleSkipped = counter(
+    'tasker_schedule_skipped_ticks_total',
+    'Schedule ticks skipped by their catch-up policy (after a pause or downtime).',
+    ['schedule'],
+  );
   const pruned = counter(
     'tasker_pruned_tasks_total',
     'Finished tasks this process removed (with their steps and audit trail), by trigger: retention or manual.',
@@ -255,6 +270,11 @@ export function createMetrics(
         events.on('step.outcome_refused', () => refused.inc()),
         events.on('worker.steps_reclaimed', (e) => reclaimed.inc(e.count)),
         events.on('retention.pruned', (e) => pruned.inc({ trigger: e.trigger }, e.tasks)),
+        events.on('schedule.fired', (e) => {
+          scheduleFires.inc({ schedule: e.schedule, manual: String(e.manual) });
+          if (!e.manual && e.lateMs > 5000) scheduleLateFires.inc({ schedule: e.schedule });
+        }),
+        events.on('schedule.skipped', (e) => scheduleSkipped.inc({ schedule: e.schedule }, e.count)),
       ];
       return () => {
         for (const off of offs) off();
