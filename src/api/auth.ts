@@ -17,6 +17,7 @@ export const PERMISSIONS = {
   'tasker.handler': ['index', 'show'],
   'tasker.metrics': ['index'],
   'tasker.analytics': ['index'],
+  'tasker.schedule': ['index', 'show', 'create', 'update', 'destroy', 'run'],
 } as const;
 
 export type Permission = {

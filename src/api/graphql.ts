@@ -182,8 +182,53 @@ const schema = /* GraphQL */ `
     stepTransitions(stepId: Int!): [StepTransition!]!
     "Steps that failed for good, grouped by fingerprint, largest group first (docs/diagnostics.md)."
     failures(since: DateTime, namespace: String, limit: Int): [FailureGroup!]!
+    "Every schedule with its next fire times."
+    schedules(upcoming: Int): [Schedule!]!
+    "One schedule (null when there is none by that name)."
+    schedule(name: String!, upcoming: Int): Schedule
     "The failed steps of one failure group, newest first."
     failedSteps(fingerprint: String!, since: DateTime, namespace: String, limit: Int): [FailedStep!]!
+  }
+
+  input ScheduleInput {
+    name: String!
+    "NAMESPACE/NAME[@VERSION]"
+    task: String!
+    cron: String
+    intervalMs: Int
+    timezone: String
+    context: JSON
+    "skip, once or all"
+    catchUp: String
+    catchUpLimit: Int
+    paused: Boolean
+  }
+
+  type ScheduleFire {
+    tickAt: DateTime!
+    taskId: Int
+    firedAt: DateTime!
+    manual: Boolean!
+  }
+
+  type Schedule {
+    name: String!
+    task: String!
+    cron: String
+    intervalMs: Int
+    timezone: String!
+    context: JSON!
+    catchUp: String!
+    catchUpLimit: Int!
+    paused: Boolean!
+    nextFireAt: DateTime
+    upcoming: [DateTime!]!
+    lastFiredAt: DateTime
+    lastTaskId: Int
+    fires: Int!
+    skippedTicks: Int!
+    source: String!
+    createdAt: DateTime!
   }
 
   type FailureTemplateStep {
@@ -229,6 +274,13 @@ const schema = /* GraphQL */ `
     cancelStep(id: Int!, reason: String): Step!
     retryStep(id: Int!, reason: String): Step!
     resolveStep(id: Int!, results: JSON, reason: String): Step!
+    "Adds a schedule, or changes the one with that name (docs/schedules.md)."
+    addSchedule(input: ScheduleInput!): Schedule!
+    pauseSchedule(name: String!): Schedule!
+    resumeSchedule(name: String!): Schedule!
+    removeSchedule(name: String!): Boolean!
+    "Creates the schedule's task now; returns the task."
+    runSchedule(name: String!): Task!
   }
 `;
 
@@ -359,6 +411,20 @@ export async function graphqlRoutes(
           return { items: page.tasks, nextCursor: page.nextCursor };
         },
       ),
+      schedules: guard('tasker.schedule:index', ({ upcoming }: { upcoming?: number | null }) =>
+        tasker.listSchedules(upcoming == null ? {} : { upcoming }),
+      ),
+      schedule: guard(
+        'tasker.schedule:show',
+        async ({ name, upcoming }: { name: string; upcoming?: number | null }) => {
+          try {
+            return await tasker.getSchedule(name, upcoming == null ? {} : { upcoming });
+          } catch (error) {
+            if (isTaskerError(error, 'TASKER_SCHEDULE_NOT_FOUND')) return null;
+            throw error;
+          }
+        },
+      ),
       failures: guard(
         'tasker.analytics:index',
         (args: { since?: string; namespace?: string; limit?: number }) => tasker.failures(definedOnly(args)),
@@ -408,6 +474,22 @@ export async function graphqlRoutes(
       ),
     },
     Mutation: {
+      addSchedule: guard('tasker.schedule:create', ({ input }: { input: Record<string, unknown> }) =>
+        tasker.addSchedule(definedOnly(input) as never),
+      ),
+      pauseSchedule: guard('tasker.schedule:update', ({ name }: { name: string }) =>
+        tasker.pauseSchedule(name),
+      ),
+      resumeSchedule: guard('tasker.schedule:update', ({ name }: { name: string }) =>
+        tasker.resumeSchedule(name),
+      ),
+      removeSchedule: guard('tasker.schedule:destroy', async ({ name }: { name: string }) => {
+        await tasker.removeSchedule(name);
+        return true;
+      }),
+      runSchedule: guard('tasker.schedule:run', async ({ name }: { name: string }) =>
+        bareTask((await tasker.runScheduleNow(name)).id),
+      ),
       createTask: guard('tasker.task:create', async ({ input }: { input: CreateTaskRequest }, request) => {
         const clean = Object.fromEntries(
           Object.entries(input).filter(([, v]) => v !== null),

@@ -30,6 +30,7 @@ import { registerObservabilityRoutes } from './observability-routes.js';
 import { type ApiOptions, resolveApiOptions } from './options.js';
 import { HttpProblem, sendProblem } from './problems.js';
 import { logFailedRequests } from './request-log.js';
+import { scheduleRoutes } from './schedule-routes.js';
 import { schemas } from './schemas.js';
 import { stepRoutes } from './step-routes.js';
 import { taskRoutes } from './task-routes.js';
@@ -210,6 +211,7 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
     handlerRoutes,
     healthRoutes,
     failureRoutes,
+    scheduleRoutes,
     eventRoutes(live),
   ]) {
     await routes(app, ctx);

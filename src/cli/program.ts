@@ -12,6 +12,7 @@ import { registerOperate } from './commands/operate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRun } from './commands/run.js';
 import { registerScaffold } from './commands/scaffold.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerServe } from './commands/serve.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.js';
@@ -92,6 +93,7 @@ Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or tem
   registerOperate(program, output, run);
   registerPrune(program, output, run);
   registerFailures(program, output, run);
+  registerSchedule(program, output, run);
   registerServe(program, output, run);
   registerDb(program, output, run);
   return program;

@@ -30,6 +30,17 @@ export function connectTimeoutOption(options: GlobalOptions): number | undefined
 export interface Project {
   readonly config: LoadedConfig;
   readonly tasker: Tasker;
+  /** What reconciling the configured schedules changed (null when not asked). */
+  readonly schedules: { added: string[]; updated: string[]; removed: string[] } | null;
+}
+
+/** "schedules: 2 added (a, b), 1 removed (c)", or null when nothing changed. */
+export function schedulesLine(changes: Project['schedules']): string | null {
+  if (!changes) return null;
+  const parts = (['added', 'updated', 'removed'] as const)
+    .filter((k) => changes[k].length > 0)
+    .map((k) => `${changes[k].length} ${k} (${changes[k].join(', ')})`);
+  return parts.length > 0 ? `schedules: ${parts.join(', ')}` : null;
 }
 
 /**
@@ -53,7 +64,14 @@ export function readConfig(options: GlobalOptions): Promise<LoadedConfig> {
  */
 export async function openProject(
   options: GlobalOptions,
-  open: { workflows?: boolean; migrate?: boolean; quiet?: boolean; config?: LoadedConfig } = {},
+  open: {
+    workflows?: boolean;
+    /** Reconcile the configured schedules (worker, serve). */
+    schedules?: boolean;
+    migrate?: boolean;
+    quiet?: boolean;
+    config?: LoadedConfig;
+  } = {},
 ): Promise<Project> {
   const connectTimeoutMs = connectTimeoutOption(options);
   const config = open.config ?? (await readConfig(options));
@@ -77,15 +95,15 @@ export async function openProject(
     },
     logger: cliLogger(config, logLevel),
   });
-  if (loaded) {
-    try {
-      registerWorkflows(tasker, loaded);
-    } catch (error) {
-      await tasker.close();
-      throw error;
-    }
+  let schedules: Project['schedules'] = null;
+  try {
+    if (loaded) registerWorkflows(tasker, loaded);
+    if (open.schedules) schedules = await tasker.reconcileSchedules(config.schedules);
+  } catch (error) {
+    await tasker.close();
+    throw error;
   }
-  return { config, tasker };
+  return { config, tasker, schedules };
 }
 
 /**

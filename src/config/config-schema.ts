@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { retentionOptionsSchema } from '../engine/retention-policy.js';
+import { scheduleSpecSchema } from '../engine/schedules.js';
 import {
   backoffOptionsSchema,
   databaseOptionsSchema,
@@ -123,6 +124,8 @@ export const taskerConfigSchema = z
     health: healthConfigSchema.optional(),
     api: apiConfigSchema.optional(),
     workflows: workflowsConfigSchema.optional(),
+    /** Schedules that create tasks on a clock, reconciled by `tasker worker` / `tasker serve` on start. */
+    schedules: z.array(scheduleSpecSchema).optional(),
   })
   .strict();
 

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { ScheduleSpec } from '../engine/schedules.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
 import { zodProblems } from '../parse-or-throw.js';
 import { createOtlpTracerProvider } from '../telemetry/otlp.js';
@@ -80,6 +81,8 @@ export interface LoadedConfig extends ResolvedConfig {
     readonly handlersDir: string | null;
     readonly environment: string;
   };
+  /** Schedules declared here; `tasker worker` and `tasker serve` reconcile them on start. */
+  readonly schedules: readonly ScheduleSpec[];
   /** The engine options to pass to `createTasker` (every value explicit). */
   readonly taskerOptions: TaskerOptions;
 }
@@ -289,6 +292,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       handlersDir: c.workflows?.handlersDir ? resolve(baseDir, c.workflows.handlersDir) : null,
       environment: c.workflows?.environment ?? env.NODE_ENV ?? 'development',
     },
+    schedules: c.schedules ?? [],
     taskerOptions,
   };
 }

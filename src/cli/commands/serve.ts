@@ -10,7 +10,14 @@ import { listenWhileStarting } from '../../api/starting-server.js';
 import { logStepOutcomes } from '../../telemetry/step-outcome-log.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { databaseLine, type GlobalOptions, openProject, parseIntOption, readConfig } from '../project.js';
+import {
+  databaseLine,
+  type GlobalOptions,
+  openProject,
+  parseIntOption,
+  readConfig,
+  schedulesLine,
+} from '../project.js';
 import { assertNotProduction, watchWorkflows } from '../watch-workflows.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
@@ -98,7 +105,12 @@ async function serve(options: ServeOptions, global: GlobalOptions, output: Outpu
     return stopped;
   };
   try {
-    const { tasker } = await openProject(global, { workflows: true, quiet: false, config });
+    const { tasker, schedules } = await openProject(global, {
+      workflows: true,
+      schedules: true,
+      quiet: false,
+      config,
+    });
     try {
       if (options.worker) logStepOutcomes(tasker.events, tasker.logger);
       const startWorker = () => tasker.startWorker(concurrency ? { concurrency } : {});
@@ -111,6 +123,7 @@ async function serve(options: ServeOptions, global: GlobalOptions, output: Outpu
         [
           `Tasker API on ${server.url} (${worker ? `with worker ${worker.name}` : 'no worker'})`,
           `  ${databaseLine(tasker)}`,
+          ...(schedulesLine(schedules) ? [`  ${schedulesLine(schedules)}`] : []),
           `  dashboard  ${server.url}/ui/`,
           `  API docs   ${server.url}/api-docs`,
           `  GraphQL    ${server.url}/graphql`,

@@ -12,6 +12,7 @@ import {
   openProject,
   parseIntOption,
   readConfig,
+  schedulesLine,
   withProject,
 } from '../project.js';
 
@@ -94,8 +95,9 @@ Examples:
                 prefix: loaded.api.prefix,
               });
         try {
-          const { tasker, config } = await openProject(global, {
+          const { tasker, config, schedules } = await openProject(global, {
             workflows: true,
+            schedules: true,
             quiet: false,
             config: loaded,
           });
@@ -120,7 +122,7 @@ Examples:
               .filter((t) => !namespaces?.length || namespaces.includes(t.namespace))
               .map((t) => `${t.namespace}/${t.name}@${t.version}`);
             output.err(
-              `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}); serving ${served.join(', ')}\n  ${databaseLine(tasker)}${
+              `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}); serving ${served.join(', ')}\n  ${databaseLine(tasker)}${schedulesLine(schedules) ? `\n  ${schedulesLine(schedules)}` : ''}${
                 listening
                   ? `\n  probes     ${listening.origin}${config.api.prefix}/health/ready, metrics ${listening.origin}${config.api.prefix}/metrics`
                   : ''
