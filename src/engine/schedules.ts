@@ -236,17 +236,33 @@ export function createSchedules(deps: {
     return row;
   }
 
-  /** Inserts or updates by name; the next tick is recomputed when the timing changed or was unset. */
+  /**
+   * Inserts or updates by name; the next tick is recomputed when the timing changed or was unset. Two
+   * processes adding the same new schedule at once (workers reconciling on start): one inserts, the
+   * other finds it and updates.
+   */
   async function upsert(
     write: ScheduleWrite,
   ): Promise<{ row: ScheduleRow; created: boolean; changed: boolean }> {
+    return (await upsertOnce(write)) ?? (await upsertOnce(write))!;
+  }
+
+  async function upsertOnce(
+    write: ScheduleWrite,
+  ): Promise<{ row: ScheduleRow; created: boolean; changed: boolean } | null> {
     return sql.db.transaction(async (tx) => {
       const existing = await lockSchedule(sql, tx, write.name);
       const now = new Date();
       if (!existing) {
         const nextFireAt = nextTick({ ...timingOf({ ...write, createdAt: now }) }, now);
-        // created_at is the interval's anchor: the row's own default (now()) is the same moment.
-        return { row: await insertSchedule(sql, tx, { ...write, nextFireAt }), created: true, changed: true };
+        // created_at is the anchor of an interval's ticks: the same moment the first tick was computed from.
+        const inserted = await insertSchedule(sql, tx, { ...write, nextFireAt }, now);
+        if (!inserted) return null;
+        return {
+          row: inserted,
+          created: true,
+          changed: true,
+        };
       }
       const timingChanged =
         existing.cron !== write.cron ||

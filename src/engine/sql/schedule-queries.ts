@@ -91,11 +91,18 @@ export async function lockSchedule(
   return rows[0] ? toRow(rows[0]) : null;
 }
 
-export async function insertSchedule(sql: SqlContext, tx: Queryable, s: ScheduleWrite): Promise<ScheduleRow> {
+/** `createdAt` is the anchor of an interval schedule's ticks: the time its first tick was computed from. */
+export async function insertSchedule(
+  sql: SqlContext,
+  tx: Queryable,
+  s: ScheduleWrite,
+  createdAt: Date,
+): Promise<ScheduleRow | null> {
   const { rows } = await tx.query<Record<string, unknown>>(
     `INSERT INTO ${sql.schema}.schedules (name, namespace, task_name, task_version, cron, interval_ms, timezone,
-       context, catch_up, catch_up_limit, paused, next_fire_at, source)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+       context, catch_up, catch_up_limit, paused, next_fire_at, source, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (name) DO NOTHING RETURNING *`,
     [
       s.name,
       s.namespace,
@@ -110,9 +117,10 @@ export async function insertSchedule(sql: SqlContext, tx: Queryable, s: Schedule
       s.paused,
       s.nextFireAt,
       s.source,
+      createdAt,
     ],
   );
-  return toRow(rows[0]!);
+  return rows[0] ? toRow(rows[0]) : null;
 }
 
 export async function updateSchedule(
