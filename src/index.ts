@@ -57,6 +57,7 @@ export { classifyError, ERROR_CATEGORIES, type ErrorCategory } from './diagnosti
 export { fingerprintError } from './diagnostics/fingerprint.js';
 export { BUILTIN_HINT_RULES, type FailureFacts, type HintRule } from './diagnostics/hints.js';
 export { type BackoffPolicy, DEFAULT_BACKOFF } from './engine/backoff.js';
+export type { BulkAction, BulkReport, BulkRequest } from './engine/bulk-operations.js';
 export type { StepUpdate, TaskUpdate } from './engine/edit-operations.js';
 export type { FailedStep, FailureFilterInput, FailureGroup } from './engine/failure-view.js';
 export type { ExecutionStatus, StepReadiness, TaskExecutionContext } from './engine/introspection.js';

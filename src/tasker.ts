@@ -26,6 +26,12 @@ import type {
   TemplateStep,
 } from './definitions/types.js';
 import type { HintRule } from './diagnostics/hints.js';
+import {
+  type BulkAction,
+  type BulkReport,
+  type BulkRequest,
+  createBulkOperations,
+} from './engine/bulk-operations.js';
 import { type ChangeFeedHandlers, subscribeStateChanges } from './engine/change-feed.js';
 import { type CreateTaskRequest, createTaskCreator } from './engine/create-tasks.js';
 import { createEditOperations, type EditOperations } from './engine/edit-operations.js';
@@ -170,6 +176,13 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
   reconcileSchedules(
     specs: readonly ScheduleSpec[],
   ): Promise<{ added: string[]; updated: string[]; removed: string[] }>;
+
+  /**
+   * Retries the tasks whose steps failed for good, resolves those steps with `results`, or cancels
+   * unfinished tasks, for everything `filter` matches; `dryRun` counts. Each change is its own short
+   * transaction and records who asked and why in the task's audit trail (docs/diagnostics.md).
+   */
+  bulk(action: BulkAction, request: BulkRequest): Promise<BulkReport>;
 
   /** Steps that failed for good, grouped by fingerprint, with category and hint (docs/diagnostics.md). */
   failures(filter?: FailureFilterInput): Promise<FailureGroup[]>;
@@ -358,16 +371,23 @@ export async function createTasker(
   const createMany = instrumented((requests) => creator.createTasks(requests));
   const createOne = instrumented(async (requests) => [await creator.createTask(requests[0]!)]);
 
+  const operations = withOperationEvents(createOperations(sql, db), events, {
+    task: (id) => findTask(sql, id),
+    taskIdOfStep: async (id) => (await findStep(sql, id))?.taskId ?? null,
+  });
+  const bulk = createBulkOperations({ sql, db, operations });
+
   const tasker: Tasker = {
     config,
     events,
     logger,
     database,
     telemetry,
-    ...withOperationEvents(createOperations(sql, db), events, {
-      task: (id) => findTask(sql, id),
-      taskIdOfStep: async (id) => (await findStep(sql, id))?.taskId ?? null,
-    }),
+    ...operations,
+    bulk: (action, request) => {
+      assertOpen();
+      return bulk(action, request);
+    },
     ...createEditOperations(sql, db),
     ...createIntrospection(sql, db),
     ...analytics,

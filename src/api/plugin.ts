@@ -17,6 +17,7 @@ import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createSqlContext } from '../engine/sql/sql-context.js';
 import { createAccessControl, type Permission } from './auth.js';
+import { bulkRoutes } from './bulk-routes.js';
 import type { ApiContext } from './context.js';
 import { assignCorrelationId } from './correlation.js';
 import { eventRoutes } from './event-routes.js';
@@ -212,6 +213,7 @@ async function register(app: FastifyInstance, apiOptions: ApiOptions): Promise<v
     healthRoutes,
     failureRoutes,
     scheduleRoutes,
+    bulkRoutes,
     eventRoutes(live),
   ]) {
     await routes(app, ctx);

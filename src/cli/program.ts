@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerBulk } from './commands/bulk.js';
 import { registerCheck } from './commands/check.js';
 import { registerDb } from './commands/db.js';
 import { registerFailures } from './commands/failures.js';
@@ -94,6 +95,7 @@ Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or tem
   registerPrune(program, output, run);
   registerFailures(program, output, run);
   registerSchedule(program, output, run);
+  registerBulk(program, output, run);
   registerServe(program, output, run);
   registerDb(program, output, run);
   return program;

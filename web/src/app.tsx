@@ -4,7 +4,9 @@ import type { ApiClient, ApiError, TokenStore } from './api/client.js';
 import { ApiContext } from './hooks.js';
 import { parseRoute, type Route } from './lib/route.js';
 import { CreateTaskPage } from './pages/create-task.js';
+import { FailuresPage } from './pages/failures.js';
 import { OverviewPage } from './pages/overview.js';
+import { SchedulesPage } from './pages/schedules.js';
 import { TaskDetailPage } from './pages/task-detail.js';
 import { TaskListPage } from './pages/task-list.js';
 import { TemplatesPage } from './pages/templates.js';
@@ -32,6 +34,10 @@ function Page({ route }: { route: Route }) {
       return <TemplatesPage namespace={route.namespace} name={route.name} version={route.version} />;
     case 'new':
       return <CreateTaskPage query={route.query} />;
+    case 'failures':
+      return <FailuresPage fingerprint={route.fingerprint} />;
+    case 'schedules':
+      return <SchedulesPage />;
     case 'not-found':
       return (
         <div class="page">
@@ -79,6 +85,12 @@ export function App({ api, tokens }: { api: ApiClient; tokens: TokenStore }) {
           </a>
           <a href="#/templates" aria-current={active('templates')}>
             Templates
+          </a>
+          <a href="#/failures" aria-current={active('failures')}>
+            Failures
+          </a>
+          <a href="#/schedules" aria-current={active('schedules')}>
+            Schedules
           </a>
           <a href="#/new" aria-current={active('new')}>
             New task

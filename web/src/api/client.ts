@@ -4,10 +4,13 @@
  */
 import type {
   AuditEntry,
+  FailedStep,
+  FailureGroup,
   HealthStatus,
   NamespaceTemplates,
   Page,
   ProblemDetails,
+  Schedule,
   Step,
   Task,
   TaskWithSteps,
@@ -170,6 +173,27 @@ export class ApiClient {
   template(namespace: string, name: string, version?: string): Promise<TemplateDetail> {
     const path = `/handlers/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
     return this.request('GET', version ? `${path}?version=${encodeURIComponent(version)}` : path);
+  }
+  failures(filter: { since?: string; namespace?: string } = {}): Promise<{ items: FailureGroup[] }> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value) query.set(key, value);
+    const qs = query.toString();
+    return this.request('GET', `/failures${qs ? `?${qs}` : ''}`);
+  }
+  failedSteps(fingerprint: string): Promise<{ fingerprint: string; items: FailedStep[] }> {
+    return this.request('GET', `/failures/${encodeURIComponent(fingerprint)}?limit=100`);
+  }
+  bulk(
+    action: 'retry' | 'resolve' | 'cancel',
+    body: { filter: Record<string, string>; reason: string; dryRun?: boolean; results?: unknown },
+  ): Promise<{ matched: number; changed: number; failed: Array<{ id: number; message: string }> }> {
+    return this.request('POST', `/bulk/${action}`, { ...body, requestedBy: 'dashboard' });
+  }
+  schedules(): Promise<{ items: Schedule[] }> {
+    return this.request('GET', '/schedules?upcoming=3');
+  }
+  scheduleAction(name: string, action: 'pause' | 'resume' | 'run'): Promise<unknown> {
+    return this.request('POST', `/schedules/${encodeURIComponent(name)}/${action}`);
   }
   healthStatus(): Promise<HealthStatus> {
     return this.request('GET', '/health/status');

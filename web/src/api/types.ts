@@ -222,3 +222,52 @@ export type LiveEvent =
     }
   /** The server may have missed notifications: reload whatever is shown. */
   | { readonly kind: 'resync' };
+
+/** A failure group of the dead-letter view (GET /failures). */
+export interface FailureGroup {
+  fingerprint: string;
+  category: string;
+  steps: number;
+  tasks: number;
+  firstSeen: string;
+  lastSeen: string;
+  affected: Array<{ namespace: string; name: string; version: string; step: string }>;
+  sample: { class: string; message: string; code?: string; stack?: string };
+  sampleTaskId: number;
+  sampleStepId: number;
+  hint: string;
+  hintRule: string;
+}
+
+/** A failed step of one group (GET /failures/:fingerprint). */
+export interface FailedStep {
+  stepId: number;
+  taskId: number;
+  namespace: string;
+  name: string;
+  version: string;
+  step: string;
+  attempts: number;
+  failedAt: string;
+  error: { class: string; message: string; code?: string };
+}
+
+/** A schedule (GET /schedules). */
+export interface Schedule {
+  name: string;
+  task: string;
+  cron: string | null;
+  intervalMs: number | null;
+  timezone: string;
+  context: Record<string, unknown>;
+  catchUp: 'skip' | 'once' | 'all';
+  catchUpLimit: number;
+  paused: boolean;
+  nextFireAt: string | null;
+  upcoming: string[];
+  lastFiredAt: string | null;
+  lastTaskId: number | null;
+  fires: number;
+  skippedTicks: number;
+  source: 'api' | 'config';
+}

@@ -13,6 +13,8 @@ export type Route =
       readonly version?: string;
     }
   | { readonly page: 'new'; readonly query: URLSearchParams }
+  | { readonly page: 'failures'; readonly fingerprint?: string }
+  | { readonly page: 'schedules' }
   | { readonly page: 'not-found'; readonly path: string };
 
 export function parseRoute(hash: string): Route {
@@ -31,6 +33,8 @@ export function parseRoute(hash: string): Route {
     return { page: 'templates', namespace: a, name: b, version };
   }
   if (head === 'new' && parts.length === 1) return { page: 'new', query };
+  if (head === 'failures' && parts.length <= 2) return { page: 'failures', fingerprint: a };
+  if (head === 'schedules' && parts.length === 1) return { page: 'schedules' };
   return { page: 'not-found', path };
 }
 
