@@ -6,7 +6,7 @@
 import { TaskerError } from '../errors.js';
 import type { Database, Queryable } from './database.js';
 import { quoteIdent, quoteLiteral } from './database.js';
-import { MIGRATIONS } from './migrations.generated.js';
+import { MIGRATIONS, type Migration } from './migrations.generated.js';
 
 /** Schema names: letters, digits, `_`, `-` and spaces (quoted everywhere), at most 48 characters. */
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_ -]{0,47}$/;
@@ -49,9 +49,19 @@ export async function migrationStatus(
   return { current, latest: LATEST_MIGRATION, pending: Math.max(0, LATEST_MIGRATION - current) };
 }
 
-/** Applies every pending migration; returns the ids applied by this call. */
-export async function migrate(db: Database, schema: string): Promise<number[]> {
+/**
+ * Applies every pending migration; returns the ids applied by this call. `to` stops at that migration
+ * (a staged upgrade); `migrations` replaces the built-in list (tests that play a newer release).
+ */
+export async function migrate(
+  db: Database,
+  schema: string,
+  options: { to?: number; migrations?: readonly Migration[] } = {},
+): Promise<number[]> {
   assertSchemaName(schema);
+  const migrations = options.migrations ?? MIGRATIONS;
+  const latest = migrations[migrations.length - 1]?.id ?? 0;
+  const to = options.to ?? latest;
   const applied: number[] = [];
   for (;;) {
     const next = await db.transaction(async (tx) => {
@@ -62,13 +72,13 @@ export async function migrate(db: Database, schema: string): Promise<number[]> {
            id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
       );
       const version = await currentVersion(tx, schema);
-      if (version > LATEST_MIGRATION) {
+      if (version > latest) {
         throw new TaskerError(
           'TASKER_MIGRATION_FAILED',
-          `schema ${schema} is at migration ${version}, newer than this version of Tasker knows (${LATEST_MIGRATION}); upgrade Tasker`,
+          `schema ${schema} is at migration ${version}, newer than this version of Tasker knows (${latest}); upgrade Tasker`,
         );
       }
-      const migration = MIGRATIONS.find((m) => m.id === version + 1);
+      const migration = version < to ? migrations.find((m) => m.id === version + 1) : undefined;
       if (!migration) return null;
       // Record first: a concurrent starter that somehow got past the lock fails on the primary key.
       await tx.query(`INSERT INTO ${quoteIdent(schema)}.migrations (id, name) VALUES ($1, $2)`, [
