@@ -36,6 +36,7 @@ const failureGroup = {
     sample: error,
     sampleTaskId: { type: 'integer' },
     sampleStepId: { type: 'integer' },
+    retryingNow: { type: 'integer', description: 'Steps failing with it right now, waiting to retry' },
     hint: { type: 'string', description: 'What to do about it' },
     hintRule: { type: 'string', description: 'The rule that gave the hint' },
   },

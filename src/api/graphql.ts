@@ -250,6 +250,8 @@ const schema = /* GraphQL */ `
     sample: JSON!
     sampleTaskId: Int!
     sampleStepId: Int!
+    "Steps failing with it right now, waiting to retry."
+    retryingNow: Int!
     hint: String!
     hintRule: String!
   }

@@ -21,6 +21,10 @@ export interface FailureFacts {
   /** The failing step's configured timeout (ms) and dependent system, when its template is registered. */
   readonly timeoutMs?: number | null;
   readonly dependentSystem?: string | null;
+  /** Steps failing with the same fingerprint right now, waiting for their next attempt. */
+  readonly retryingNow?: number;
+  /** The failing step's successful attempts over the last day: 95th percentile duration, ms. */
+  readonly p95DurationMs?: number | null;
 }
 
 export interface HintRule {
@@ -45,9 +49,11 @@ function target(failure: FailureFacts): string | null {
 
 const where = (f: FailureFacts) => target(f) ?? 'the system the step calls';
 const many = (f: FailureFacts) =>
-  f.steps > 1
+  (f.steps > 1
     ? ` ${f.steps} step(s) of ${f.tasks} task(s) failed this way since ${f.firstSeen.toISOString()}.`
-    : '';
+    : '') +
+  (f.retryingNow ? ` ${f.retryingNow} more step(s) are failing with it right now, waiting to retry.` : '');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 const category =
   (c: ErrorCategory) =>
   (f: FailureFacts): boolean =>
@@ -57,10 +63,19 @@ export const BUILTIN_HINT_RULES: readonly HintRule[] = [
   {
     name: 'timeout',
     matches: category('timeout'),
-    hint: (f) =>
-      `Timed out${f.timeoutMs ? ` (the step's timeout is ${f.timeoutMs} ms)` : ''}: ${where(f)} answered too slowly. ` +
-      "Raise the step's timeout_ms if the work is legitimately long, or look at that system's latency." +
-      many(f),
+    hint: (f) => {
+      const timing =
+        f.p95DurationMs != null && f.timeoutMs
+          ? ` (its successful attempts took ${seconds(f.p95DurationMs)} at the 95th percentile over the last day; the timeout is ${seconds(f.timeoutMs)})`
+          : f.timeoutMs
+            ? ` (the step's timeout is ${f.timeoutMs} ms)`
+            : '';
+      const advice =
+        f.p95DurationMs != null && f.timeoutMs && f.p95DurationMs > f.timeoutMs * 0.8
+          ? 'The timeout is close to what the work usually takes: raise timeout_ms.'
+          : "Raise the step's timeout_ms if the work is legitimately long, or look at that system's latency.";
+      return `Timed out${timing}: ${where(f)} answered too slowly. ${advice}${many(f)}`;
+    },
   },
   {
     name: 'connection_refused',
@@ -136,7 +151,7 @@ export const BUILTIN_HINT_RULES: readonly HintRule[] = [
     name: 'fallback',
     matches: () => true,
     hint: (f) =>
-      `${f.sample.class}: ${f.sample.message}. No rule recognises this error: its stack, in the sample, shows where it came from.`,
+      `${f.sample.class}: ${f.sample.message}. No rule recognises this error: its stack, in the sample, shows where it came from.${many(f)}`,
   },
 ];
 

@@ -14,6 +14,8 @@ import {
   type FailureGroupRow,
   failedSteps,
   failureGroups,
+  retryingWith,
+  stepDurationP95,
 } from './sql/failure-queries.js';
 import type { SqlContext } from './sql/sql-context.js';
 
@@ -21,6 +23,8 @@ export type { FailureFilterInput };
 
 export interface FailureGroup extends FailureGroupRow {
   readonly category: ErrorCategory;
+  /** Steps failing with the same fingerprint right now, waiting for their next attempt. */
+  readonly retryingNow: number;
   /** What to do about it, and the rule that said so (docs/diagnostics.md). */
   readonly hint: string;
   readonly hintRule: string;
@@ -55,6 +59,19 @@ export function createFailureViews(deps: {
   return {
     async failures(filter) {
       const groups = await db(() => failureGroups(sql, parse(filter)));
+      const retrying = await db(() =>
+        retryingWith(
+          sql,
+          groups.map((g) => g.fingerprint),
+        ),
+      );
+      const p95s = new Map<string, number | null>();
+      for (const g of groups) {
+        // Only where a hint uses it: a scan of the step's last day of successes.
+        if (categoryOf(g.sample) === 'timeout' && g.affected[0]) {
+          p95s.set(g.fingerprint, await db(() => stepDurationP95(sql, g.affected[0]!)));
+        }
+      }
       return groups.map((g) => {
         const step = stepOf(g.affected[0]);
         const category = categoryOf(g.sample);
@@ -64,10 +81,12 @@ export function createFailureViews(deps: {
             category,
             timeoutMs: step?.timeoutMs ?? null,
             dependentSystem: step?.dependentSystem ?? null,
+            retryingNow: retrying.get(g.fingerprint) ?? 0,
+            p95DurationMs: p95s.get(g.fingerprint) ?? null,
           },
           [...custom, ...BUILTIN_HINT_RULES],
         );
-        return { ...g, category, hint: text, hintRule: rule };
+        return { ...g, category, retryingNow: retrying.get(g.fingerprint) ?? 0, hint: text, hintRule: rule };
       });
     },
     failedSteps: (fingerprint, filter) => db(() => failedSteps(sql, fingerprint, parse(filter))),

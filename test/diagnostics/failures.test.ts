@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { quoteIdent } from '../../src/db/database.js';
 import { defineTask, isTaskerError, PermanentError } from '../../src/index.js';
 import { BACKENDS, testTasker } from '../helpers.js';
 
@@ -180,5 +181,68 @@ describe.each(BACKENDS)('failure diagnostics on %s', { timeout: 180_000 }, (back
     const bad = await t.tasker.failures({ limit: 0 }).catch((e: unknown) => e);
     expect(isTaskerError(bad, 'TASKER_INVALID_REQUEST')).toBe(true);
     expect((bad as Error).message).toContain('limit');
+  });
+
+  it("hints use history: the step's usual duration against its timeout, and steps failing with it right now", async () => {
+    const t = await testTasker(backend, { backoff: { scheduleMs: [60_000], maxMs: 60_000, jitterRatio: 0 } });
+    t.tasker.register(
+      defineTask({
+        name: 'slowish',
+        steps: [
+          {
+            name: 'work',
+            timeoutMs: 300,
+            retryLimit: 1,
+            handler: ({ context }: { context: { ms: number } }) =>
+              new Promise((r) => setTimeout(() => r('done'), context.ms)),
+          },
+        ],
+      }),
+    );
+    t.tasker.register(
+      defineTask({
+        name: 'flaky',
+        steps: [
+          {
+            name: 'call',
+            retryLimit: 3,
+            handler: () => {
+              throw new Error('upstream 7 unavailable');
+            },
+          },
+        ],
+      }),
+    );
+    await t.tasker.startWorker();
+    const runs = [...Array.from({ length: 6 }, () => 260), 2000];
+    for (const ms of runs) {
+      const { id } = await t.tasker.createTask({ name: 'slowish', context: { ms } });
+      await t.tasker.waitForTask(id, { timeoutMs: 30_000 });
+    }
+    // Two flaky tasks: one fails for good by hand-tuned retry limit (resolved below), one keeps retrying.
+    const { id: gone } = await t.tasker.createTask({ name: 'flaky' });
+    const { id: retrying } = await t.tasker.createTask({ name: 'flaky' });
+    for (let i = 0; i < 100; i++) {
+      const states = await Promise.all(
+        [gone, retrying].map(async (id) => (await t.tasker.getTask(id)).steps[0]!.state),
+      );
+      if (states.every((s) => s === 'waiting_for_retry')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // One of them fails for good now (its retry limit lowered), the other stays waiting.
+    const stepId = (await t.tasker.getTask(gone)).steps[0]!.id;
+    await t.tasker.updateStep(stepId, { retryLimit: 1 });
+    await t.db.query(`UPDATE ${quoteIdent(t.schema)}.steps SET run_at = now() WHERE id = $1`, [stepId]);
+    await t.tasker.waitForTask(gone, { timeoutMs: 30_000 });
+
+    const groups = await t.tasker.failures();
+    const timeout = groups.find((g) => g.category === 'timeout')!;
+    expect(timeout.hint).toMatch(
+      /successful attempts took 0\.[23] s at the 95th percentile over the last day; the timeout is 0\.3 s/,
+    );
+    expect(timeout.hint).toContain('The timeout is close to what the work usually takes: raise timeout_ms.');
+    const flaky = groups.find((g) => g.affected[0]?.name === 'flaky')!;
+    expect(flaky.retryingNow).toBe(1);
+    expect(flaky.hint).toContain('1 more step(s) are failing with it right now, waiting to retry.');
   });
 });

@@ -105,3 +105,42 @@ export async function failedSteps(
     error: r.last_error as StepError,
   }));
 }
+
+/**
+ * Steps failing with a fingerprint right now but not yet for good (waiting for their next attempt): how
+ * wide a problem is at this moment. Reads the ready queue (partial index steps_ready).
+ */
+export async function retryingWith(
+  sql: SqlContext,
+  fingerprints: readonly string[],
+): Promise<Map<string, number>> {
+  if (fingerprints.length === 0) return new Map();
+  const { rows } = await sql.db.query<{ fingerprint: string; n: string }>(
+    `SELECT s.last_error ->> 'fingerprint' AS fingerprint, count(*) AS n FROM ${sql.schema}.steps s
+     WHERE s.state = 'waiting_for_retry' AND s.pending_parents = 0 AND s.last_error ->> 'fingerprint' = ANY ($1)
+     GROUP BY 1`,
+    [fingerprints],
+  );
+  return new Map(rows.map((r) => [r.fingerprint, Number(r.n)]));
+}
+
+/**
+ * The 95th percentile of a template step's successful attempt durations over the last day, in ms (null
+ * when it has not succeeded in that time): what its timeout should be compared with.
+ */
+export async function stepDurationP95(
+  sql: SqlContext,
+  step: { namespace: string; name: string; version: string; step: string },
+): Promise<number | null> {
+  const { rows } = await sql.db.query<{ p95: string | number | null }>(
+    `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM s.completed_at - s.last_attempted_at)) * 1000 AS p95
+     FROM ${sql.schema}.steps s
+     JOIN ${sql.schema}.named_tasks nt ON nt.id = s.named_task_id
+     JOIN ${sql.schema}.task_namespaces ns ON ns.id = nt.namespace_id
+     WHERE ns.name = $1 AND nt.name = $2 AND nt.version = $3 AND s.name = $4 AND s.state = 'complete'
+       AND s.completed_at >= now() - interval '1 day' AND s.last_attempted_at IS NOT NULL`,
+    [step.namespace, step.name, step.version, step.step],
+  );
+  const p95 = rows[0]?.p95;
+  return p95 == null ? null : Math.round(Number(p95));
+}
