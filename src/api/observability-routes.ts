@@ -5,6 +5,10 @@
  *   GET {prefix}/analytics/performance   ?period=<hours, default 1>: analytics metrics + system health counts
  *   GET {prefix}/analytics/bottlenecks   ?period=<hours, default 24>&limit&namespace&name&version:
  *                                        slowest steps and tasks
+ *   GET {prefix}/analytics/throughput    ?period=<hours, default 24>: finished tasks per time bucket
+ *                                        (complete, failed, cancelled)
+ *   GET {prefix}/analytics/step-durations ?period=<hours, default 1>&namespace&name&step: successful
+ *                                        step attempts per power-of-two duration bucket
  *
  * Analytics answers are cached for `analyticsCacheMs` (default 15 s) per query: dashboards polling them
  * cost one set of queries per interval, whatever the number of viewers.
@@ -168,4 +172,61 @@ export function registerObservabilityRoutes(
       }
     },
   );
+
+  app.get(
+    `${prefix}/analytics/throughput`,
+    { config: { permission: 'tasker.analytics:index' } },
+    async (request, reply) => {
+      try {
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const period = hours(query.period, 24);
+        const bucketMs = bucketFor(period * 3600_000);
+        return await cached(`throughput:${period}`, async () => {
+          // Buckets on the clock (aligned to bucketMs), from the one holding `since`.
+          const since = new Date(Math.floor((Date.now() - period * 3600_000) / bucketMs) * bucketMs);
+          const buckets = await tasker.throughputSeries({ since, bucketMs });
+          return { periodHours: period, bucketMs, since, buckets };
+        });
+      } catch (error) {
+        return sendError(reply, error, options.rethrowErrors === true);
+      }
+    },
+  );
+
+  app.get(
+    `${prefix}/analytics/step-durations`,
+    { config: { permission: 'tasker.analytics:index' } },
+    async (request, reply) => {
+      try {
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const period = hours(query.period, 1);
+        const filter = {
+          namespace: text(query.namespace, 'namespace'),
+          name: text(query.name, 'name'),
+          step: text(query.step, 'step'),
+        };
+        return await cached(`step-durations:${period}:${JSON.stringify(filter)}`, async () => {
+          const since = new Date(Date.now() - period * 3600_000);
+          const buckets = await tasker.stepDurationHistogram({ since, ...definedOf(filter) });
+          return { periodHours: period, filter, buckets };
+        });
+      } catch (error) {
+        return sendError(reply, error, options.rethrowErrors === true);
+      }
+    },
+  );
+}
+
+/** A bucket size that gives 30 to 120 buckets over the window, on a round clock size. */
+function bucketFor(windowMs: number): number {
+  const sizes = [
+    10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 86_400_000,
+  ];
+  return sizes.find((size) => windowMs / size <= 120) ?? 86_400_000;
+}
+
+function definedOf<T extends Record<string, string | undefined>>(value: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: string;
+  };
 }

@@ -70,6 +70,21 @@ describe.each(BACKENDS)('failures over HTTP on %s', { timeout: 60_000 }, (backen
         .paths,
     ).toHaveProperty('/tasker/failures/{fingerprint}');
 
+    // The analytics behind the overview's charts.
+    const throughput = (await (await fetch(`${base}/analytics/throughput?period=1`)).json()) as {
+      bucketMs: number;
+      buckets: Array<{ completed: number; failed: number }>;
+    };
+    expect(throughput.bucketMs).toBe(30_000);
+    expect(throughput.buckets.reduce((sum, b) => sum + b.failed, 0)).toBe(3);
+    const durations = (await (
+      await fetch(`${base}/analytics/step-durations?period=1&namespace=shop`)
+    ).json()) as {
+      buckets: unknown[];
+    };
+    expect(durations.buckets).toEqual([]); // every attempt failed
+    expect((await fetch(`${base}/analytics/throughput?period=-1`)).status).toBe(400);
+
     const gql = await fetch(`${base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

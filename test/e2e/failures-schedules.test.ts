@@ -25,6 +25,19 @@ it.skipIf(!hasChromium)(
       page.setDefaultTimeout(15_000);
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
 
+      // The overview's charts (uPlot, from the server's analytics): finished tasks per bucket with the
+      // failure rate, and the step durations histogram.
+      await page.goto(`${server.apiUrl}/ui/#/`);
+      await expect.poll(() => page.locator('#throughput .uplot canvas').count(), { timeout: 15_000 }).toBe(1);
+      expect(await page.locator('#throughput [role="img"]').getAttribute('aria-label')).toMatch(
+        /^1 tasks completed and 1 failed in the period, per 15 min$/,
+      );
+      await expect.poll(() => page.locator('#durations .uplot canvas').count()).toBe(1);
+      expect(await page.locator('#durations [role="img"]').getAttribute('aria-label')).toMatch(
+        /^\d+ successful step attempts/,
+      );
+      await page.screenshot({ path: `${artifactsDir()}/dashboard-charts.png`, fullPage: true });
+
       await page.goto(`${server.apiUrl}/ui/#/failures`);
       const groups = page.getByRole('table', { name: 'Failure groups' });
       await expect.poll(() => groups.locator('tbody tr').count(), { timeout: 15_000 }).toBe(1);

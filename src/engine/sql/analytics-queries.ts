@@ -119,6 +119,29 @@ export interface Analytics {
   /** Workers whose heartbeat is within their lease. */
   liveWorkers(): Promise<LiveWorker[]>;
   queueStats(): Promise<QueueStats>;
+  /**
+   * Finished tasks per time bucket since `since` (complete, error, cancelled): throughput and failure
+   * rate over time. Reads the finished tasks of the window only (index tasks_finished).
+   */
+  throughputSeries(options: { since: Date; bucketMs: number }): Promise<ThroughputBucket[]>;
+  /**
+   * How long successful step attempts took since `since`, as counts per power-of-two bucket of
+   * milliseconds (1, 2, 4, ... ms: `upToMs` is the bucket's upper bound), for all steps or one template step.
+   */
+  stepDurationHistogram(options: {
+    since: Date;
+    namespace?: string;
+    name?: string;
+    step?: string;
+  }): Promise<Array<{ upToMs: number; count: number }>>;
+}
+
+export interface ThroughputBucket {
+  /** The bucket's start. */
+  readonly at: Date;
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
 }
 
 type Row = Record<string, unknown>;
@@ -164,6 +187,41 @@ export function createAnalytics(sql: SqlContext, db: <T>(fn: () => Promise<T>) =
   const rows = (text: string, params: unknown[] = []) =>
     db(() => sql.db.query<Row>(text, params)).then((r) => r.rows);
   return {
+    async throughputSeries({ since, bucketMs }) {
+      checkSince(since);
+      const list = await rows(
+        `SELECT floor(extract(epoch FROM completed_at) * 1000 / $2)::bigint * $2 AS at,
+           count(*) FILTER (WHERE state IN ('complete', 'resolved_manually')) AS completed,
+           count(*) FILTER (WHERE state = 'error') AS failed,
+           count(*) FILTER (WHERE state = 'cancelled') AS cancelled
+         FROM ${sql.schema}.tasks
+         WHERE state IN ('complete', 'error', 'cancelled', 'resolved_manually') AND completed_at >= $1
+         GROUP BY 1 ORDER BY 1`,
+        [since, bucketMs],
+      );
+      return list.map((r) => ({
+        at: new Date(n(r.at)),
+        completed: n(r.completed),
+        failed: n(r.failed),
+        cancelled: n(r.cancelled),
+      }));
+    },
+    async stepDurationHistogram({ since, namespace, name, step }) {
+      checkSince(since);
+      const list = await rows(
+        `SELECT power(2, greatest(0, ceil(log(2, greatest(1, extract(epoch FROM s.completed_at - s.last_attempted_at) * 1000)))))::bigint AS up_to,
+           count(*) AS n
+         FROM ${sql.schema}.steps s
+         JOIN ${sql.schema}.named_tasks nt ON nt.id = s.named_task_id
+         JOIN ${sql.schema}.task_namespaces ns ON ns.id = nt.namespace_id
+         WHERE s.state = 'complete' AND s.completed_at >= $1 AND s.last_attempted_at IS NOT NULL
+           AND ($2::text IS NULL OR ns.name = $2) AND ($3::text IS NULL OR nt.name = $3)
+           AND ($4::text IS NULL OR s.name = $4)
+         GROUP BY 1 ORDER BY 1`,
+        [since, namespace ?? null, name ?? null, step ?? null],
+      );
+      return list.map((r) => ({ upToMs: n(r.up_to), count: n(r.n) }));
+    },
     async systemHealthCounts() {
       const [r] = await rows(`SELECT * FROM ${sql.schema}.system_health_counts()`);
       return {

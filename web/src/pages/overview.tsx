@@ -10,6 +10,12 @@ import { ApiError } from '../api/client.js';
 import { type HealthStatus, type LiveEvent, type StepQueue, TASK_STATES, type Task } from '../api/types.js';
 import { PerformanceSummary, SlowestSteps } from '../components/analytics.js';
 import { HistoryChart } from '../components/history-chart.js';
+import {
+  DurationsChart,
+  type DurationsValue,
+  ThroughputChart,
+  type ThroughputValue,
+} from '../components/throughput-charts.js';
 import { ErrorBanner, LiveIndicator, Section, StateBadge } from '../components/ui.js';
 import { useApi, useAsync, useLive, useThrottled } from '../hooks.js';
 import { formatDuration, formatTime, humanState } from '../lib/format.js';
@@ -54,6 +60,8 @@ export function OverviewPage() {
 
   const performance = useAsync(() => api.optional<unknown>('/analytics/performance'), []);
   const bottlenecks = useAsync(() => api.optional<unknown>('/analytics/bottlenecks'), []);
+  const throughput = useAsync(() => api.optional<ThroughputValue>('/analytics/throughput?period=24'), [now]);
+  const durations = useAsync(() => api.optional<DurationsValue>('/analytics/step-durations?period=1'), [now]);
   const history = useMemo(() => (recent ? historyOf(recent, now) : null), [recent, now]);
   const rates = history ? ratesOf(history) : null;
   const byState = status?.tasks?.byState ?? {};
@@ -76,6 +84,22 @@ export function OverviewPage() {
       <div class="grid">
         <Section title="Tasks over time" id="history">
           {history ? <HistoryChart history={history} /> : <p>Loading…</p>}
+        </Section>
+        <Section title="Finished tasks, last 24 hours" id="throughput">
+          {throughput.data ? (
+            <ThroughputChart value={throughput.data} />
+          ) : throughput.loading ? (
+            <p>Loading…</p>
+          ) : (
+            <p class="muted">This server does not offer /tasker/analytics/throughput.</p>
+          )}
+        </Section>
+        <Section title="Step durations, last hour" id="durations">
+          {durations.data ? (
+            <DurationsChart value={durations.data} />
+          ) : durations.loading ? (
+            <p>Loading…</p>
+          ) : null}
         </Section>
         <Section title="Throughput and errors" id="rates">
           <RatesSummary rates={rates} />
