@@ -37,6 +37,19 @@ const failureGroup = {
     sampleTaskId: { type: 'integer' },
     sampleStepId: { type: 'integer' },
     retryingNow: { type: 'integer', description: 'Steps failing with it right now, waiting to retry' },
+    retryStats: {
+      type: 'array',
+      description:
+        'Steps that failed with it over the last 7 days: per attempt (from 2), how many reached it and succeeded there',
+      items: {
+        type: 'object',
+        properties: {
+          attempt: { type: 'integer' },
+          reached: { type: 'integer' },
+          succeeded: { type: 'integer' },
+        },
+      },
+    },
     hint: { type: 'string', description: 'What to do about it' },
     hintRule: { type: 'string', description: 'The rule that gave the hint' },
   },

@@ -252,8 +252,16 @@ const schema = /* GraphQL */ `
     sampleStepId: Int!
     "Steps failing with it right now, waiting to retry."
     retryingNow: Int!
+    "Steps that failed with it over the last 7 days: per attempt (from 2), how many reached it and succeeded there."
+    retryStats: [AttemptStats!]!
     hint: String!
     hintRule: String!
+  }
+
+  type AttemptStats {
+    attempt: Int!
+    reached: Int!
+    succeeded: Int!
   }
 
   type FailedStep {

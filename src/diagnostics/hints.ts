@@ -169,3 +169,40 @@ export function hintFor(
 export function categoryOf(error: ErrorFacts & { category?: string }): ErrorCategory {
   return (error.category as ErrorCategory | undefined) ?? classifyError(error);
 }
+
+/** Minimum tries at an attempt number before the retry statistics speak. */
+const MIN_TRIES = 20;
+/** Below this success rate an attempt "practically never succeeds". */
+const HOPELESS = 0.02;
+
+/**
+ * The seeds' predictive retry, kept descriptive: when, for the steps that failed with this error, every
+ * attempt from some number on practically never succeeded (under 2 % of at least 20 tries each), say so
+ * and what a lower retry limit would save. It suggests; it changes nothing. Empty when the statistics
+ * say nothing (too few tries, or later attempts do succeed).
+ */
+export function retryAdvice(
+  stats: ReadonlyArray<{ attempt: number; reached: number; succeeded: number }>,
+  options: { days: number; retryLimit?: number | null },
+): string {
+  let from: number | null = null;
+  for (let i = stats.length - 1; i >= 0; i--) {
+    const s = stats[i]!;
+    if (s.reached < MIN_TRIES || s.succeeded / s.reached >= HOPELESS) break;
+    from = s.attempt;
+  }
+  if (from === null) return '';
+  const later = stats.filter((s) => s.attempt >= from);
+  const tries = later.reduce((sum, s) => sum + s.reached, 0);
+  const won = later.reduce((sum, s) => sum + s.succeeded, 0);
+  const limit = options.retryLimit ? ` (it is ${options.retryLimit} now)` : '';
+  return (
+    ` Over the last ${options.days} days, attempts from the ${ordinal(from)} on succeeded in ${won} of ${tries} tries ` +
+    `after this error: a retry limit of ${from - 1}${limit} would save ${tries - won} attempts, or a longer backoff may give the other side time to recover.`
+  );
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}

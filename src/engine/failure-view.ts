@@ -5,11 +5,13 @@
  */
 import type { TemplateRegistry } from '../definitions/registry.js';
 import type { ErrorCategory } from '../diagnostics/classify.js';
-import { BUILTIN_HINT_RULES, categoryOf, type HintRule, hintFor } from '../diagnostics/hints.js';
+import { BUILTIN_HINT_RULES, categoryOf, type HintRule, hintFor, retryAdvice } from '../diagnostics/hints.js';
 import { TaskerError } from '../errors.js';
 import { type FailureFilterInput, failureFilterSchema } from '../model/contracts.js';
 import { parseOrThrow } from '../parse-or-throw.js';
 import {
+  type AttemptStats,
+  attemptStats,
   type FailedStepRow,
   type FailureGroupRow,
   failedSteps,
@@ -21,10 +23,18 @@ import type { SqlContext } from './sql/sql-context.js';
 
 export type { FailureFilterInput };
 
+/** The window of the retry statistics. */
+const STATS_DAYS = 7;
+
 export interface FailureGroup extends FailureGroupRow {
   readonly category: ErrorCategory;
   /** Steps failing with the same fingerprint right now, waiting for their next attempt. */
   readonly retryingNow: number;
+  /**
+   * For the steps that failed with it over the last 7 days: per attempt number (from 2), how many
+   * reached it and how many succeeded there.
+   */
+  readonly retryStats: AttemptStats[];
   /** What to do about it, and the rule that said so (docs/diagnostics.md). */
   readonly hint: string;
   readonly hintRule: string;
@@ -65,6 +75,9 @@ export function createFailureViews(deps: {
           groups.map((g) => g.fingerprint),
         ),
       );
+      const stats = new Map<string, AttemptStats[]>();
+      for (const g of groups)
+        stats.set(g.fingerprint, await db(() => attemptStats(sql, g.fingerprint, STATS_DAYS)));
       const p95s = new Map<string, number | null>();
       for (const g of groups) {
         // Only where a hint uses it: a scan of the step's last day of successes.
@@ -86,7 +99,16 @@ export function createFailureViews(deps: {
           },
           [...custom, ...BUILTIN_HINT_RULES],
         );
-        return { ...g, category, retryingNow: retrying.get(g.fingerprint) ?? 0, hint: text, hintRule: rule };
+        const retryStats = stats.get(g.fingerprint) ?? [];
+        const advice = retryAdvice(retryStats, { days: STATS_DAYS, retryLimit: step?.retryLimit ?? null });
+        return {
+          ...g,
+          category,
+          retryingNow: retrying.get(g.fingerprint) ?? 0,
+          retryStats,
+          hint: text + advice,
+          hintRule: rule,
+        };
       });
     },
     failedSteps: (fingerprint, filter) => db(() => failedSteps(sql, fingerprint, parse(filter))),

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyError } from '../../src/diagnostics/classify.js';
 import { fingerprintError, messagePattern, topFrame } from '../../src/diagnostics/fingerprint.js';
+import { retryAdvice } from '../../src/diagnostics/hints.js';
 
 describe('classifyError', () => {
   it.each([
@@ -77,5 +78,30 @@ describe('fingerprints', () => {
     );
     expect(x.fingerprint).toBe(y.fingerprint);
     expect(z.fingerprint).not.toBe(x.fingerprint);
+  });
+});
+
+describe('retry advice (descriptive)', () => {
+  it('speaks only when every attempt from some number on practically never succeeded, with enough tries', () => {
+    const stats = [
+      { attempt: 2, reached: 30, succeeded: 5 },
+      { attempt: 3, reached: 25, succeeded: 0 },
+      { attempt: 4, reached: 25, succeeded: 0 },
+    ];
+    expect(retryAdvice(stats, { days: 7, retryLimit: 4 })).toBe(
+      ' Over the last 7 days, attempts from the 3rd on succeeded in 0 of 50 tries after this error: a retry limit of 2 (it is 4 now) would save 50 attempts, or a longer backoff may give the other side time to recover.',
+    );
+    // Later attempts that do succeed, or too few tries: nothing to say.
+    expect(
+      retryAdvice(
+        [
+          { attempt: 2, reached: 30, succeeded: 3 },
+          { attempt: 3, reached: 27, succeeded: 2 },
+        ],
+        { days: 7 },
+      ),
+    ).toBe('');
+    expect(retryAdvice([{ attempt: 2, reached: 10, succeeded: 0 }], { days: 7 })).toBe('');
+    expect(retryAdvice([], { days: 7 })).toBe('');
   });
 });

@@ -7,7 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { quoteIdent } from '../../src/db/database.js';
-import { defineTask, isTaskerError, PermanentError } from '../../src/index.js';
+import { defineTask, isTaskerError, PermanentError, RetryableError } from '../../src/index.js';
 import { BACKENDS, testTasker } from '../helpers.js';
 
 let server: Server | null = null;
@@ -244,5 +244,41 @@ describe.each(BACKENDS)('failure diagnostics on %s', { timeout: 180_000 }, (back
     const flaky = groups.find((g) => g.affected[0]?.name === 'flaky')!;
     expect(flaky.retryingNow).toBe(1);
     expect(flaky.hint).toContain('1 more step(s) are failing with it right now, waiting to retry.');
+  });
+
+  it('retry statistics: attempts past the second practically never succeed after this error, so the hint says so', async () => {
+    const t = await testTasker(backend, {
+      execution: { concurrency: 30 },
+      backoff: { scheduleMs: [10], maxMs: 10, jitterRatio: 0 },
+    });
+    t.tasker.register(
+      defineTask({
+        name: 'upstream',
+        steps: [
+          {
+            name: 'call',
+            retryLimit: 4,
+            handler: ({ context, attempt }: { context: { recovers: boolean }; attempt: number }) => {
+              if (context.recovers && attempt === 2) return 'ok';
+              throw new RetryableError('upstream answered 503');
+            },
+          },
+        ],
+      }),
+    );
+    await t.tasker.startWorker();
+    const created = await t.tasker.createTasks(
+      Array.from({ length: 30 }, (_, i) => ({ name: 'upstream', context: { recovers: i < 5 } })),
+    );
+    for (const { id } of created) await t.tasker.waitForTask(id, { timeoutMs: 60_000 });
+    const [group] = await t.tasker.failures();
+    expect(group!.retryStats).toEqual([
+      { attempt: 2, reached: 30, succeeded: 5 },
+      { attempt: 3, reached: 25, succeeded: 0 },
+      { attempt: 4, reached: 25, succeeded: 0 },
+    ]);
+    expect(group!.hint).toContain(
+      'attempts from the 3rd on succeeded in 0 of 50 tries after this error: a retry limit of 2 (it is 4 now) would save 50 attempts',
+    );
   });
 });

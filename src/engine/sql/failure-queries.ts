@@ -144,3 +144,38 @@ export async function stepDurationP95(
   const p95 = rows[0]?.p95;
   return p95 == null ? null : Math.round(Number(p95));
 }
+
+/** Per attempt number: how many steps that failed with a fingerprint reached it, and how many succeeded there. */
+export interface AttemptStats {
+  readonly attempt: number;
+  readonly reached: number;
+  readonly succeeded: number;
+}
+
+/**
+ * What became of the steps that failed with a fingerprint over the last `days` (their last failure had
+ * it): at which attempt each finished, complete or failed for good. Reads only steps that have an error
+ * (index steps_error_fingerprint).
+ */
+export async function attemptStats(
+  sql: SqlContext,
+  fingerprint: string,
+  days: number,
+): Promise<AttemptStats[]> {
+  const { rows } = await sql.db.query<{ used: number | string; state: string; n: string }>(
+    `SELECT s.attempts - s.attempts_base AS used, s.state, count(*) AS n FROM ${sql.schema}.steps s
+     WHERE s.last_error IS NOT NULL AND s.last_error ->> 'fingerprint' = $1
+       AND s.state IN ('complete', 'error') AND s.updated_at >= now() - make_interval(days => $2)
+     GROUP BY 1, 2`,
+    [fingerprint, days],
+  );
+  const finished = rows.map((r) => ({ used: Number(r.used), ok: r.state === 'complete', n: Number(r.n) }));
+  const max = Math.max(0, ...finished.map((f) => f.used));
+  const out: AttemptStats[] = [];
+  for (let attempt = 2; attempt <= max; attempt++) {
+    const reached = finished.filter((f) => f.used >= attempt).reduce((sum, f) => sum + f.n, 0);
+    const succeeded = finished.filter((f) => f.ok && f.used === attempt).reduce((sum, f) => sum + f.n, 0);
+    out.push({ attempt, reached, succeeded });
+  }
+  return out;
+}
