@@ -10,9 +10,12 @@
 -- The audit tables refuse DELETE unless the transaction sets tasker.allow_audit_delete (migration 14):
 -- this function is the one place that does, for its own deletes only.
 
--- Finished tasks in the order they finished: what retention walks, oldest first.
-CREATE INDEX tasks_finished ON :TASKER_SCHEMA.tasks (completed_at, id)
-  WHERE state IN ('complete', 'error', 'cancelled', 'resolved_manually');
+-- When tasks finished, for retention's "finished before" range. A BRIN index (a summary per range of
+-- table blocks) rather than a B-tree: finishing a task then costs next to nothing on the hot path, where
+-- a partial B-tree on (completed_at, id) cost about a fifth of the drain throughput in the benchmark
+-- (w1d 2,924 -> 2,180 tasks/s, same sitting). Rows are written roughly in completion order, so a range
+-- of old completion times maps to few block ranges.
+CREATE INDEX tasks_completed_at ON :TASKER_SCHEMA.tasks USING brin (completed_at);
 
 CREATE FUNCTION :TASKER_SCHEMA.prune_tasks(
   p_states text[], p_older_than_ms bigint, p_limit integer,
