@@ -92,6 +92,24 @@ export async function lockSchedule(
 }
 
 /** `createdAt` is the anchor of an interval schedule's ticks: the time its first tick was computed from. */
+/** The written columns after the key, in the order both statements below list them ($2 to $13). */
+function writeValues(s: ScheduleWrite): unknown[] {
+  return [
+    s.namespace,
+    s.taskName,
+    s.taskVersion,
+    s.cron,
+    s.intervalMs,
+    s.timezone,
+    JSON.stringify(s.context),
+    s.catchUp,
+    s.catchUpLimit,
+    s.paused,
+    s.nextFireAt,
+    s.source,
+  ];
+}
+
 export async function insertSchedule(
   sql: SqlContext,
   tx: Queryable,
@@ -103,22 +121,7 @@ export async function insertSchedule(
        context, catch_up, catch_up_limit, paused, next_fire_at, source, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT (name) DO NOTHING RETURNING *`,
-    [
-      s.name,
-      s.namespace,
-      s.taskName,
-      s.taskVersion,
-      s.cron,
-      s.intervalMs,
-      s.timezone,
-      JSON.stringify(s.context),
-      s.catchUp,
-      s.catchUpLimit,
-      s.paused,
-      s.nextFireAt,
-      s.source,
-      createdAt,
-    ],
+    [s.name, ...writeValues(s), createdAt],
   );
   return rows[0] ? toRow(rows[0]) : null;
 }
@@ -134,21 +137,7 @@ export async function updateSchedule(
        interval_ms = $6, timezone = $7, context = $8, catch_up = $9, catch_up_limit = $10, paused = $11,
        next_fire_at = $12, source = $13, updated_at = now()
      WHERE id = $1 RETURNING *`,
-    [
-      id,
-      s.namespace,
-      s.taskName,
-      s.taskVersion,
-      s.cron,
-      s.intervalMs,
-      s.timezone,
-      JSON.stringify(s.context),
-      s.catchUp,
-      s.catchUpLimit,
-      s.paused,
-      s.nextFireAt,
-      s.source,
-    ],
+    [id, ...writeValues(s)],
   );
   return toRow(rows[0]!);
 }
