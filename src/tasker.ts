@@ -45,9 +45,8 @@ import { createIntrospection, type Introspection } from './engine/introspection.
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
 import { assertId, createOperations, type Operations } from './engine/operations.js';
-import { createSchedules, type Schedule, type ScheduleSpec } from './engine/schedules.js';
+import { createSchedules, type Schedules } from './engine/schedules.js';
 import { type Analytics, createAnalytics } from './engine/sql/analytics-queries.js';
-import type { ScheduleFire } from './engine/sql/schedule-queries.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import {
   countByState,
@@ -82,7 +81,10 @@ import { createRetention, type PruneReport, type PruneRequest } from './worker/r
 import { createScheduleTicker } from './worker/schedule-ticker.js';
 import { startWorker, type Worker, type WorkerInstrumentation, type WorkerOptions } from './worker/worker.js';
 
-export interface Tasker extends Operations, EditOperations, Introspection, Analytics {
+/** What a Tasker offers of its schedules (docs/schedules.md); firing them is the workers' (tick). */
+export type ScheduleOperations = Omit<Schedules, 'tick' | 'nextDueAt'>;
+
+export interface Tasker extends Operations, EditOperations, Introspection, Analytics, ScheduleOperations {
   readonly config: ResolvedConfig;
   /** Typed events (docs/events.md): `tasker.events.on('step.failed', fn)`, wildcards `'step.*'`, `'*'`. */
   readonly events: TaskerEventBus;
@@ -152,30 +154,6 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
   prune(request: PruneRequest): Promise<PruneReport>;
   /** Runs the configured retention policy now (the workers also run it every retention.intervalMs). */
   applyRetention(options?: { dryRun?: boolean }): Promise<PruneReport>;
-
-  /**
-   * Adds a schedule that creates a task of a template on a clock (cron in a time zone, or an interval),
-   * or changes the one with that name. Workers fire it: each tick creates exactly one task however many
-   * run (docs/schedules.md).
-   */
-  addSchedule(spec: ScheduleSpec): Promise<Schedule>;
-  /** Every schedule with its next `upcoming` fire times (default 5). */
-  listSchedules(options?: { upcoming?: number }): Promise<Schedule[]>;
-  /** One schedule with its recent fires. Throws TASKER_SCHEDULE_NOT_FOUND. */
-  getSchedule(
-    name: string,
-    options?: { upcoming?: number },
-  ): Promise<Schedule & { recentFires: ScheduleFire[] }>;
-  pauseSchedule(name: string): Promise<Schedule>;
-  /** Resumes; ticks missed while paused follow the schedule's catch-up policy. */
-  resumeSchedule(name: string): Promise<Schedule>;
-  removeSchedule(name: string): Promise<void>;
-  /** Creates the schedule's task now (its timing is unchanged). */
-  runScheduleNow(name: string): Promise<CreatedTask>;
-  /** Makes `specs` the schedules declared in configuration (source config): adds, updates, removes. */
-  reconcileSchedules(
-    specs: readonly ScheduleSpec[],
-  ): Promise<{ added: string[]; updated: string[]; removed: string[] }>;
 
   /**
    * Retries the tasks whose steps failed for good, resolves those steps with `results`, or cancels
