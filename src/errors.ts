@@ -274,6 +274,26 @@ export class RetryableError extends Error {
   }
 }
 
+/**
+ * The dependent system refused for load (HTTP 429): retried like a RetryableError, and the rate limits
+ * the step consumes slow down (no tokens for `retryAfterMs`, then half the rate, recovering over a
+ * minute; docs/flow-control.md#rate-limits). The built-in `http` handler throws it on a 429.
+ */
+export class RateLimitedError extends RetryableError {
+  constructor(
+    message: string,
+    options: {
+      retryAfterMs?: number;
+      code?: string;
+      context?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, { ...options, code: options.code ?? 'RATE_LIMITED' });
+    this.name = 'RateLimitedError';
+  }
+}
+
 /** A failure that retrying cannot fix: the step fails at once, whatever attempts are left. */
 export class PermanentError extends Error {
   readonly code: string | undefined;

@@ -80,6 +80,7 @@ export {
   isTaskerError,
   PermanentError,
   type Problem,
+  RateLimitedError,
   RetryableError,
   StepAbortedError,
   StepTimeoutError,

@@ -45,8 +45,10 @@ import { createIntrospection, type Introspection } from './engine/introspection.
 import { type ListTasksFilter, listTasks, type TaskPage } from './engine/list-tasks.js';
 import { createNotificationHub } from './engine/notifications.js';
 import { assertId, createOperations, type Operations } from './engine/operations.js';
+import { applyRateLimits } from './engine/rate-limits.js';
 import { createSchedules, type Schedules } from './engine/schedules.js';
 import { type Analytics, createAnalytics } from './engine/sql/analytics-queries.js';
+import { defineRateLimit } from './engine/sql/rate-limit-queries.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import {
   countByState,
@@ -253,6 +255,14 @@ export async function createTasker(
       });
     }
     if (config.database.migrate) await migrate(database, config.database.schema);
+    for (const limit of config.rateLimits) {
+      await defineRateLimit(
+        createSqlContext(database, config.database.schema),
+        limit.name,
+        limit.rate,
+        limit.burst,
+      );
+    }
   } catch (error) {
     // Not awaited: a connection attempt to a host that never answers would hold the error back until
     // its own timeout.
@@ -476,10 +486,20 @@ export async function createTasker(
         );
       }
       const templates = new Map<number, TaskTemplate>();
+      const usedLimits = new Map<string, string[]>();
       for (const template of served) {
-        for (const step of template.steps) resolveHandler(template, step); // fail early on a missing handler
+        for (const step of template.steps) {
+          resolveHandler(template, step); // fail early on a missing handler
+          for (const { name } of step.rateLimits) {
+            usedLimits.set(name, [
+              ...(usedLimits.get(name) ?? []),
+              `${template.fullName} step "${step.name}"`,
+            ]);
+          }
+        }
         templates.set(await templateId(template), template);
       }
+      await applyRateLimits(sql, [], usedLimits);
       const worker = await startWorker(
         {
           sql,

@@ -41,6 +41,10 @@ const schema = /* GraphQL */ `
     requestedAt: DateTime!
     "When the task was asked to start (created with runAt or delayMs); null: at once."
     runAt: DateTime
+    "Claim priority of its steps: N is worth N seconds of waiting."
+    priority: Int!
+    "Its task-scoped concurrency key (group=value)."
+    concurrencyKey: String
     stepCount: Int!
     unfinishedSteps: Int!
     failedSteps: Int!
@@ -71,6 +75,10 @@ const schema = /* GraphQL */ `
     results: JSON
     lastError: JSON
     runAt: DateTime
+    "The concurrency key whose slot this ready step waits for."
+    waitingForKey: String
+    "When its current wait for a concurrency slot or rate-limit tokens began."
+    throttledAt: DateTime
     lastAttemptedAt: DateTime
     completedAt: DateTime
     workerId: String
@@ -160,6 +168,8 @@ const schema = /* GraphQL */ `
     runAt: DateTime
     "Start no step before this many ms from now (not with runAt)."
     delayMs: Int
+    "Claim priority of its steps: N is worth N seconds of waiting (default: the template's)."
+    priority: Int
   }
 
   type Query {

@@ -5,6 +5,7 @@
  */
 
 import { z } from 'zod';
+import { rateLimitsOptionsSchema } from '../engine/rate-limits.js';
 import { retentionOptionsSchema } from '../engine/retention-policy.js';
 import { scheduleSpecSchema } from '../engine/schedules.js';
 import {
@@ -119,6 +120,8 @@ export const taskerConfigSchema = z
     backoff: backoffOptionsSchema.optional(),
     identity: identityOptionsSchema.optional(),
     retention: retentionOptionsSchema.optional(),
+    /** Named rate limits that steps consume (docs/flow-control.md#rate-limits). */
+    rateLimits: rateLimitsOptionsSchema.optional(),
     telemetry: telemetryConfigSchema.optional(),
     auth: authConfigSchema.optional(),
     health: healthConfigSchema.optional(),

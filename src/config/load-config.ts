@@ -201,6 +201,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
         backoff: c.backoff,
         identity: c.identity,
         retention: c.retention,
+        rateLimits: c.rateLimits,
       },
       env,
     );
@@ -228,6 +229,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     backoff: { ...engine.backoff, scheduleMs: [...engine.backoff.scheduleMs] },
     identity: { ...engine.identity },
     ...(c.retention ? { retention: c.retention } : {}),
+    ...(c.rateLimits ? { rateLimits: c.rateLimits } : {}),
     telemetry: {
       enabled: c.telemetry?.enabled ?? true,
       log: {

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { databaseUrlProblem } from '../db/database-url.js';
 import { DEFAULT_BACKOFF } from '../engine/backoff.js';
+import { type ResolvedRateLimit, rateLimitsOptionsSchema, resolveRateLimits } from '../engine/rate-limits.js';
 import {
   type ResolvedRetention,
   resolveRetention,
@@ -110,6 +111,8 @@ export const taskerOptionsSchema = z
     identity: identityOptionsSchema.optional(),
     /** How long finished tasks are kept; unset: forever (docs/operations.md#retention). */
     retention: retentionOptionsSchema.optional(),
+    /** Named rate limits that steps consume (docs/flow-control.md#rate-limits). */
+    rateLimits: rateLimitsOptionsSchema.optional(),
     /** Metrics, tracing, log context and masking (docs/observability.md). */
     telemetry: telemetryOptionsSchema.optional(),
     logger: z
@@ -154,6 +157,7 @@ export interface ResolvedConfig {
   };
   readonly identity: { readonly strategy: IdentityStrategy };
   readonly retention: ResolvedRetention;
+  readonly rateLimits: readonly ResolvedRateLimit[];
 }
 
 /** Validates options and fills in defaults. Throws TASKER_INVALID_CONFIG listing every problem. */
@@ -210,6 +214,7 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
         : DEFAULT_IDENTITY_STRATEGY,
     },
     retention: resolveRetention(o.retention),
+    rateLimits: resolveRateLimits(o.rateLimits),
   };
 }
 

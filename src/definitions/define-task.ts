@@ -7,6 +7,14 @@ import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import {
+  normalizeConcurrency,
+  normalizeRateLimits,
+  prioritySchema,
+  rateLimitUseSchema,
+  stepConcurrencySchema,
+  taskConcurrencySchema,
+} from '../model/flow-control.js';
 import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../model/identity-strategies.js';
 import { formatPath, zodProblems } from '../parse-or-throw.js';
 import { contextJsonSchema } from './context-schema.js';
@@ -64,6 +72,8 @@ const stepSchema = z
     skippable: z.boolean().optional(),
     config: z.record(z.string(), z.unknown()).optional(),
     customEvents: z.array(customEventSchema).optional(),
+    concurrency: stepConcurrencySchema.optional(),
+    rateLimits: z.array(rateLimitUseSchema).max(10, 'expected at most 10 rate limits').optional(),
   })
   .strict();
 
@@ -83,6 +93,8 @@ const definitionSchema = z
         error: `expected one of ${IDENTITY_STRATEGY_NAMES.filter((n) => n !== 'unique').join(', ')}`,
       })
       .optional(),
+    priority: prioritySchema.optional(),
+    concurrency: taskConcurrencySchema.optional(),
     steps: z
       .array(stepSchema, { error: 'expected an array of steps' })
       .min(1, 'expected at least one step')
@@ -150,7 +162,12 @@ function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string 
       timeoutMs: s.timeoutMs,
       skippable: s.skippable,
       config: s.config,
+      ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+      ...(s.rateLimits.length > 0 ? { rateLimits: s.rateLimits } : {}),
     })),
+    // Only when declared, so that templates written before flow control keep their hash.
+    ...(template.priority !== 0 ? { priority: template.priority } : {}),
+    ...(template.concurrency ? { concurrency: template.concurrency } : {}),
   });
 }
 
@@ -210,6 +227,7 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
   const parents = def.steps.map((s) => (s.dependsOn ?? []).map((d) => positions.get(d)!));
   const children = childrenOf(parents);
   const dependentSystem = def.dependentSystem ?? 'default';
+  const namespace = def.namespace ?? DEFAULT_NAMESPACE;
   const steps: TemplateStep[] = def.steps.map((s, i) =>
     Object.freeze({
       position: i,
@@ -226,16 +244,24 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
       skippable: s.skippable ?? false,
       config: Object.freeze({ ...(s.config ?? {}) }),
       customEvents: Object.freeze([...(s.customEvents ?? [])]),
+      concurrency: s.concurrency
+        ? normalizeConcurrency(s.concurrency, `${namespace}.${def.name}.${s.name}`, 'step')
+        : null,
+      rateLimits: normalizeRateLimits(s.rateLimits),
     }),
   );
   const base = {
-    namespace: def.namespace ?? DEFAULT_NAMESPACE,
+    namespace,
     name: def.name,
     version: def.version ?? DEFAULT_VERSION,
     description: def.description ?? null,
     contextSchema: def.contextSchema ?? null,
     dependentSystem,
     identityStrategy: def.identityStrategy ? normalizeIdentityStrategy(def.identityStrategy) : null,
+    priority: def.priority ?? 0,
+    concurrency: def.concurrency
+      ? normalizeConcurrency(def.concurrency, `${namespace}.${def.name}`, 'task')
+      : null,
     steps: Object.freeze(steps),
     executionOrder: Object.freeze(topologicalOrder(parents).map((p) => steps[p]!.name)),
   };

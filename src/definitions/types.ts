@@ -1,5 +1,12 @@
 /** The types a workflow author writes against: definitions, handlers and what a handler receives. */
 
+import type {
+  RateLimitUse,
+  StepConcurrencyDefinition,
+  TaskConcurrencyDefinition,
+  TemplateConcurrency,
+  TemplateRateLimit,
+} from '../model/flow-control.js';
 import type { IdentityStrategy, IdentityStrategyName } from '../model/identity-strategies.js';
 import type { Logger } from '../model/logger.js';
 
@@ -95,6 +102,13 @@ export interface StepDefinition<TContext = Record<string, unknown>> {
   readonly config?: Readonly<Record<string, unknown>>;
   /** Events the handler may publish (see docs/events.md). */
   readonly customEvents?: readonly CustomEventDefinition[];
+  /**
+   * At most `limit` attempts of this step run at once per value of the context path `key`, across all
+   * workers (docs/flow-control.md). Overrides a step-scoped `concurrency` of the task.
+   */
+  readonly concurrency?: StepConcurrencyDefinition;
+  /** The rate limits each attempt consumes: names (1 unit) or `{ name, units }` (docs/flow-control.md). */
+  readonly rateLimits?: readonly RateLimitUse[];
 }
 
 export interface TaskDefinition<TContext = Record<string, unknown>> {
@@ -116,6 +130,13 @@ export interface TaskDefinition<TContext = Record<string, unknown>> {
    * caller_provided, strict or hash. @defaultValue the engine's `identity.strategy`
    */
   readonly identityStrategy?: IdentityStrategyName;
+  /** Claim priority of the task's steps: N is worth N seconds of waiting. @defaultValue 0 */
+  readonly priority?: number;
+  /**
+   * At most `limit` tasks (scope `task`, the default) or steps (scope `step`) with one value of the
+   * context path `key` run at once, across all workers (docs/flow-control.md).
+   */
+  readonly concurrency?: TaskConcurrencyDefinition;
   readonly steps: readonly StepDefinition<TContext>[];
 }
 
@@ -135,6 +156,9 @@ export interface TemplateStep {
   readonly skippable: boolean;
   readonly config: Readonly<Record<string, unknown>>;
   readonly customEvents: readonly CustomEventDefinition[];
+  /** Its own concurrency key (step scope); null: none, or the task's step-scoped one. */
+  readonly concurrency: TemplateConcurrency | null;
+  readonly rateLimits: readonly TemplateRateLimit[];
 }
 
 /** A validated, normalized task definition: what `defineTask` returns and the registry holds. */
@@ -149,6 +173,9 @@ export interface TaskTemplate {
   readonly dependentSystem: string;
   /** Null: the engine's `identity.strategy` applies. */
   readonly identityStrategy: IdentityStrategy | null;
+  /** Default priority of its tasks. */
+  readonly priority: number;
+  readonly concurrency: TemplateConcurrency | null;
   readonly steps: readonly TemplateStep[];
   /** Step names in a dependency-respecting order. */
   readonly executionOrder: readonly string[];

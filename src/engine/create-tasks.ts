@@ -13,6 +13,7 @@ import type { TemplateRegistry } from '../definitions/registry.js';
 import type { TaskTemplate } from '../definitions/types.js';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
 import { type CreateTaskRequest, createTaskRequestSchema } from '../model/contracts.js';
+import { flowOf } from '../model/flow-control.js';
 import type { TaskState } from '../model/states.js';
 import type { CreatedTask } from '../model/types.js';
 import { zodProblems } from '../parse-or-throw.js';
@@ -113,7 +114,9 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
         message: `required: ${t.fullName} uses the caller_provided identity strategy (the key decides which requests are the same)`,
       });
     }
-    if (problems.length > 0 || !checked.ok) return problems;
+    const flow = checked.ok ? flowOf(t, checked.context, r.priority, at) : [];
+    if (Array.isArray(flow)) problems.push(...flow);
+    if (problems.length > 0 || !checked.ok || Array.isArray(flow)) return problems;
     const requestedAt = r.requestedAt === undefined ? new Date() : new Date(r.requestedAt);
     const runAt =
       r.runAt !== undefined
@@ -137,6 +140,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
         correlation_id: r.correlationId ?? null,
         traceparent: r.traceparent ?? null,
         run_at: runAt?.toISOString() ?? null,
+        ...flow,
       },
     };
   }

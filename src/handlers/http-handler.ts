@@ -6,7 +6,8 @@
  *
  * The original Tasker's `type: api` configuration is read too (original-api-config.ts).
  *
- * Outcomes: 2xx -> results `{ status, body }` (body parsed when JSON); 429 and 503 -> retryable, honouring
+ * Outcomes: 2xx -> results `{ status, body }` (body parsed when JSON); 429 (RateLimitedError: the step's
+ * rate limits slow down) and 503 -> retryable, honouring
  * Retry-After (seconds or an HTTP date); 400, 401, 403, 404, 422 -> permanent with code HTTP_<status>;
  * 408, other 5xx and anything else -> retryable; network errors and timeouts -> retryable.
  */
@@ -14,7 +15,7 @@
 import { z } from 'zod';
 import { zodProblems } from '../definitions/define-task.js';
 import type { StepContext, StepHandler } from '../definitions/types.js';
-import { PermanentError, type Problem, RetryableError } from '../errors.js';
+import { PermanentError, type Problem, RateLimitedError, RetryableError } from '../errors.js';
 import { interpolateString, interpolateUrl, interpolateValue, MissingValueError } from './interpolate.js';
 import { describeNetworkFailure } from './network-errors.js';
 import { fromOriginalApiConfig, isOriginalApiConfig } from './original-api-config.js';
@@ -237,7 +238,8 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): StepHandler
     }
     if (status === 429 || status === 503) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      throw new RetryableError(`${target} answered ${status}`, {
+      // A 429 also slows down the rate limits the step consumes (docs/flow-control.md).
+      throw new (status === 429 ? RateLimitedError : RetryableError)(`${target} answered ${status}`, {
         code: `HTTP_${status}`,
         retryAfterMs,
         context,

@@ -5,6 +5,7 @@
  * JSON has no Date: where the library also takes a Date, the wire form takes the ISO string alone.
  */
 import { z } from 'zod';
+import { prioritySchema } from './flow-control.js';
 import { TASK_STATES } from './states.js';
 
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -23,6 +24,8 @@ const createTaskFields = {
   correlationId: z.string().min(1).max(128).optional(),
   /** W3C trace context of the caller, so the task's spans join its trace. */
   traceparent: z.string().min(1).max(128).optional(),
+  /** Claim priority of its steps (N is worth N seconds of waiting); default: the template's. */
+  priority: prioritySchema.optional(),
 };
 
 /** Longest delay of a delayed task: a year and a day. */

@@ -50,6 +50,8 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, Readonly<Partial<Recor
 
 export const STEP_TRANSITIONS: Readonly<Record<StepState, Readonly<Partial<Record<StepState, string>>>>> = {
   pending: {
+    // Waiting for a concurrency slot or rate-limit tokens (migration 19): recorded once per wait.
+    pending: 'step.throttled',
     in_progress: 'step.execution_requested',
     error: 'step.failed',
     cancelled: 'step.cancelled',
@@ -63,6 +65,7 @@ export const STEP_TRANSITIONS: Readonly<Record<StepState, Readonly<Partial<Recor
     waiting_for_retry: 'step.retry_scheduled',
   },
   waiting_for_retry: {
+    waiting_for_retry: 'step.throttled',
     in_progress: 'step.execution_requested',
     cancelled: 'step.cancelled',
     resolved_manually: 'step.resolved_manually',
@@ -100,7 +103,7 @@ export function canTransitionStep(from: StepState, to: StepState): boolean {
   return STEP_TRANSITIONS[from][to] !== undefined;
 }
 
-/** Throws TASKER_ILLEGAL_TRANSITION unless `from -> to` is allowed (a transition to the same state never is). */
+/** Throws TASKER_ILLEGAL_TRANSITION unless `from -> to` is allowed (only a step's throttled record goes from a state to itself). */
 export function assertTaskTransition(taskId: number, from: TaskState, to: TaskState): void {
   if (!canTransitionTask(from, to)) {
     throw new TaskerError('TASKER_ILLEGAL_TRANSITION', `task ${taskId} cannot go from ${from} to ${to}`);

@@ -18,6 +18,10 @@ export interface Task {
   readonly requestedAt: Date;
   /** When the task was asked to start (created with `runAt` or `delayMs`); null: at once. */
   readonly runAt: Date | null;
+  /** Claim priority of its steps: N is worth N seconds of waiting (docs/flow-control.md). */
+  readonly priority: number;
+  /** Its task-scoped concurrency key (`group=value`); null: none. */
+  readonly concurrencyKey: string | null;
   readonly identityKey: string | null;
   readonly correlationId: string | null;
   readonly traceparent: string | null;
@@ -67,6 +71,10 @@ export interface Step {
   readonly lastError: StepError | null;
   /** When the step can next be claimed (set once its parents are done). */
   readonly runAt: Date | null;
+  /** The concurrency key whose slot this ready step waits for (docs/flow-control.md); null: none. */
+  readonly waitingForKey: string | null;
+  /** When its current wait for a concurrency slot or rate-limit tokens began; null: not waiting. */
+  readonly throttledAt: Date | null;
   readonly backoffRequestSeconds: number | null;
   readonly lastAttemptedAt: Date | null;
   readonly completedAt: Date | null;

@@ -50,6 +50,7 @@ const STEP_KEYS: Record<string, keyof StepTemplateFields> = {
   dependentSystem: 'dependent_system',
   config: 'handler_config',
   customEvents: 'custom_events',
+  rateLimits: 'rate_limits',
 };
 
 function aliasProblems(step: StepTemplateFields, label: string): Problem[] {
@@ -176,6 +177,8 @@ function toStep(step: StepTemplateFields): MappedStep {
     skippable: step.skippable,
     config: step.handler_config ?? step.config,
     customEvents: step.custom_events,
+    concurrency: step.concurrency,
+    rateLimits: step.rate_limits,
   };
   for (const key of Object.keys(definition)) if (definition[key] === undefined) delete definition[key];
   return definition as unknown as MappedStep;
@@ -277,6 +280,8 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
     contextSchema: file.schema ?? file.context_schema,
     dependentSystem: file.default_dependent_system ?? file.dependent_system,
     identityStrategy: file.identity_strategy,
+    priority: file.priority,
+    concurrency: file.concurrency,
     steps: merged.map(toStep),
   };
   for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];

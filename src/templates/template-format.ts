@@ -7,6 +7,12 @@
  */
 import { z } from 'zod';
 import { MAX_RETRY_LIMIT, MAX_STEPS, MAX_TIMEOUT_MS } from '../definitions/define-task.js';
+import {
+  prioritySchema,
+  rateLimitUseSchema,
+  stepConcurrencySchema,
+  taskConcurrencySchema,
+} from '../model/flow-control.js';
 import { IDENTITY_STRATEGY_NAMES } from '../model/identity-strategies.js';
 
 // The same rule as defineTask's names (kept in step by the template tests).
@@ -63,6 +69,15 @@ const stepFields = {
   handler_config: z.record(z.string(), z.unknown()).optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   custom_events: z.array(customEvent).optional(),
+  concurrency: stepConcurrencySchema.optional().meta({
+    description:
+      'At most `limit` attempts of this step run at once per value of the context path `key`, across all workers.',
+  }),
+  rate_limits: z
+    .array(rateLimitUseSchema)
+    .max(10)
+    .optional()
+    .meta({ description: 'The rate limits each attempt consumes: names (1 unit) or { name, units }.' }),
 };
 
 export const stepTemplateSchema = z.object({ name: name('step name', 128), ...stepFields }).strict();
@@ -113,6 +128,13 @@ export const taskTemplateFormat = z
         description:
           "What makes two requests for this task the same: always_unique (none are), caller_provided (the idempotency key, required), strict (the same context; a duplicate is refused with 409) or hash (the original Tasker's request hash, per minute). Default: the engine's identity.strategy.",
       }),
+    priority: prioritySchema
+      .optional()
+      .meta({ description: 'Claim priority of its steps: N is worth N seconds of waiting (default 0).' }),
+    concurrency: taskConcurrencySchema.optional().meta({
+      description:
+        'At most `limit` tasks (scope task, the default) or steps (scope step) with one value of the context path `key` run at once.',
+    }),
     // Accepted so that templates written for the original load; they have no effect here.
     task_handler_class: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),
     class_name: z.string().optional().meta({

@@ -8,7 +8,13 @@ import { diagnose } from '../diagnostics/diagnose.js';
 import type { BackoffPolicy } from '../engine/backoff.js';
 import { retryDelayMs } from '../engine/backoff.js';
 import type { SerializedError, StepOutcome } from '../engine/sql/dispatch-queries.js';
-import { PermanentError, RetryableError, StepAbortedError, StepTimeoutError } from '../errors.js';
+import {
+  PermanentError,
+  RateLimitedError,
+  RetryableError,
+  StepAbortedError,
+  StepTimeoutError,
+} from '../errors.js';
 
 const MAX_STACK = 8000;
 
@@ -110,5 +116,6 @@ function failure(run: StepRun, error: unknown): StepOutcome | null {
     permanent,
     error: diagnose(serializeError(error)),
     retry_delay_ms: permanent ? 0 : retryDelayMs(run.attempt, { retryAfterMs, policy: run.backoff }),
+    ...(error instanceof RateLimitedError ? { rate_limited: { retry_after_ms: retryAfterMs ?? null } } : {}),
   };
 }

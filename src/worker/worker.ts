@@ -31,6 +31,7 @@ import {
   nextRunAt,
   type StepOutcome,
 } from '../engine/sql/dispatch-queries.js';
+import { reportRateLimited } from '../engine/sql/rate-limit-queries.js';
 import type { SqlContext } from '../engine/sql/sql-context.js';
 import {
   heartbeat,
@@ -362,6 +363,15 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
 
     const done = (outcome: StepOutcome | null) => {
       if (running.get(stepId) === execution) running.delete(stepId);
+      const limits = entry?.step.rateLimits ?? [];
+      if (outcome?.rate_limited && limits.length > 0) {
+        // Its own statement, outside the round trip: a bucket row is never held while other locks wait.
+        reportRateLimited(
+          sql,
+          limits.map((l) => l.name),
+          outcome.rate_limited.retry_after_ms,
+        ).catch((error) => log.warn({ err: error, stepId }, 'reporting a 429 to the rate limits failed'));
+      }
       if (outcome && !execution.abandoned) {
         outcomes.push({ outcome, info, durationMs: performance.now() - startedAt });
       }

@@ -196,6 +196,8 @@ describe('critical path on the task clock', () => {
       completedAt: at(to),
       workerId: null,
       workerName: null,
+      waitingForKey: null,
+      throttledAt: null,
       displayState: 'complete' as const,
       stateLabel: 'complete',
       createdAt: at(0),

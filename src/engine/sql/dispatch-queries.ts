@@ -33,6 +33,8 @@ export interface StepOutcome {
   readonly error?: SerializedError;
   readonly permanent?: boolean;
   readonly retry_delay_ms?: number;
+  /** The handler threw RateLimitedError (a 429): the step's rate limits slow down. Not read by SQL. */
+  readonly rate_limited?: { readonly retry_after_ms: number | null };
 }
 
 export interface SerializedError {

@@ -18,6 +18,8 @@ interface TaskRow {
   bypass_steps: string[];
   requested_at: Date;
   task_run_at: Date | null;
+  priority: number;
+  concurrency_key: string | null;
   identity_key: string | null;
   correlation_id: string | null;
   traceparent: string | null;
@@ -49,6 +51,8 @@ interface StepRow {
   results: unknown;
   last_error: StepError | null;
   run_at: Date | null;
+  parked_on: string | null;
+  throttled_at: Date | null;
   backoff_request_seconds: string | null;
   last_attempted_at: Date | null;
   completed_at: Date | null;
@@ -60,7 +64,7 @@ interface StepRow {
 
 export function taskColumns(schema: string): string {
   return `t.id, ns.name AS namespace, nt.name, nt.version, t.state, t.context, t.initiator, t.source_system, t.reason,
-    t.tags, t.bypass_steps, t.requested_at, t.run_at AS task_run_at, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
+    t.tags, t.bypass_steps, t.requested_at, t.run_at AS task_run_at, t.priority, t.concurrency_key, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
     t.unfinished_steps, t.failed_steps, t.created_at, t.updated_at, t.started_at, t.completed_at
     FROM ${schema}.tasks t
     JOIN ${schema}.named_tasks nt ON nt.id = t.named_task_id
@@ -82,6 +86,8 @@ export function toTask(r: TaskRow): Task {
     bypassSteps: r.bypass_steps,
     requestedAt: r.requested_at,
     runAt: r.task_run_at,
+    priority: r.priority,
+    concurrencyKey: r.concurrency_key,
     identityKey: r.identity_key,
     correlationId: r.correlation_id,
     traceparent: r.traceparent,
@@ -115,6 +121,8 @@ function toStep(r: StepRow): Step {
     results: r.results,
     lastError: r.last_error,
     runAt: r.run_at,
+    waitingForKey: r.parked_on,
+    throttledAt: r.throttled_at,
     backoffRequestSeconds: r.backoff_request_seconds === null ? null : Number(r.backoff_request_seconds),
     lastAttemptedAt: r.last_attempted_at,
     completedAt: r.completed_at,
@@ -129,7 +137,7 @@ function toStep(r: StepRow): Step {
 
 const STEP_COLUMNS = `s.id, s.task_id, s.name, s.position, s.state, s.attempts, s.attempts_base, s.retry_limit, s.retryable,
   s.timeout_ms, s.skippable, s.blocked, s.parent_ids, s.child_ids, s.inputs, s.results, s.last_error, s.run_at,
-  s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
+  s.parked_on, s.throttled_at, s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
 
 /** Steps with the name of their worker (the one a person recognises: host:pid, unless it was given one). */
 function stepsFrom(schema: string): string {

@@ -1,0 +1,610 @@
+-- Flow control (issue 10, parts 3-5): priorities, concurrency keys and rate limits, enforced by the claim
+-- for every worker process at once, with all state in these tables.
+--
+-- Priorities. A task's priority (an integer, default from its template) is copied to its steps. The
+-- claim takes ready steps in order of run_at - priority seconds: priority N is worth N seconds of waiting.
+-- That is the aging: a step of priority 0 that has waited a minute goes before a step of priority 30 that
+-- became ready just now, so low priority work still runs under constant load. The order is an index
+-- (steps_claim_order, replacing steps_ready); the expression is immutable because run_at is taken as a
+-- UTC timestamp and the offset is whole seconds.
+--
+-- Concurrency keys. A step carries a key (its template's group and a value from the task's context) and
+-- a limit: at most that many steps with the key are in_progress at once. A task-scoped key (on tasks) is
+-- held by the task from its first step until it finishes: at most that many tasks with the key run. A
+-- claim that finds a key full parks the step (parked_on = the key): it leaves the claim order index, so
+-- no claim scans it again and other keys are not held up. When a step or task holding a key finishes, a
+-- trigger wakes the oldest parked step of the key (parked_on = NULL: back in the claim order, in its old
+-- place). Claims take the key's advisory lock exclusively and only try it (a busy key's step is left
+-- ready for the next claim); releases take it shared and wait, so a release never misses a step parked by
+-- a claim it raced with, releases never wait for each other, and claims never wait for anything.
+--
+-- Rate limits. A named token bucket (rate_limits: units per second and a burst) shared by every worker.
+-- A step declares the limits it consumes (steps.rate_limits: [{name, units}]). The claim reserves its
+-- units: when the bucket has them the step runs; otherwise the bucket goes into debt and the step's run_at
+-- moves to the time the debt is paid, so it is claimed then and not checked again (rate_reserved).
+-- report_rate_limited() (a 429 from the dependent system) pushes the bucket into debt for the Retry-After
+-- time and halves its rate, which recovers over a minute.
+--
+-- Waiting for a key or tokens is not an attempt. It is written to the audit trail once per wait, as a
+-- transition from the step's state to itself with the event step.throttled.
+
+ALTER TABLE :TASKER_SCHEMA.tasks
+  ADD COLUMN priority integer NOT NULL DEFAULT 0,
+  ADD COLUMN concurrency_key text,
+  ADD COLUMN concurrency_limit integer CHECK (concurrency_limit > 0);
+COMMENT ON COLUMN :TASKER_SCHEMA.tasks.priority IS
+  'Claim priority of the task''s steps: priority N is worth N seconds of waiting (migration 19).';
+COMMENT ON COLUMN :TASKER_SCHEMA.tasks.concurrency_key IS
+  'A task-scoped concurrency key: at most concurrency_limit in_progress tasks share it.';
+
+ALTER TABLE :TASKER_SCHEMA.steps
+  ADD COLUMN priority integer NOT NULL DEFAULT 0,
+  ADD COLUMN flow_controlled boolean NOT NULL DEFAULT false,
+  ADD COLUMN concurrency_key text,
+  ADD COLUMN concurrency_limit integer CHECK (concurrency_limit > 0),
+  ADD COLUMN rate_limits jsonb,
+  ADD COLUMN rate_reserved boolean NOT NULL DEFAULT false,
+  ADD COLUMN parked_on text,
+  ADD COLUMN throttled_at timestamptz;
+COMMENT ON COLUMN :TASKER_SCHEMA.steps.flow_controlled IS
+  'The claim must admit this step (a concurrency key on it or its task, or rate limits); false: it just runs.';
+COMMENT ON COLUMN :TASKER_SCHEMA.steps.concurrency_key IS
+  'A step-scoped concurrency key: at most concurrency_limit in_progress steps share it.';
+COMMENT ON COLUMN :TASKER_SCHEMA.steps.rate_limits IS
+  'The rate limits an attempt consumes: [{name, units}].';
+COMMENT ON COLUMN :TASKER_SCHEMA.steps.rate_reserved IS
+  'The units of the next attempt are reserved (it was deferred until they are available).';
+COMMENT ON COLUMN :TASKER_SCHEMA.steps.parked_on IS
+  'The concurrency key whose slot this ready step waits for; NULL: not waiting.';
+COMMENT ON COLUMN :TASKER_SCHEMA.steps.throttled_at IS
+  'When the current wait for a key or tokens began (NULL: not throttled since its last start).';
+
+ALTER TABLE :TASKER_SCHEMA.step_transitions DROP CONSTRAINT step_transition_allowed;
+ALTER TABLE :TASKER_SCHEMA.step_transitions ADD CONSTRAINT step_transition_allowed CHECK (
+  (from_state || '>' || to_state) IN (
+    'pending>in_progress', 'pending>error', 'pending>cancelled', 'pending>resolved_manually', 'pending>skipped',
+    'in_progress>complete', 'in_progress>error', 'in_progress>cancelled', 'in_progress>waiting_for_retry',
+    'waiting_for_retry>in_progress', 'waiting_for_retry>cancelled', 'waiting_for_retry>resolved_manually',
+    'error>pending', 'error>resolved_manually',
+    'pending>pending', 'waiting_for_retry>waiting_for_retry')) NOT VALID;
+ALTER TABLE :TASKER_SCHEMA.step_transitions VALIDATE CONSTRAINT step_transition_allowed;
+INSERT INTO :TASKER_SCHEMA.step_state_transitions (from_state, to_state, event_name) VALUES
+  ('pending', 'pending', 'step.throttled'),
+  ('waiting_for_retry', 'waiting_for_retry', 'step.throttled');
+
+DROP INDEX :TASKER_SCHEMA.steps_ready;
+-- The ready queue in claim order. Parked steps are not in it.
+CREATE INDEX steps_claim_order ON :TASKER_SCHEMA.steps
+  (((run_at AT TIME ZONE 'UTC') - priority * interval '1 second'), id)
+  WHERE pending_parents = 0 AND state IN ('pending', 'waiting_for_retry') AND parked_on IS NULL;
+-- Parked steps of each key, in claim order: what a release wakes.
+CREATE INDEX steps_parked ON :TASKER_SCHEMA.steps
+  (parked_on, ((run_at AT TIME ZONE 'UTC') - priority * interval '1 second'), id)
+  WHERE parked_on IS NOT NULL AND pending_parents = 0 AND state IN ('pending', 'waiting_for_retry');
+-- Holders of each key: what a claim counts.
+CREATE INDEX steps_key_holders ON :TASKER_SCHEMA.steps (concurrency_key)
+  WHERE state = 'in_progress' AND concurrency_key IS NOT NULL;
+CREATE INDEX tasks_key_holders ON :TASKER_SCHEMA.tasks (concurrency_key)
+  WHERE state = 'in_progress' AND concurrency_key IS NOT NULL;
+
+CREATE TABLE :TASKER_SCHEMA.rate_limits (
+  name varchar(128) PRIMARY KEY,
+  rate double precision NOT NULL CHECK (rate > 0),
+  burst double precision NOT NULL CHECK (burst > 0),
+  tokens double precision NOT NULL,
+  tokens_at timestamptz NOT NULL DEFAULT now(),
+  slow_factor double precision NOT NULL DEFAULT 1 CHECK (slow_factor > 0 AND slow_factor <= 1),
+  slowed_at timestamptz,
+  deferred_total bigint NOT NULL DEFAULT 0,
+  limited_total bigint NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE :TASKER_SCHEMA.rate_limits IS
+  'Named token buckets shared by all workers: rate units per second, at most burst units at once. tokens '
+  'is the balance at tokens_at (negative: reserved ahead by deferred steps). slow_factor < 1 after the '
+  'dependent system answered 429 at slowed_at; it returns to 1 over 60 s. deferred_total counts steps '
+  'deferred for tokens, limited_total the 429s reported.';
+
+-- The advisory lock key of a concurrency key (one per schema).
+CREATE FUNCTION :TASKER_SCHEMA._flow_lock_key(p_key text) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || p_key, 0)
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._flow_lock_key(text) IS 'Internal: advisory lock id of a concurrency key.';
+
+-- The bucket's effective rate now.
+CREATE FUNCTION :TASKER_SCHEMA._effective_rate(p_rate double precision, p_slow_factor double precision,
+  p_slowed_at timestamptz) RETURNS double precision
+LANGUAGE sql STABLE AS $$
+  SELECT p_rate * CASE WHEN p_slowed_at IS NULL THEN 1 ELSE least(1, p_slow_factor
+    + (1 - p_slow_factor) * extract(epoch FROM now() - p_slowed_at)::double precision / 60) END
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._effective_rate(double precision, double precision, timestamptz) IS
+  'Internal: a bucket''s rate x its 429 slow-down, which recovers linearly over 60 s.';
+
+CREATE FUNCTION :TASKER_SCHEMA.define_rate_limit(p_name text, p_rate double precision, p_burst double precision)
+RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO :TASKER_SCHEMA.rate_limits AS r (name, rate, burst, tokens)
+  VALUES (p_name, p_rate, p_burst, p_burst)
+  ON CONFLICT (name) DO UPDATE SET rate = excluded.rate, burst = excluded.burst,
+    tokens = least(r.tokens, excluded.burst), updated_at = now()
+  WHERE r.rate IS DISTINCT FROM excluded.rate OR r.burst IS DISTINCT FROM excluded.burst
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.define_rate_limit(text, double precision, double precision) IS
+  'Creates a rate limit (a full bucket) or changes its rate and burst, keeping its balance.';
+
+CREATE FUNCTION :TASKER_SCHEMA.report_rate_limited(p_names text[], p_retry_after_ms integer)
+RETURNS void
+LANGUAGE sql AS $$
+  UPDATE :TASKER_SCHEMA.rate_limits r SET
+    -- No tokens until Retry-After has passed (debt of that long at the slowed rate), then half the rate.
+    tokens = least(r.tokens + extract(epoch FROM now() - r.tokens_at)::double precision
+        * :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at), r.burst, 0)
+      - greatest(coalesce(p_retry_after_ms, 1000), 0) / 1000.0 * :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at) / 2,
+    tokens_at = now(),
+    slow_factor = greatest(0.05, :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at) / r.rate / 2),
+    slowed_at = now(), limited_total = r.limited_total + 1, updated_at = now()
+  WHERE r.name = ANY (p_names)
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.report_rate_limited(text[], integer) IS
+  'A dependent system answered 429 (too many requests): the named buckets give no tokens for '
+  'p_retry_after_ms and halve their rate, which recovers over 60 s.';
+
+-- Internal: records the first throttling of a wait in the audit trail.
+CREATE FUNCTION :TASKER_SCHEMA._mark_throttled(p_step_id bigint, p_metadata jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_state text;
+  v_sort integer;
+BEGIN
+  UPDATE :TASKER_SCHEMA.steps SET throttled_at = now(), transition_count = transition_count + 1
+  WHERE id = p_step_id AND throttled_at IS NULL
+  RETURNING state, transition_count INTO v_state, v_sort;
+  IF FOUND THEN
+    INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
+    VALUES (p_step_id, v_sort, v_state, v_state, p_metadata);
+  END IF;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._mark_throttled(bigint, jsonb) IS
+  'Internal: a step''s wait for a concurrency slot or tokens begins: one step.throttled audit row.';
+
+-- Internal: which of the locked candidate steps may start now. The others are parked (key full),
+-- deferred (tokens: run_at moves to when they are available) or left ready (a key or task another
+-- transaction holds; the next claim takes them). Candidates without flow control pass untouched.
+CREATE FUNCTION :TASKER_SCHEMA._admit_steps(p_ids bigint[])
+RETURNS TABLE (id bigint, admitted boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  l record;
+  v_granted jsonb := '{}';
+  v_started_tasks bigint[] := '{}';
+  v_running integer;
+  v_start timestamptz;
+  v_held boolean;
+  v_rate double precision;
+  v_deferred_until timestamptz;
+  v_tokens double precision;
+BEGIN
+  -- Buckets in name order, so that claims never wait for each other in a cycle.
+  PERFORM 1 FROM :TASKER_SCHEMA.rate_limits rl
+  WHERE rl.name IN (
+    SELECT DISTINCT x ->> 'name' FROM :TASKER_SCHEMA.steps s, jsonb_array_elements(s.rate_limits) AS x
+    WHERE s.id = ANY (p_ids) AND s.rate_limits IS NOT NULL AND NOT s.rate_reserved)
+  ORDER BY rl.name FOR UPDATE;
+
+  FOR r IN
+    SELECT s.id, s.task_id, s.state, s.flow_controlled, s.concurrency_key, s.concurrency_limit,
+      s.rate_limits, s.rate_reserved, t.state AS task_state, t.concurrency_key AS task_key,
+      t.concurrency_limit AS task_limit
+    FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
+    JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
+    JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
+    ORDER BY u.ord
+  LOOP
+    IF NOT r.flow_controlled THEN
+      id := r.id; admitted := true; RETURN NEXT; CONTINUE;
+    END IF;
+
+    -- 1. Tokens: reserve them; a step whose units come later runs then.
+    IF r.rate_limits IS NOT NULL AND NOT r.rate_reserved THEN
+      v_start := now();
+      FOR l IN
+        SELECT rl.*, (x ->> 'units')::double precision AS units
+        FROM jsonb_array_elements(r.rate_limits) AS x
+        JOIN :TASKER_SCHEMA.rate_limits rl ON rl.name = x ->> 'name'
+      LOOP
+        v_rate := :TASKER_SCHEMA._effective_rate(l.rate, l.slow_factor, l.slowed_at);
+        v_tokens := least(l.burst, l.tokens + extract(epoch FROM now() - l.tokens_at)::double precision * v_rate)
+          - l.units;
+        IF v_tokens < 0 THEN
+          v_start := greatest(v_start, now() + make_interval(secs => -v_tokens / v_rate));
+        END IF;
+        UPDATE :TASKER_SCHEMA.rate_limits SET tokens = v_tokens, tokens_at = now(),
+          deferred_total = deferred_total + (v_tokens < 0)::integer
+        WHERE name = l.name;
+      END LOOP;
+      IF v_start > now() THEN
+        UPDATE :TASKER_SCHEMA.steps SET run_at = v_start, rate_reserved = true WHERE steps.id = r.id;
+        PERFORM :TASKER_SCHEMA._mark_throttled(r.id, jsonb_build_object('throttled', 'rate_limit',
+          'limits', (SELECT jsonb_agg(x ->> 'name') FROM jsonb_array_elements(r.rate_limits) AS x),
+          'until', v_start));
+        v_deferred_until := least(coalesce(v_deferred_until, v_start), v_start);
+        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
+      END IF;
+      UPDATE :TASKER_SCHEMA.steps SET rate_reserved = true WHERE steps.id = r.id;
+    END IF;
+
+    -- 2. A task-scoped key: a running task holds its slot; a task about to start needs one.
+    IF r.task_key IS NOT NULL AND r.task_state <> 'in_progress' AND NOT r.task_id = ANY (v_started_tasks) THEN
+      v_held := false;
+      IF pg_try_advisory_xact_lock(:TASKER_SCHEMA._flow_lock_key(r.task_key)) THEN
+        -- The task is started below (by _start_steps): it must be ours to start.
+        PERFORM 1 FROM :TASKER_SCHEMA.tasks WHERE tasks.id = r.task_id FOR UPDATE SKIP LOCKED;
+        v_held := FOUND;
+      END IF;
+      IF NOT v_held THEN
+        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
+      END IF;
+      SELECT count(*) INTO v_running FROM :TASKER_SCHEMA.tasks
+      WHERE tasks.concurrency_key = r.task_key AND tasks.state = 'in_progress';
+      v_running := v_running + coalesce((v_granted ->> ('task:' || r.task_key))::integer, 0);
+      IF v_running >= r.task_limit THEN
+        UPDATE :TASKER_SCHEMA.steps SET parked_on = r.task_key WHERE steps.id = r.id;
+        PERFORM :TASKER_SCHEMA._mark_throttled(r.id,
+          jsonb_build_object('throttled', 'concurrency', 'key', r.task_key, 'scope', 'task', 'limit', r.task_limit));
+        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
+      END IF;
+      v_granted := v_granted || jsonb_build_object('task:' || r.task_key,
+        coalesce((v_granted ->> ('task:' || r.task_key))::integer, 0) + 1);
+      v_started_tasks := v_started_tasks || r.task_id;
+      -- Its other parked steps (roots parked earlier) go with it.
+      UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
+      WHERE s.id IN (SELECT p.id FROM :TASKER_SCHEMA.steps p
+        WHERE p.task_id = r.task_id AND p.parked_on = r.task_key FOR UPDATE SKIP LOCKED);
+    END IF;
+
+    -- 3. A step-scoped key.
+    IF r.concurrency_key IS NOT NULL THEN
+      IF NOT pg_try_advisory_xact_lock(:TASKER_SCHEMA._flow_lock_key(r.concurrency_key)) THEN
+        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
+      END IF;
+      SELECT count(*) INTO v_running FROM :TASKER_SCHEMA.steps
+      WHERE steps.concurrency_key = r.concurrency_key AND steps.state = 'in_progress';
+      v_running := v_running + coalesce((v_granted ->> ('step:' || r.concurrency_key))::integer, 0);
+      IF v_running >= r.concurrency_limit THEN
+        UPDATE :TASKER_SCHEMA.steps SET parked_on = r.concurrency_key WHERE steps.id = r.id;
+        PERFORM :TASKER_SCHEMA._mark_throttled(r.id,
+          jsonb_build_object('throttled', 'concurrency', 'key', r.concurrency_key, 'scope', 'step',
+            'limit', r.concurrency_limit));
+        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
+      END IF;
+      v_granted := v_granted || jsonb_build_object('step:' || r.concurrency_key,
+        coalesce((v_granted ->> ('step:' || r.concurrency_key))::integer, 0) + 1);
+    END IF;
+
+    id := r.id; admitted := true; RETURN NEXT;
+  END LOOP;
+
+  IF v_deferred_until IS NOT NULL THEN
+    PERFORM pg_notify(':TASKER_CHANNEL:ready', (floor(extract(epoch FROM v_deferred_until) * 1000))::bigint::text);
+  END IF;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._admit_steps(bigint[]) IS
+  'Internal: applies rate limits and concurrency keys to locked candidate steps; returns which may start.';
+
+-- The claim: as in migration 2, in claim order, with flow control. A round whose candidates were held back
+-- looks again (a few times) so that a full key or an empty bucket does not leave the worker short.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.claim_steps(p_worker_id uuid, p_named_task_ids integer[], p_limit integer)
+RETURNS SETOF :TASKER_SCHEMA.dispatch_row
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  v_ids bigint[];
+  v_states text[];
+  v_flow boolean;
+  v_seen bigint[] := '{}';
+  v_left integer := p_limit;
+  v_round integer := 0;
+BEGIN
+  IF p_limit IS NULL OR p_limit <= 0 THEN
+    RETURN;
+  END IF;
+  LOOP
+    SELECT array_agg(c.id), array_agg(c.state), bool_or(c.flow_controlled) INTO v_ids, v_states, v_flow FROM (
+      SELECT s.id, s.state::text AS state, s.flow_controlled FROM :TASKER_SCHEMA.steps s
+      WHERE s.pending_parents = 0 AND s.state IN ('pending', 'waiting_for_retry') AND s.parked_on IS NULL
+        AND s.run_at <= now()
+        AND (p_named_task_ids IS NULL OR s.named_task_id = ANY (p_named_task_ids))
+        AND NOT s.id = ANY (v_seen)
+      ORDER BY ((s.run_at AT TIME ZONE 'UTC') - s.priority * interval '1 second'), s.id
+      LIMIT v_left
+      FOR UPDATE SKIP LOCKED
+    ) c;
+    IF v_ids IS NULL THEN
+      RETURN;
+    END IF;
+    IF NOT v_flow THEN
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_steps(p_worker_id, v_ids, v_states);
+      RETURN;
+    END IF;
+    v_seen := v_seen || v_ids;
+    SELECT array_agg(c.id ORDER BY c.ord), array_agg(c.state ORDER BY c.ord) INTO v_ids, v_states
+    FROM unnest(v_ids, v_states) WITH ORDINALITY AS c (id, state, ord)
+    JOIN :TASKER_SCHEMA._admit_steps(v_ids) a ON a.id = c.id
+    WHERE a.admitted;
+    IF v_ids IS NOT NULL THEN
+      UPDATE :TASKER_SCHEMA.steps SET throttled_at = NULL, rate_reserved = false
+      WHERE id = ANY (v_ids) AND (throttled_at IS NOT NULL OR rate_reserved);
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_steps(p_worker_id, v_ids, v_states);
+      v_left := v_left - cardinality(v_ids);
+    END IF;
+    v_round := v_round + 1;
+    EXIT WHEN v_left <= 0 OR v_round >= 4;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.claim_steps(uuid, integer[], integer) IS
+  'Leases up to p_limit ready steps (of the given templates; NULL = any) to a worker in claim order '
+  '(run_at - priority seconds), skipping rows other workers are claiming and applying concurrency keys '
+  'and rate limits (parked and deferred steps are not returned). Returns claimed rows.';
+
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.next_run_at(p_named_task_ids integer[]) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  -- The run_at of the next step in claim order: with priorities that differ, a step that is due earlier
+  -- but ranks later may wait for the worker's next poll.
+  SELECT s.run_at FROM :TASKER_SCHEMA.steps s
+  WHERE s.pending_parents = 0 AND s.state IN ('pending', 'waiting_for_retry') AND s.parked_on IS NULL
+    AND s.run_at > now()
+    AND (p_named_task_ids IS NULL OR s.named_task_id = ANY (p_named_task_ids))
+  ORDER BY ((s.run_at AT TIME ZONE 'UTC') - s.priority * interval '1 second'), s.id LIMIT 1
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.next_run_at(integer[]) IS
+  'When the next queued step becomes claimable (NULL: none queued). Idle workers sleep until then.';
+
+-- Releases: a step or task that held a key stops holding it: wake the key's oldest parked step (a
+-- task-scoped key: every parked step of the oldest waiting task). The shared lock waits for a claim that
+-- holds the key, so a step it parked is seen; other releases do not block it.
+CREATE FUNCTION :TASKER_SCHEMA._wake_parked() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_key text := OLD.concurrency_key;
+  v_task bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(:TASKER_SCHEMA._flow_lock_key(v_key));
+  IF TG_TABLE_NAME = 'tasks' THEN
+    SELECT p.task_id INTO v_task FROM :TASKER_SCHEMA.steps p
+    WHERE p.parked_on = v_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
+    ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id LIMIT 1;
+    UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
+    WHERE s.id IN (SELECT p.id FROM :TASKER_SCHEMA.steps p
+      WHERE p.task_id = v_task AND p.parked_on = v_key FOR UPDATE SKIP LOCKED);
+  ELSE
+    UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
+    WHERE s.id = (SELECT p.id FROM :TASKER_SCHEMA.steps p
+      WHERE p.parked_on = v_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
+      ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id
+      LIMIT 1 FOR UPDATE SKIP LOCKED);
+  END IF;
+  -- A slot is free whether or not a parked step was woken: a step left ready by a busy claim may take it.
+  PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._wake_parked() IS
+  'Internal (trigger): a holder of a concurrency key finished; wakes what waits for the key.';
+
+CREATE TRIGGER steps_release_key AFTER UPDATE OF state ON :TASKER_SCHEMA.steps
+  FOR EACH ROW WHEN (OLD.state = 'in_progress' AND NEW.state <> 'in_progress' AND OLD.concurrency_key IS NOT NULL)
+  EXECUTE FUNCTION :TASKER_SCHEMA._wake_parked();
+CREATE TRIGGER tasks_release_key AFTER UPDATE OF state ON :TASKER_SCHEMA.tasks
+  FOR EACH ROW WHEN (OLD.state = 'in_progress' AND NEW.state <> 'in_progress' AND OLD.concurrency_key IS NOT NULL)
+  EXECUTE FUNCTION :TASKER_SCHEMA._wake_parked();
+
+-- queue_stats as in migration 9 (it read the old ready index), plus the steps parked on a key.
+DROP FUNCTION :TASKER_SCHEMA.queue_stats();
+CREATE FUNCTION :TASKER_SCHEMA.queue_stats()
+RETURNS TABLE (ready_steps bigint, oldest_ready_age_seconds numeric, in_progress_steps bigint, live_workers bigint,
+  parked_steps bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT r.n, coalesce(round(extract(epoch FROM now() - r.oldest)::numeric, 3), 0),
+    (SELECT count(*) FROM :TASKER_SCHEMA.steps WHERE state = 'in_progress'),
+    (SELECT count(*) FROM :TASKER_SCHEMA.workers w
+     WHERE w.stopped_at IS NULL AND w.last_heartbeat_at > now() - make_interval(secs => w.lease_ms / 1000.0)),
+    (SELECT count(*) FROM :TASKER_SCHEMA.steps
+     WHERE parked_on IS NOT NULL AND pending_parents = 0 AND state IN ('pending', 'waiting_for_retry'))
+  FROM (
+    SELECT count(*) AS n, min(run_at) AS oldest FROM :TASKER_SCHEMA.steps
+    WHERE pending_parents = 0 AND state IN ('pending', 'waiting_for_retry') AND parked_on IS NULL
+      AND run_at <= now()
+  ) r
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.queue_stats() IS
+  'What metrics read at each scrape: ready steps (claimable now) and the age of the oldest, running '
+  'steps, live workers, steps parked on a full concurrency key. Reads only partial indexes and the '
+  'workers table.';
+
+-- create_tasks as in migration 13, plus p_tasks[].priority, task_key, task_limit and steps_flow (computed by
+-- the library from the template and the context). plan_cache_mode as set by migration 5.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.create_tasks(p_named_task_id integer, p_tasks jsonb)
+RETURNS TABLE (ord integer, task_id bigint, created boolean, state text)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_step_count integer;
+  v_ids bigint[];
+  v_created bigint[];
+  v_any_bypass boolean;
+  v_ready_now boolean;
+  v_first_delayed timestamptz;
+  v_step_seq regclass := format('%I.%I', :TASKER_SCHEMA_LITERAL, 'steps_id_seq')::regclass;
+  v_task_seq regclass := format('%I.%I', :TASKER_SCHEMA_LITERAL, 'tasks_id_seq')::regclass;
+BEGIN
+  SELECT count(*)::integer INTO v_step_count FROM :TASKER_SCHEMA.named_task_steps WHERE named_task_id = p_named_task_id;
+  IF v_step_count = 0 THEN
+    RAISE EXCEPTION 'no task template has id %', p_named_task_id USING ERRCODE = 'TKNF3';
+  END IF;
+
+  -- Ids first, so that each input row keeps its id through ON CONFLICT.
+  SELECT array_agg(nextval(v_task_seq)) INTO v_ids FROM generate_series(1, jsonb_array_length(p_tasks));
+
+  WITH ins AS (
+    INSERT INTO :TASKER_SCHEMA.tasks (id, named_task_id, context, initiator, source_system, reason, tags,
+      bypass_steps, requested_at, identity_key, correlation_id, traceparent, step_count, unfinished_steps, run_at,
+      priority, concurrency_key, concurrency_limit)
+    SELECT v_ids[x.n], p_named_task_id, x.v -> 'context', x.v ->> 'initiator', x.v ->> 'source_system',
+      x.v ->> 'reason',
+      ARRAY(SELECT jsonb_array_elements_text(coalesce(x.v -> 'tags', '[]'))),
+      ARRAY(SELECT jsonb_array_elements_text(coalesce(x.v -> 'bypass_steps', '[]'))),
+      coalesce((x.v ->> 'requested_at')::timestamptz, now()),
+      x.v ->> 'identity_key', x.v ->> 'correlation_id', x.v ->> 'traceparent',
+      v_step_count, v_step_count - jsonb_array_length(coalesce(x.v -> 'bypass_positions', '[]')),
+      (x.v ->> 'run_at')::timestamptz,
+      coalesce((x.v ->> 'priority')::integer, 0), x.v ->> 'task_key', (x.v ->> 'task_limit')::integer
+    FROM jsonb_array_elements(p_tasks) WITH ORDINALITY AS x (v, n)
+    ORDER BY x.n
+    ON CONFLICT (identity_key) WHERE identity_key IS NOT NULL DO NOTHING
+    RETURNING id
+  )
+  SELECT array_agg(id) INTO v_created FROM ins;
+
+  IF v_created IS NOT NULL THEN
+    WITH tpl AS (
+      SELECT ts.position, ts.named_step_id, ts.name, ts.retryable, ts.retry_limit, ts.timeout_ms, ts.skippable,
+        ts.parent_positions,
+        ARRAY(SELECT c.position FROM :TASKER_SCHEMA.named_task_steps c
+              WHERE c.named_task_id = p_named_task_id AND ts.position = ANY (c.parent_positions)
+              ORDER BY c.position) AS child_positions
+      FROM :TASKER_SCHEMA.named_task_steps ts WHERE ts.named_task_id = p_named_task_id
+    ), t AS (
+      SELECT v_ids[x.n] AS task_id,
+        ARRAY(SELECT jsonb_array_elements_text(coalesce(x.v -> 'bypass_positions', '[]'))::smallint) AS bypass,
+        -- A delayed task's first steps become claimable at its run_at, not now.
+        greatest(coalesce((x.v ->> 'run_at')::timestamptz, now()), now()) AS ready_at,
+        coalesce((x.v ->> 'priority')::integer, 0) AS priority,
+        x.v ->> 'task_key' IS NOT NULL AS task_keyed,
+        x.v -> 'steps_flow' AS steps_flow,
+        -- correlated on x.n so that every task gets its own ids
+        ARRAY(SELECT nextval(v_step_seq) FROM generate_series(1, v_step_count + 0 * x.n)) AS ids
+      FROM jsonb_array_elements(p_tasks) WITH ORDINALITY AS x (v, n)
+      WHERE v_ids[x.n] = ANY (v_created)
+    ), s AS (
+      SELECT t.task_id, t.ids, t.bypass, t.ready_at, t.priority, t.task_keyed,
+        t.steps_flow -> (tpl.position::text) AS flow, tpl.*,
+        tpl.position = ANY (t.bypass) AS skipped,
+        (SELECT count(*) FROM unnest(tpl.parent_positions) AS pp WHERE NOT pp = ANY (t.bypass))::smallint AS waiting_on
+      FROM t CROSS JOIN tpl
+    )
+    INSERT INTO :TASKER_SCHEMA.steps (id, task_id, named_task_id, named_step_id, position, name, state,
+      pending_parents, parent_ids, child_ids, run_at, retryable, retry_limit, timeout_ms, skippable, transition_count,
+      priority, flow_controlled, concurrency_key, concurrency_limit, rate_limits)
+    SELECT s.ids[s.position + 1], s.task_id, p_named_task_id, s.named_step_id, s.position, s.name,
+      CASE WHEN s.skipped THEN 'skipped' ELSE 'pending' END,
+      s.waiting_on,
+      ARRAY(SELECT s.ids[pp + 1] FROM unnest(s.parent_positions) AS pp),
+      ARRAY(SELECT s.ids[cp + 1] FROM unnest(s.child_positions) AS cp),
+      CASE WHEN NOT s.skipped AND s.waiting_on = 0 THEN s.ready_at END,
+      s.retryable, s.retry_limit, s.timeout_ms, s.skippable,
+      CASE WHEN s.skipped THEN 1 ELSE 0 END,
+      s.priority, s.task_keyed OR s.flow ->> 'key' IS NOT NULL OR s.flow -> 'rate_limits' IS NOT NULL,
+      s.flow ->> 'key', (s.flow ->> 'limit')::integer, s.flow -> 'rate_limits'
+    FROM s;
+
+    SELECT bool_or(jsonb_array_length(coalesce(x.v -> 'bypass_positions', '[]')) > 0) INTO v_any_bypass
+    FROM jsonb_array_elements(p_tasks) AS x (v);
+    IF v_any_bypass THEN
+      INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
+      SELECT id, 1, 'pending', 'skipped', '{"reason": "bypassed when the task was created"}'
+      FROM :TASKER_SCHEMA.steps WHERE task_id = ANY (v_created) AND state = 'skipped';
+    END IF;
+
+    -- Steps ready now: an empty payload. Delayed ones: a second notification carrying the earliest
+    -- run_at in epoch ms, for which idle workers set a timer instead of polling.
+    SELECT bool_or(s.run_at <= now()), min(s.run_at) FILTER (WHERE s.run_at > now())
+    INTO v_ready_now, v_first_delayed
+    FROM :TASKER_SCHEMA.steps s WHERE s.task_id = ANY (v_created) AND s.run_at IS NOT NULL;
+    IF v_ready_now THEN
+      PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+    END IF;
+    IF v_first_delayed IS NOT NULL THEN
+      PERFORM pg_notify(':TASKER_CHANNEL:ready',
+        (floor(extract(epoch FROM v_first_delayed) * 1000))::bigint::text);
+    END IF;
+    PERFORM :TASKER_SCHEMA._notify_json(':TASKER_CHANNEL:task',
+      (SELECT jsonb_agg(jsonb_build_array(id, 'pending')) FROM unnest(v_created) AS id));
+  END IF;
+
+  -- A new statement (new snapshot): duplicates committed by others while we waited are visible.
+  RETURN QUERY
+  SELECT x.n::integer, coalesce(c.id, e.id), c.id IS NOT NULL, coalesce(e.state, 'pending')::text
+  FROM jsonb_array_elements(p_tasks) WITH ORDINALITY AS x (v, n)
+  LEFT JOIN unnest(v_created) AS c (id) ON c.id = v_ids[x.n]
+  LEFT JOIN :TASKER_SCHEMA.tasks e ON c.id IS NULL AND e.identity_key = x.v ->> 'identity_key'
+  ORDER BY x.n;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.create_tasks(integer, jsonb) IS
+  'Creates tasks of one template with their steps, in one statement per call. p_tasks: [{context, '
+  'initiator, source_system, reason, tags, bypass_steps, bypass_positions, requested_at, identity_key, '
+  'correlation_id, traceparent, run_at, priority, task_key, task_limit, steps_flow}]. run_at delays the '
+  'first steps until then; priority orders the claim; task_key/task_limit is a task-scoped concurrency '
+  'key; steps_flow maps a step position to {key, limit, rate_limits: [{name, units}]}. Returns each input''s '
+  'task id, whether it was created (false: an existing task with the same identity_key, returned '
+  'instead) and its state.';
+
+-- finish_steps as in migration 2, except that children under flow control are not started directly: they
+-- go through the claim (claim_steps), which admits them.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.finish_steps(
+  p_worker_id uuid, p_outcomes jsonb, p_claim_limit integer DEFAULT 0, p_named_task_ids integer[] DEFAULT NULL
+) RETURNS SETOF :TASKER_SCHEMA.dispatch_row
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  r record;
+  v_claim bigint[];
+  v_left integer := coalesce(p_claim_limit, 0);
+BEGIN
+  SELECT * INTO r FROM :TASKER_SCHEMA._record_outcomes(p_outcomes, p_worker_id);
+
+  RETURN QUERY SELECT 'refused'::text, id, NULL::bigint, NULL::text, NULL::integer, NULL::text, NULL::integer,
+    NULL::integer, NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb, NULL::jsonb, NULL::text, NULL::text,
+    NULL::timestamptz, NULL::timestamptz
+  FROM unnest(r.refused) AS id;
+  RETURN QUERY SELECT 'retry'::text, (e ->> 0)::bigint, (e ->> 1)::bigint, 'waiting_for_retry'::text, NULL::integer,
+    NULL::text, NULL::integer, NULL::integer, NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb, NULL::jsonb,
+    NULL::text, NULL::text, (e ->> 2)::timestamptz, NULL::timestamptz
+  FROM jsonb_array_elements(r.retrying) AS e;
+  RETURN QUERY SELECT 'task'::text, NULL::bigint, t.id, e ->> 1, t.named_task_id, NULL::text,
+    NULL::integer, NULL::integer, NULL::integer, NULL::integer, NULL::jsonb, NULL::jsonb, NULL::jsonb,
+    t.correlation_id::text, t.traceparent::text, t.started_at, t.created_at
+  FROM jsonb_array_elements(r.finished) AS e JOIN :TASKER_SCHEMA.tasks t ON t.id = (e ->> 0)::bigint;
+
+  -- The children this worker made ready go to this worker first: no round trip, no wake-up.
+  IF r.ready IS NOT NULL AND v_left > 0 THEN
+    SELECT array_agg(c.id ORDER BY c.id) INTO v_claim FROM (
+      SELECT s.id FROM :TASKER_SCHEMA.steps s
+      WHERE s.id = ANY (r.ready) AND (p_named_task_ids IS NULL OR s.named_task_id = ANY (p_named_task_ids))
+        AND NOT s.flow_controlled
+      ORDER BY s.id LIMIT v_left
+    ) c;
+    IF v_claim IS NOT NULL THEN
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_steps(p_worker_id, v_claim,
+        array_fill('pending'::text, ARRAY[cardinality(v_claim)]));
+      v_left := v_left - cardinality(v_claim);
+    END IF;
+  END IF;
+  IF r.ready IS NOT NULL AND cardinality(r.ready) > coalesce(cardinality(v_claim), 0) THEN
+    PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+  END IF;
+  IF v_left > 0 THEN
+    RETURN QUERY SELECT * FROM :TASKER_SCHEMA.claim_steps(p_worker_id, p_named_task_ids, v_left);
+  END IF;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.finish_steps(uuid, jsonb, integer, integer[]) IS
+  'A worker''s round trip: records outcomes [{step_id, attempt, ok, results, error, permanent, '
+  'retry_delay_ms}] of steps it holds, then claims up to p_claim_limit ready steps (the children it just '
+  'made ready first). Returns refused, retry, task (run_at = when it started) and claimed rows.';
+
