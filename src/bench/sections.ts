@@ -5,6 +5,7 @@
 import type { BenchSection } from './section.js';
 import { claimSection } from './workloads/claim-section.js';
 import { costSection } from './workloads/cost-section.js';
+import { flowControlSection } from './workloads/flow-control-section.js';
 import { httpSection, telemetrySection } from './workloads/overhead-sections.js';
 import { statusSection } from './workloads/status-section.js';
 import {
@@ -22,6 +23,7 @@ export const SECTIONS: readonly BenchSection[] = [
   claimSection,
   statusSection,
   costSection,
+  flowControlSection,
   telemetrySection,
   httpSection,
 ];

@@ -159,7 +159,7 @@ export function parseIntOption(
   if (value === undefined) return undefined;
   const { min = 1, max } = range;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || (max !== undefined && n > max) || !Number.isSafeInteger(n)) {
+  if (!/^-?\d+$/.test(value) || n < min || (max !== undefined && n > max) || !Number.isSafeInteger(n)) {
     const expected =
       max === undefined ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`;
     throw new CliError(EXIT.USAGE, `${option} expects ${expected}, got "${value}"`);

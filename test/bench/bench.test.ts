@@ -89,6 +89,11 @@ describe('npm run bench at a tiny scale', () => {
       const w2s = scaled(b, 100, 2);
       expect(details('d').w2s).toMatchObject({ tasks: w2s, stepRuns: 3 * w2s, handoffSamples: 2 * w2s });
 
+      // Flow control: each workload ran every task (runWorkload checks the step count).
+      const flow = details('flow');
+      for (const k of ['plain', 'keyed', 'limited']) expect(flow[k]!.tasks).toBe(w1);
+      expect(flow.hot!.tasks).toBe(scaled(b, 2_000, 10));
+
       // The history really holds the finished tasks asked for (plus the model task it was cloned from).
       const e = section('e').runs[0]!.details as {
         historyTasks: number;

@@ -13,7 +13,7 @@ import type { Worker } from '../../worker/worker.js';
 import type { RunEnv } from '../backend.js';
 import type { RoundTripCounts } from '../counting-database.js';
 import { BenchError } from '../errors.js';
-import { benchTemplate } from './templates.js';
+import { type BenchFlow, benchTemplate } from './templates.js';
 import { type HandoffStats, type Shape, STEPS_PER_TASK, Tracker } from './tracker.js';
 
 export type Mode = 'online' | 'predrain' | 'serial';
@@ -37,6 +37,8 @@ export interface WorkloadSpec {
   readonly taskerOptions?: TaskerOptions;
   /** Called once the tasker exists, before anything is created (e.g. to reset counters). */
   readonly onReady?: (tasker: Tasker) => void | Promise<void>;
+  /** Flow control on the single step (section flow). */
+  readonly flow?: BenchFlow;
 }
 
 export interface WorkloadResult {
@@ -99,7 +101,7 @@ async function untilAllComplete(env: RunEnv, minId: number, maxId: number, expec
 
 export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<WorkloadResult> {
   const tracker = new Tracker(spec.shape);
-  const template = benchTemplate(spec.shape, tracker);
+  const template = benchTemplate(spec.shape, tracker, spec.flow);
   const extra = spec.taskerOptions ?? {};
   const tasker = await env.openTasker({
     ...extra,
@@ -108,7 +110,12 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
   const workers: Worker[] = [];
   try {
     tasker.register(template);
-    const request = (i: number) => ({ namespace: template.namespace, name: template.name, context: { i } });
+    const keys = spec.flow?.keys;
+    const request = (i: number) => ({
+      namespace: template.namespace,
+      name: template.name,
+      context: keys ? { i, k: i % keys } : { i },
+    });
     const startWorkers = async () => {
       for (let w = 0; w < spec.workers; w++)
         workers.push(await tasker.startWorker({ concurrency: spec.concurrency }));

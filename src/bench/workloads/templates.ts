@@ -5,8 +5,27 @@ import type { Shape, Tracker } from './tracker.js';
 
 export const BENCH_NAMESPACE = 'bench';
 
+/**
+ * Flow control on the single step (section flow): a concurrency key from `context.k` (the workload sets
+ * k = i mod keys), a rate limit named `bench`, and/or a handler that takes `handlerMs`.
+ */
+export interface BenchFlow {
+  readonly keys?: number;
+  readonly limit?: number;
+  readonly rateLimited?: boolean;
+  readonly handlerMs?: number;
+}
+
 /** The handler every step uses: records its start and end and returns `{ ok: true }`. */
-function noop(tracker: Tracker): StepHandler {
+function noop(tracker: Tracker, handlerMs = 0): StepHandler {
+  if (handlerMs > 0) {
+    return async (ctx) => {
+      tracker.started(ctx.task.id, ctx.step.name, performance.now());
+      await new Promise((resolve) => setTimeout(resolve, handlerMs));
+      tracker.ended(ctx.task.id, ctx.step.name, performance.now());
+      return { ok: true };
+    };
+  }
   return (ctx) => {
     tracker.started(ctx.task.id, ctx.step.name, performance.now());
     tracker.ended(ctx.task.id, ctx.step.name, performance.now());
@@ -14,12 +33,22 @@ function noop(tracker: Tracker): StepHandler {
   };
 }
 
-export function benchTemplate(shape: Shape, tracker: Tracker): TaskTemplate {
-  const handler = noop(tracker);
+export function benchTemplate(shape: Shape, tracker: Tracker, flow?: BenchFlow): TaskTemplate {
+  const handler = noop(tracker, flow?.handlerMs);
   const common = { namespace: BENCH_NAMESPACE, name: shape, version: '1.0.0' };
   switch (shape) {
     case 'single':
-      return defineTask({ ...common, steps: [{ name: 'job', handler }] });
+      return defineTask({
+        ...common,
+        steps: [
+          {
+            name: 'job',
+            handler,
+            ...(flow?.keys ? { concurrency: { key: 'k', limit: flow.limit ?? 1 } } : {}),
+            ...(flow?.rateLimited ? { rateLimits: ['bench'] } : {}),
+          },
+        ],
+      });
     case 'chain3':
       return defineTask({
         ...common,

@@ -1,5 +1,6 @@
 /** `tasker run NS/NAME[@VERSION]`: create a task, follow it to its end, exit by its final state. */
 import type { Command } from 'commander';
+import { MAX_PRIORITY } from '../../model/flow-control.js';
 import type { TaskWithSteps } from '../../model/types.js';
 import type { Worker } from '../../worker/worker.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
@@ -25,6 +26,7 @@ interface RunOptions {
   reason?: string;
   at?: string;
   in?: string;
+  priority?: string;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -79,6 +81,7 @@ export function registerRun(
     .option('--reason <text>', 'why the task was created (kept in its audit trail)')
     .option('--at <time>', 'start no step before this ISO 8601 time (a delayed task)')
     .option('--in <duration>', 'start no step before this long from now: 90s, 15m, 2h, 1d')
+    .option('--priority <n>', "claim priority: N is worth N seconds of waiting (default: the template's)")
     .option('--json', 'print the finished task as JSON (no live view)')
     .addHelpText(
       'after',
@@ -109,6 +112,10 @@ Examples:
         }
         const runAt = options.at === undefined ? undefined : parseTime(options.at, '--at');
         const delayMs = options.in === undefined ? undefined : parseDuration(options.in, '--in');
+        const priority = parseIntOption(options.priority, '--priority', {
+          min: -MAX_PRIORITY,
+          max: MAX_PRIORITY,
+        });
         return withProject(global, { workflows: true }, async ({ tasker }) => {
           output.err(databaseLine(tasker));
           tasker.template(namespace, name, version); // TASKER_UNKNOWN_TASK (exit 4) names what is registered
@@ -124,6 +131,7 @@ Examples:
             ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
             ...(runAt ? { runAt } : {}),
             ...(delayMs !== undefined ? { delayMs } : {}),
+            ...(priority !== undefined ? { priority } : {}),
           });
           // Ctrl-C stops following (and this process's worker) without touching the task: it is in the
           // database, and any worker picks it up again.

@@ -16,14 +16,16 @@
 -- trigger wakes the oldest parked step of the key (parked_on = NULL: back in the claim order, in its old
 -- place). Claims take the key's advisory lock exclusively and only try it (a busy key's step is left
 -- ready for the next claim); releases take it shared and wait, so a release never misses a step parked by
--- a claim it raced with, releases never wait for each other, and claims never wait for anything.
+-- a claim it raced with, releases never wait for each other, and claims never wait for anything. The
+-- lock id is hashtextextended('<schema>/concurrency/<key>', 0).
 --
 -- Rate limits. A named token bucket (rate_limits: units per second and a burst) shared by every worker.
--- A step declares the limits it consumes (steps.rate_limits: [{name, units}]). The claim reserves its
--- units: when the bucket has them the step runs; otherwise the bucket goes into debt and the step's run_at
--- moves to the time the debt is paid, so it is claimed then and not checked again (rate_reserved).
--- report_rate_limited() (a 429 from the dependent system) pushes the bucket into debt for the Retry-After
--- time and halves its rate, which recovers over a minute.
+-- A step declares the limits it consumes (steps.rate_limits: [{name, units}]). The claim gives each
+-- bucket's balance to its candidates in claim order and takes the units of those that start; the others
+-- take nothing and their run_at moves to when their turn's units will be there (they are checked again
+-- then). Tokens are taken at the start, never ahead, so the starts of any window never exceed burst +
+-- rate x window, however late a worker is. report_rate_limited() (a 429 from the dependent system) puts
+-- the bucket in debt for the Retry-After time and halves its rate, which recovers over a minute.
 --
 -- Waiting for a key or tokens is not an attempt. It is written to the audit trail once per wait, as a
 -- transition from the step's state to itself with the event step.throttled.
@@ -39,21 +41,19 @@ COMMENT ON COLUMN :TASKER_SCHEMA.tasks.concurrency_key IS
 
 ALTER TABLE :TASKER_SCHEMA.steps
   ADD COLUMN priority integer NOT NULL DEFAULT 0,
-  ADD COLUMN flow_controlled boolean NOT NULL DEFAULT false,
+  ADD COLUMN flow_control smallint NOT NULL DEFAULT 0,
   ADD COLUMN concurrency_key text,
   ADD COLUMN concurrency_limit integer CHECK (concurrency_limit > 0),
   ADD COLUMN rate_limits jsonb,
-  ADD COLUMN rate_reserved boolean NOT NULL DEFAULT false,
   ADD COLUMN parked_on text,
   ADD COLUMN throttled_at timestamptz;
-COMMENT ON COLUMN :TASKER_SCHEMA.steps.flow_controlled IS
-  'The claim must admit this step (a concurrency key on it or its task, or rate limits); false: it just runs.';
+COMMENT ON COLUMN :TASKER_SCHEMA.steps.flow_control IS
+  'What the claim must check before this step starts, as bits: 1 its concurrency key, 2 its task''s, '
+  '4 rate limits. 0: it just runs.';
 COMMENT ON COLUMN :TASKER_SCHEMA.steps.concurrency_key IS
   'A step-scoped concurrency key: at most concurrency_limit in_progress steps share it.';
 COMMENT ON COLUMN :TASKER_SCHEMA.steps.rate_limits IS
   'The rate limits an attempt consumes: [{name, units}].';
-COMMENT ON COLUMN :TASKER_SCHEMA.steps.rate_reserved IS
-  'The units of the next attempt are reserved (it was deferred until they are available).';
 COMMENT ON COLUMN :TASKER_SCHEMA.steps.parked_on IS
   'The concurrency key whose slot this ready step waits for; NULL: not waiting.';
 COMMENT ON COLUMN :TASKER_SCHEMA.steps.throttled_at IS
@@ -102,16 +102,9 @@ CREATE TABLE :TASKER_SCHEMA.rate_limits (
 );
 COMMENT ON TABLE :TASKER_SCHEMA.rate_limits IS
   'Named token buckets shared by all workers: rate units per second, at most burst units at once. tokens '
-  'is the balance at tokens_at (negative: reserved ahead by deferred steps). slow_factor < 1 after the '
-  'dependent system answered 429 at slowed_at; it returns to 1 over 60 s. deferred_total counts steps '
-  'deferred for tokens, limited_total the 429s reported.';
-
--- The advisory lock key of a concurrency key (one per schema).
-CREATE FUNCTION :TASKER_SCHEMA._flow_lock_key(p_key text) RETURNS bigint
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || p_key, 0)
-$$;
-COMMENT ON FUNCTION :TASKER_SCHEMA._flow_lock_key(text) IS 'Internal: advisory lock id of a concurrency key.';
+  'is the balance at tokens_at (negative: in debt after a 429). slow_factor < 1 after the dependent '
+  'system answered 429 at slowed_at; it returns to 1 over 60 s. deferred_total counts deferrals of steps '
+  'for tokens, limited_total the 429s reported.';
 
 -- The bucket's effective rate now.
 CREATE FUNCTION :TASKER_SCHEMA._effective_rate(p_rate double precision, p_slow_factor double precision,
@@ -152,148 +145,247 @@ COMMENT ON FUNCTION :TASKER_SCHEMA.report_rate_limited(text[], integer) IS
   'A dependent system answered 429 (too many requests): the named buckets give no tokens for '
   'p_retry_after_ms and halve their rate, which recovers over 60 s.';
 
--- Internal: records the first throttling of a wait in the audit trail.
-CREATE FUNCTION :TASKER_SCHEMA._mark_throttled(p_step_id bigint, p_metadata jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+-- Internal: steps begin (or go on) waiting for a key or tokens: parked on p_keys (NULL: not parked) and,
+-- for the first throttling of a wait, one step.throttled audit row with the metadata.
+CREATE FUNCTION :TASKER_SCHEMA._throttle_steps(p_ids bigint[], p_keys text[], p_metadata jsonb[]) RETURNS void
+LANGUAGE sql AS $$
+  WITH u AS (
+    UPDATE :TASKER_SCHEMA.steps s SET parked_on = m.key, throttled_at = coalesce(s.throttled_at, now()),
+      transition_count = s.transition_count + (s.throttled_at IS NULL)::integer
+    FROM unnest(p_ids, p_keys, p_metadata) AS m (id, key, metadata)
+    WHERE s.id = m.id
+    RETURNING s.id, s.state, s.transition_count, m.metadata, s.throttled_at = now() AS first
+  )
+  INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
+  SELECT id, transition_count, state, state, metadata FROM u WHERE first
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._throttle_steps(bigint[], text[], jsonb[]) IS
+  'Internal: parks steps on a key (or not: NULL) and writes one step.throttled row per wait.';
+
+-- Internal: which of the locked candidate steps may start now, decided for the whole batch at once (a few
+-- statements, whatever its size). The others are deferred (tokens: run_at moves to when they are
+-- there), parked (key full) or left ready (a key or task another transaction holds: the next claim takes
+-- them; held_back). Candidates without flow control pass untouched.
+CREATE FUNCTION :TASKER_SCHEMA._admit_steps(p_ids bigint[], p_flow smallint)
+RETURNS TABLE (id bigint, admitted boolean, held_back boolean)
+LANGUAGE plpgsql
+-- Planned once: the statements are few rows by primary key and partial indexes; planning them at each
+-- call cost more than running them.
+SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
 DECLARE
-  v_state text;
-  v_sort integer;
+  v_deferred bigint[] := '{}';
+  v_deferred_at timestamptz[];
+  v_parked bigint[] := '{}';
+  v_held bigint[] := '{}';
+  v_admitted_tasks bigint[];
+  v_first timestamptz;
+  v_held3 bigint[];
+  v_parked3 bigint[];
+  v_keys3 text[];
+  v_meta3 jsonb[];
 BEGIN
-  UPDATE :TASKER_SCHEMA.steps SET throttled_at = now(), transition_count = transition_count + 1
-  WHERE id = p_step_id AND throttled_at IS NULL
-  RETURNING state, transition_count INTO v_state, v_sort;
-  IF FOUND THEN
-    INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
-    VALUES (p_step_id, v_sort, v_state, v_state, p_metadata);
+  -- 1. Tokens. Each bucket's balance goes to the candidates in claim order; a candidate runs if every
+  -- bucket it names covers it (counting the units of the candidates before it), and takes its units
+  -- then. The others take nothing: they are deferred to when their turn's units will be there, and
+  -- checked again then. Tokens are taken when a step starts, so starts never outrun a bucket.
+  IF p_flow & 4 <> 0 THEN
+    -- Buckets in name order, so that claims never wait for each other in a cycle.
+    PERFORM 1 FROM :TASKER_SCHEMA.rate_limits rl
+    WHERE rl.name IN (SELECT x ->> 'name' FROM :TASKER_SCHEMA.steps s, jsonb_array_elements(s.rate_limits) AS x
+      WHERE s.id = ANY (p_ids))
+    ORDER BY rl.name FOR UPDATE;
+    WITH uses AS (
+      SELECT u.id, u.ord, x ->> 'name' AS name, coalesce((x ->> 'units')::double precision, 1) AS units
+      FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
+      JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
+      CROSS JOIN LATERAL jsonb_array_elements(s.rate_limits) AS x
+      WHERE s.rate_limits IS NOT NULL
+    ), buckets AS (
+      SELECT r.name, :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at) AS eff,
+        least(r.burst, r.tokens + extract(epoch FROM now() - r.tokens_at)::double precision
+          * :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at)) AS balance
+      FROM :TASKER_SCHEMA.rate_limits r WHERE r.name IN (SELECT name FROM uses)
+    ), queue AS (
+      SELECT uses.id, uses.name, uses.units, b.eff, b.balance,
+        sum(uses.units) OVER (PARTITION BY uses.name ORDER BY uses.ord) - b.balance AS short
+      FROM uses JOIN buckets b ON b.name = uses.name
+    ), verdict AS (
+      SELECT queue.id, max(CASE WHEN short > 0 THEN short / eff END) AS wait_s FROM queue GROUP BY queue.id
+    ), taken AS (
+      UPDATE :TASKER_SCHEMA.rate_limits r SET tokens = t.balance - t.used, tokens_at = now(),
+        deferred_total = r.deferred_total + t.deferred
+      FROM (
+        SELECT q.name, min(q.balance) AS balance,
+          coalesce(sum(q.units) FILTER (WHERE v.wait_s IS NULL), 0) AS used,
+          count(*) FILTER (WHERE v.wait_s IS NOT NULL) AS deferred
+        FROM queue q JOIN verdict v ON v.id = q.id GROUP BY q.name
+      ) t
+      WHERE r.name = t.name
+    )
+    SELECT coalesce(array_agg(verdict.id) FILTER (WHERE wait_s IS NOT NULL), '{}'),
+      array_agg(now() + make_interval(secs => wait_s)) FILTER (WHERE wait_s IS NOT NULL)
+    INTO v_deferred, v_deferred_at FROM verdict;
+    IF cardinality(v_deferred) > 0 THEN
+      UPDATE :TASKER_SCHEMA.steps s SET run_at = d.at
+      FROM unnest(v_deferred, v_deferred_at) AS d (id, at) WHERE s.id = d.id;
+      PERFORM :TASKER_SCHEMA._throttle_steps(v_deferred, array_fill(NULL::text, ARRAY[cardinality(v_deferred)]),
+        (SELECT array_agg(jsonb_build_object('throttled', 'rate_limit', 'until', d.at,
+           'limits', (SELECT jsonb_agg(x ->> 'name') FROM jsonb_array_elements(s.rate_limits) AS x)) ORDER BY d.ord)
+         FROM unnest(v_deferred, v_deferred_at) WITH ORDINALITY AS d (id, at, ord)
+         JOIN :TASKER_SCHEMA.steps s ON s.id = d.id));
+      SELECT min(x) INTO v_first FROM unnest(v_deferred_at) AS x;
+      PERFORM pg_notify(':TASKER_CHANNEL:ready', (floor(extract(epoch FROM v_first) * 1000))::bigint::text);
+    END IF;
   END IF;
-END $$;
-COMMENT ON FUNCTION :TASKER_SCHEMA._mark_throttled(bigint, jsonb) IS
-  'Internal: a step''s wait for a concurrency slot or tokens begins: one step.throttled audit row.';
 
--- Internal: which of the locked candidate steps may start now. The others are parked (key full),
--- deferred (tokens: run_at moves to when they are available) or left ready (a key or task another
--- transaction holds; the next claim takes them). Candidates without flow control pass untouched.
-CREATE FUNCTION :TASKER_SCHEMA._admit_steps(p_ids bigint[])
-RETURNS TABLE (id bigint, admitted boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-  r record;
-  l record;
-  v_granted jsonb := '{}';
-  v_started_tasks bigint[] := '{}';
-  v_running integer;
-  v_start timestamptz;
-  v_held boolean;
-  v_rate double precision;
-  v_deferred_until timestamptz;
-  v_tokens double precision;
-BEGIN
-  -- Buckets in name order, so that claims never wait for each other in a cycle.
-  PERFORM 1 FROM :TASKER_SCHEMA.rate_limits rl
-  WHERE rl.name IN (
-    SELECT DISTINCT x ->> 'name' FROM :TASKER_SCHEMA.steps s, jsonb_array_elements(s.rate_limits) AS x
-    WHERE s.id = ANY (p_ids) AND s.rate_limits IS NOT NULL AND NOT s.rate_reserved)
-  ORDER BY rl.name FOR UPDATE;
-
-  FOR r IN
-    SELECT s.id, s.task_id, s.state, s.flow_controlled, s.concurrency_key, s.concurrency_limit,
-      s.rate_limits, s.rate_reserved, t.state AS task_state, t.concurrency_key AS task_key,
-      t.concurrency_limit AS task_limit
-    FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
-    JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
-    JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
-    ORDER BY u.ord
-  LOOP
-    IF NOT r.flow_controlled THEN
-      id := r.id; admitted := true; RETURN NEXT; CONTINUE;
+  -- 2. Task-scoped keys, for tasks about to start (a running task holds its slot). A key another
+  -- transaction holds, or a task row another transaction holds, leaves the steps ready for later.
+  IF p_flow & 2 <> 0 THEN
+    WITH c AS (
+      SELECT u.id, u.ord, s.task_id, t.concurrency_key AS key, t.concurrency_limit AS lim
+      FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
+      JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
+      JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
+      WHERE s.flow_control & 2 <> 0 AND t.state <> 'in_progress'
+        AND NOT u.id = ANY (v_deferred)
+    ), keys AS (
+      SELECT k.key,
+        pg_try_advisory_xact_lock(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || k.key, 0)) AS locked
+      FROM (SELECT DISTINCT c.key FROM c ORDER BY c.key) k
+    ), owned AS (
+      -- The task is started by _start_steps: it must be ours to start.
+      SELECT t.id FROM :TASKER_SCHEMA.tasks t
+      WHERE t.id IN (SELECT c.task_id FROM c JOIN keys k ON k.key = c.key AND k.locked)
+      ORDER BY t.id FOR UPDATE SKIP LOCKED
+    ), holders AS (
+      -- = ANY (array) and IS NOT NULL, so that the partial index of key holders serves it.
+      SELECT t.concurrency_key AS key, count(*) AS n FROM :TASKER_SCHEMA.tasks t
+      WHERE t.concurrency_key = ANY (ARRAY(SELECT k.key FROM keys k WHERE k.locked))
+        AND t.concurrency_key IS NOT NULL AND t.state = 'in_progress'
+      GROUP BY t.concurrency_key
+    ), tasks_in_order AS (
+      SELECT c.key, c.task_id, min(c.lim) AS lim, min(c.ord) AS first
+      FROM c WHERE c.task_id IN (SELECT owned.id FROM owned) GROUP BY c.key, c.task_id
+    ), ranked AS (
+      SELECT o.task_id, o.key,
+        row_number() OVER (PARTITION BY o.key ORDER BY o.first) <= o.lim - coalesce(h.n, 0) AS gets_slot
+      FROM tasks_in_order o LEFT JOIN holders h ON h.key = o.key
+    )
+    SELECT coalesce(array_agg(c.id) FILTER (WHERE r.task_id IS NULL), '{}'),
+      coalesce(array_agg(c.id) FILTER (WHERE r.task_id IS NOT NULL AND NOT r.gets_slot), '{}'),
+      array_agg(DISTINCT r.task_id) FILTER (WHERE r.gets_slot)
+    INTO v_held, v_parked, v_admitted_tasks
+    FROM c LEFT JOIN ranked r ON r.task_id = c.task_id;
+    IF cardinality(v_parked) > 0 THEN
+      PERFORM :TASKER_SCHEMA._throttle_steps(v_parked,
+        (SELECT array_agg(t.concurrency_key ORDER BY p.ord) FROM unnest(v_parked) WITH ORDINALITY AS p (id, ord)
+         JOIN :TASKER_SCHEMA.steps s ON s.id = p.id JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id),
+        (SELECT array_agg(jsonb_build_object('throttled', 'concurrency', 'scope', 'task', 'key', t.concurrency_key,
+           'limit', t.concurrency_limit) ORDER BY p.ord)
+         FROM unnest(v_parked) WITH ORDINALITY AS p (id, ord)
+         JOIN :TASKER_SCHEMA.steps s ON s.id = p.id JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id));
     END IF;
-
-    -- 1. Tokens: reserve them; a step whose units come later runs then.
-    IF r.rate_limits IS NOT NULL AND NOT r.rate_reserved THEN
-      v_start := now();
-      FOR l IN
-        SELECT rl.*, (x ->> 'units')::double precision AS units
-        FROM jsonb_array_elements(r.rate_limits) AS x
-        JOIN :TASKER_SCHEMA.rate_limits rl ON rl.name = x ->> 'name'
-      LOOP
-        v_rate := :TASKER_SCHEMA._effective_rate(l.rate, l.slow_factor, l.slowed_at);
-        v_tokens := least(l.burst, l.tokens + extract(epoch FROM now() - l.tokens_at)::double precision * v_rate)
-          - l.units;
-        IF v_tokens < 0 THEN
-          v_start := greatest(v_start, now() + make_interval(secs => -v_tokens / v_rate));
-        END IF;
-        UPDATE :TASKER_SCHEMA.rate_limits SET tokens = v_tokens, tokens_at = now(),
-          deferred_total = deferred_total + (v_tokens < 0)::integer
-        WHERE name = l.name;
-      END LOOP;
-      IF v_start > now() THEN
-        UPDATE :TASKER_SCHEMA.steps SET run_at = v_start, rate_reserved = true WHERE steps.id = r.id;
-        PERFORM :TASKER_SCHEMA._mark_throttled(r.id, jsonb_build_object('throttled', 'rate_limit',
-          'limits', (SELECT jsonb_agg(x ->> 'name') FROM jsonb_array_elements(r.rate_limits) AS x),
-          'until', v_start));
-        v_deferred_until := least(coalesce(v_deferred_until, v_start), v_start);
-        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
-      END IF;
-      UPDATE :TASKER_SCHEMA.steps SET rate_reserved = true WHERE steps.id = r.id;
-    END IF;
-
-    -- 2. A task-scoped key: a running task holds its slot; a task about to start needs one.
-    IF r.task_key IS NOT NULL AND r.task_state <> 'in_progress' AND NOT r.task_id = ANY (v_started_tasks) THEN
-      v_held := false;
-      IF pg_try_advisory_xact_lock(:TASKER_SCHEMA._flow_lock_key(r.task_key)) THEN
-        -- The task is started below (by _start_steps): it must be ours to start.
-        PERFORM 1 FROM :TASKER_SCHEMA.tasks WHERE tasks.id = r.task_id FOR UPDATE SKIP LOCKED;
-        v_held := FOUND;
-      END IF;
-      IF NOT v_held THEN
-        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
-      END IF;
-      SELECT count(*) INTO v_running FROM :TASKER_SCHEMA.tasks
-      WHERE tasks.concurrency_key = r.task_key AND tasks.state = 'in_progress';
-      v_running := v_running + coalesce((v_granted ->> ('task:' || r.task_key))::integer, 0);
-      IF v_running >= r.task_limit THEN
-        UPDATE :TASKER_SCHEMA.steps SET parked_on = r.task_key WHERE steps.id = r.id;
-        PERFORM :TASKER_SCHEMA._mark_throttled(r.id,
-          jsonb_build_object('throttled', 'concurrency', 'key', r.task_key, 'scope', 'task', 'limit', r.task_limit));
-        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
-      END IF;
-      v_granted := v_granted || jsonb_build_object('task:' || r.task_key,
-        coalesce((v_granted ->> ('task:' || r.task_key))::integer, 0) + 1);
-      v_started_tasks := v_started_tasks || r.task_id;
-      -- Its other parked steps (roots parked earlier) go with it.
+    IF v_admitted_tasks IS NOT NULL THEN
+      -- Their steps parked earlier (roots of a task that waited) go with them.
       UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
       WHERE s.id IN (SELECT p.id FROM :TASKER_SCHEMA.steps p
-        WHERE p.task_id = r.task_id AND p.parked_on = r.task_key FOR UPDATE SKIP LOCKED);
+        WHERE p.task_id = ANY (v_admitted_tasks) AND p.parked_on IS NOT NULL FOR UPDATE SKIP LOCKED);
     END IF;
-
-    -- 3. A step-scoped key.
-    IF r.concurrency_key IS NOT NULL THEN
-      IF NOT pg_try_advisory_xact_lock(:TASKER_SCHEMA._flow_lock_key(r.concurrency_key)) THEN
-        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
-      END IF;
-      SELECT count(*) INTO v_running FROM :TASKER_SCHEMA.steps
-      WHERE steps.concurrency_key = r.concurrency_key AND steps.state = 'in_progress';
-      v_running := v_running + coalesce((v_granted ->> ('step:' || r.concurrency_key))::integer, 0);
-      IF v_running >= r.concurrency_limit THEN
-        UPDATE :TASKER_SCHEMA.steps SET parked_on = r.concurrency_key WHERE steps.id = r.id;
-        PERFORM :TASKER_SCHEMA._mark_throttled(r.id,
-          jsonb_build_object('throttled', 'concurrency', 'key', r.concurrency_key, 'scope', 'step',
-            'limit', r.concurrency_limit));
-        id := r.id; admitted := false; RETURN NEXT; CONTINUE;
-      END IF;
-      v_granted := v_granted || jsonb_build_object('step:' || r.concurrency_key,
-        coalesce((v_granted ->> ('step:' || r.concurrency_key))::integer, 0) + 1);
-    END IF;
-
-    id := r.id; admitted := true; RETURN NEXT;
-  END LOOP;
-
-  IF v_deferred_until IS NOT NULL THEN
-    PERFORM pg_notify(':TASKER_CHANNEL:ready', (floor(extract(epoch FROM v_deferred_until) * 1000))::bigint::text);
   END IF;
+
+  -- 3. Step-scoped keys: the first (limit - running) candidates of each key in claim order start.
+  IF p_flow & 1 <> 0 THEN
+    WITH c AS (
+      SELECT u.id, u.ord, s.concurrency_key AS key, s.concurrency_limit AS lim
+      FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
+      JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
+      WHERE s.concurrency_key IS NOT NULL
+        AND NOT u.id = ANY (v_deferred) AND NOT u.id = ANY (v_parked) AND NOT u.id = ANY (v_held)
+    ), keys AS (
+      SELECT k.key,
+        pg_try_advisory_xact_lock(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || k.key, 0)) AS locked
+      FROM (SELECT DISTINCT c.key FROM c ORDER BY c.key) k
+    ), holders AS (
+      -- = ANY (array) and IS NOT NULL, so that the partial index of key holders serves it.
+      SELECT s.concurrency_key AS key, count(*) AS n FROM :TASKER_SCHEMA.steps s
+      WHERE s.concurrency_key = ANY (ARRAY(SELECT k.key FROM keys k WHERE k.locked))
+        AND s.concurrency_key IS NOT NULL AND s.state = 'in_progress'
+      GROUP BY s.concurrency_key
+    ), ranked AS (
+      SELECT c.id, c.key, c.lim, k.locked,
+        row_number() OVER (PARTITION BY c.key ORDER BY c.ord) <= c.lim - coalesce(h.n, 0) AS gets_slot
+      FROM c JOIN keys k ON k.key = c.key LEFT JOIN holders h ON h.key = c.key
+    )
+    SELECT coalesce(array_agg(r.id) FILTER (WHERE NOT r.locked), '{}'),
+      coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.locked AND NOT r.gets_slot), '{}'),
+      array_agg(r.key ORDER BY r.id) FILTER (WHERE r.locked AND NOT r.gets_slot),
+      array_agg(jsonb_build_object('throttled', 'concurrency', 'scope', 'step', 'key', r.key, 'limit', r.lim)
+        ORDER BY r.id) FILTER (WHERE r.locked AND NOT r.gets_slot)
+    INTO v_held3, v_parked3, v_keys3, v_meta3
+    FROM ranked r;
+    IF cardinality(v_parked3) > 0 THEN
+      PERFORM :TASKER_SCHEMA._throttle_steps(v_parked3, v_keys3, v_meta3);
+    END IF;
+    v_held := v_held || v_held3;
+    v_parked := v_parked || v_parked3;
+  END IF;
+
+  RETURN QUERY SELECT u.id, NOT (u.id = ANY (v_deferred) OR u.id = ANY (v_parked) OR u.id = ANY (v_held)),
+    u.id = ANY (v_held)
+  FROM unnest(p_ids) AS u (id);
 END $$;
-COMMENT ON FUNCTION :TASKER_SCHEMA._admit_steps(bigint[]) IS
-  'Internal: applies rate limits and concurrency keys to locked candidate steps; returns which may start.';
+COMMENT ON FUNCTION :TASKER_SCHEMA._admit_steps(bigint[], smallint) IS
+  'Internal: applies rate limits and concurrency keys to locked candidate steps; returns which may start '
+  'and which were held back by another transaction (they stay ready).';
+
+-- _start_steps as in migration 2, and a step that starts is no longer throttled.
+-- Internal: leases the given ready steps (already locked by the caller) to a worker and returns what
+-- their handlers need.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA._start_steps(p_worker_id uuid, p_ids bigint[], p_from_states text[])
+RETURNS SETOF :TASKER_SCHEMA.dispatch_row
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  v_task_ids bigint[];
+  v_changes jsonb;
+BEGIN
+  IF p_ids IS NULL OR cardinality(p_ids) = 0 THEN
+    RETURN;
+  END IF;
+  WITH input AS (
+    SELECT * FROM unnest(p_ids, p_from_states) AS i (id, from_state)
+  ), u AS (
+    UPDATE :TASKER_SCHEMA.steps s
+    SET state = 'in_progress', attempts = s.attempts + 1, worker_id = p_worker_id, last_attempted_at = now(),
+      updated_at = now(), transition_count = s.transition_count + 1, throttled_at = NULL
+    FROM input i WHERE s.id = i.id
+    RETURNING s.id, s.task_id, s.transition_count, s.attempts, i.from_state
+  ), tr AS (
+    INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
+    SELECT id, transition_count, from_state, 'in_progress', jsonb_build_object('attempt', attempts, 'worker_id', p_worker_id)
+    FROM u
+  )
+  SELECT array_agg(DISTINCT task_id), jsonb_agg(jsonb_build_array(id, task_id, 'in_progress'))
+  INTO v_task_ids, v_changes FROM u;
+
+  PERFORM :TASKER_SCHEMA._start_tasks(v_task_ids);
+  PERFORM :TASKER_SCHEMA._notify_json(':TASKER_CHANNEL:step', v_changes);
+
+  RETURN QUERY
+  SELECT 'claimed'::text, s.id, s.task_id, 'in_progress'::text, s.named_task_id, s.name::text, s.attempts,
+    s.attempts_base, s.retry_limit, s.timeout_ms, s.inputs, t.context,
+    CASE WHEN cardinality(s.parent_ids) = 0 THEN '{}'::jsonb ELSE (
+      SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
+      FROM :TASKER_SCHEMA.steps p WHERE p.id = ANY (s.parent_ids) AND p.state <> 'skipped') END,
+    t.correlation_id::text, t.traceparent::text, s.run_at, t.created_at
+  FROM :TASKER_SCHEMA.steps s JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
+  WHERE s.id = ANY (p_ids);
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._start_steps(uuid, bigint[], text[]) IS
+  'Internal: leases locked ready steps to a worker (in_progress, attempt + 1, audit row) and returns them.';
 
 -- The claim: as in migration 2, in claim order, with flow control. A round whose candidates were held back
 -- looks again (a few times) so that a full key or an empty bucket does not leave the worker short.
@@ -305,17 +397,19 @@ AS $$
 DECLARE
   v_ids bigint[];
   v_states text[];
-  v_flow boolean;
+  v_flow smallint;
+  v_candidates integer;
   v_seen bigint[] := '{}';
   v_left integer := p_limit;
   v_round integer := 0;
+  v_held boolean := false;
 BEGIN
   IF p_limit IS NULL OR p_limit <= 0 THEN
     RETURN;
   END IF;
   LOOP
-    SELECT array_agg(c.id), array_agg(c.state), bool_or(c.flow_controlled) INTO v_ids, v_states, v_flow FROM (
-      SELECT s.id, s.state::text AS state, s.flow_controlled FROM :TASKER_SCHEMA.steps s
+    SELECT array_agg(c.id), array_agg(c.state), bit_or(c.flow_control) INTO v_ids, v_states, v_flow FROM (
+      SELECT s.id, s.state::text AS state, s.flow_control FROM :TASKER_SCHEMA.steps s
       WHERE s.pending_parents = 0 AND s.state IN ('pending', 'waiting_for_retry') AND s.parked_on IS NULL
         AND s.run_at <= now()
         AND (p_named_task_ids IS NULL OR s.named_task_id = ANY (p_named_task_ids))
@@ -325,26 +419,31 @@ BEGIN
       FOR UPDATE SKIP LOCKED
     ) c;
     IF v_ids IS NULL THEN
-      RETURN;
+      EXIT;
     END IF;
-    IF NOT v_flow THEN
+    IF v_flow = 0 THEN
       RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_steps(p_worker_id, v_ids, v_states);
       RETURN;
     END IF;
     v_seen := v_seen || v_ids;
-    SELECT array_agg(c.id ORDER BY c.ord), array_agg(c.state ORDER BY c.ord) INTO v_ids, v_states
+    v_candidates := cardinality(v_ids);
+    SELECT array_agg(c.id ORDER BY c.ord) FILTER (WHERE a.admitted),
+      array_agg(c.state ORDER BY c.ord) FILTER (WHERE a.admitted), v_held OR coalesce(bool_or(a.held_back), false)
+    INTO v_ids, v_states, v_held
     FROM unnest(v_ids, v_states) WITH ORDINALITY AS c (id, state, ord)
-    JOIN :TASKER_SCHEMA._admit_steps(v_ids) a ON a.id = c.id
-    WHERE a.admitted;
+    JOIN :TASKER_SCHEMA._admit_steps(v_ids, v_flow) a ON a.id = c.id;
     IF v_ids IS NOT NULL THEN
-      UPDATE :TASKER_SCHEMA.steps SET throttled_at = NULL, rate_reserved = false
-      WHERE id = ANY (v_ids) AND (throttled_at IS NOT NULL OR rate_reserved);
       RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_steps(p_worker_id, v_ids, v_states);
       v_left := v_left - cardinality(v_ids);
     END IF;
     v_round := v_round + 1;
-    EXIT WHEN v_left <= 0 OR v_round >= 4;
+    -- Every candidate started: the queue is dry, as for a claim without flow control.
+    EXIT WHEN v_left <= 0 OR v_round >= 4 OR coalesce(cardinality(v_ids), 0) = v_candidates;
   END LOOP;
+  -- Steps left ready because another transaction held their key: claim again once this one commits.
+  IF v_held THEN
+    PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+  END IF;
 END $$;
 COMMENT ON FUNCTION :TASKER_SCHEMA.claim_steps(uuid, integer[], integer) IS
   'Leases up to p_limit ready steps (of the given templates; NULL = any) to a worker in claim order '
@@ -372,23 +471,32 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_key text := OLD.concurrency_key;
   v_task bigint;
+  v_step bigint;
 BEGIN
-  PERFORM pg_advisory_xact_lock_shared(:TASKER_SCHEMA._flow_lock_key(v_key));
+  PERFORM pg_advisory_xact_lock_shared(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || v_key, 0));
+  -- Looked up first: most releases find nobody waiting, and then write nothing.
   IF TG_TABLE_NAME = 'tasks' THEN
     SELECT p.task_id INTO v_task FROM :TASKER_SCHEMA.steps p
     WHERE p.parked_on = v_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
     ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id LIMIT 1;
+    IF v_task IS NULL THEN
+      RETURN NULL;
+    END IF;
     UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
     WHERE s.id IN (SELECT p.id FROM :TASKER_SCHEMA.steps p
       WHERE p.task_id = v_task AND p.parked_on = v_key FOR UPDATE SKIP LOCKED);
   ELSE
-    UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
-    WHERE s.id = (SELECT p.id FROM :TASKER_SCHEMA.steps p
-      WHERE p.parked_on = v_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
-      ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id
-      LIMIT 1 FOR UPDATE SKIP LOCKED);
+    SELECT p.id INTO v_step FROM :TASKER_SCHEMA.steps p
+    WHERE p.parked_on = v_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
+    ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id
+    LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF v_step IS NULL THEN
+      RETURN NULL;
+    END IF;
+    UPDATE :TASKER_SCHEMA.steps SET parked_on = NULL WHERE id = v_step;
   END IF;
-  -- A slot is free whether or not a parked step was woken: a step left ready by a busy claim may take it.
+  -- (A step that a claim left ready because this release held the key is claimed again on that claim's
+  -- own notification.)
   PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
   RETURN NULL;
 END $$;
@@ -500,7 +608,7 @@ BEGIN
     )
     INSERT INTO :TASKER_SCHEMA.steps (id, task_id, named_task_id, named_step_id, position, name, state,
       pending_parents, parent_ids, child_ids, run_at, retryable, retry_limit, timeout_ms, skippable, transition_count,
-      priority, flow_controlled, concurrency_key, concurrency_limit, rate_limits)
+      priority, flow_control, concurrency_key, concurrency_limit, rate_limits)
     SELECT s.ids[s.position + 1], s.task_id, p_named_task_id, s.named_step_id, s.position, s.name,
       CASE WHEN s.skipped THEN 'skipped' ELSE 'pending' END,
       s.waiting_on,
@@ -509,7 +617,9 @@ BEGIN
       CASE WHEN NOT s.skipped AND s.waiting_on = 0 THEN s.ready_at END,
       s.retryable, s.retry_limit, s.timeout_ms, s.skippable,
       CASE WHEN s.skipped THEN 1 ELSE 0 END,
-      s.priority, s.task_keyed OR s.flow ->> 'key' IS NOT NULL OR s.flow -> 'rate_limits' IS NOT NULL,
+      s.priority,
+      ((s.flow ->> 'key' IS NOT NULL)::integer | (s.task_keyed::integer << 1)
+        | ((s.flow -> 'rate_limits' IS NOT NULL)::integer << 2))::smallint,
       s.flow ->> 'key', (s.flow ->> 'limit')::integer, s.flow -> 'rate_limits'
     FROM s;
 
@@ -587,7 +697,7 @@ BEGIN
     SELECT array_agg(c.id ORDER BY c.id) INTO v_claim FROM (
       SELECT s.id FROM :TASKER_SCHEMA.steps s
       WHERE s.id = ANY (r.ready) AND (p_named_task_ids IS NULL OR s.named_task_id = ANY (p_named_task_ids))
-        AND NOT s.flow_controlled
+        AND s.flow_control = 0
       ORDER BY s.id LIMIT v_left
     ) c;
     IF v_claim IS NOT NULL THEN
