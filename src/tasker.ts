@@ -48,7 +48,7 @@ import { assertId, createOperations, type Operations } from './engine/operations
 import { applyRateLimits } from './engine/rate-limits.js';
 import { createSchedules, type Schedules } from './engine/schedules.js';
 import { type Analytics, createAnalytics } from './engine/sql/analytics-queries.js';
-import { defineRateLimit } from './engine/sql/rate-limit-queries.js';
+import { defineRateLimit, listRateLimits } from './engine/sql/rate-limit-queries.js';
 import { createSqlContext } from './engine/sql/sql-context.js';
 import {
   countByState,
@@ -211,13 +211,21 @@ export async function createTasker(
     inFlightSteps: () => [...workers].reduce((sum, w) => sum + w.running, 0),
     localWorkers: () => [...workers].filter((w) => w.state === 'running').length,
     clusterGauges: async () => {
-      const [queue, counts, oldestRunningTaskAgeSeconds] = await Promise.all([
+      const [queue, counts, oldestRunningTaskAgeSeconds, limits] = await Promise.all([
         analytics.queueStats(),
         countByState(sql),
         oldestRunningTask(sql),
+        listRateLimits(sql),
       ]);
       return {
         ...queue,
+        rateLimits: limits.map((l) => ({
+          name: l.name,
+          tokens: l.tokens,
+          effectiveRate: l.effective_rate,
+          deferrals: Number(l.deferred_total),
+          limited: Number(l.limited_total),
+        })),
         oldestRunningTaskAgeSeconds,
         tasksByState: counts.tasks,
         stepsByState: counts.steps,

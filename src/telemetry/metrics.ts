@@ -28,6 +28,16 @@ export interface ClusterGauges {
   readonly tasksByState: Readonly<Record<string, number>>;
   /** Steps by state, exact. */
   readonly stepsByState: Readonly<Record<string, number>>;
+  /** Ready steps parked on a full concurrency key (docs/flow-control.md). */
+  readonly waitingForKeySteps: number;
+  /** Each rate limit's bucket (docs/flow-control.md#rate-limits). */
+  readonly rateLimits: ReadonlyArray<{
+    readonly name: string;
+    readonly tokens: number;
+    readonly effectiveRate: number;
+    readonly deferrals: number;
+    readonly limited: number;
+  }>;
 }
 
 export interface MetricsSources {
@@ -210,6 +220,48 @@ export function createMetrics(
         }
       },
     });
+  const byLimitGauge = (
+    name: string,
+    help: string,
+    pick: (l: ClusterGauges['rateLimits'][number]) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['limit'],
+      registers,
+      async collect() {
+        cluster ??= sources.clusterGauges().catch((error) => {
+          sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
+          return null;
+        });
+        const g = await cluster;
+        if (!g) return;
+        this.reset();
+        for (const l of g.rateLimits) this.set({ limit: l.name }, pick(l));
+      },
+    });
+  byLimitGauge('tasker_rate_limit_tokens', 'Tokens a rate limit has now (whole cluster).', (l) => l.tokens);
+  byLimitGauge(
+    'tasker_rate_limit_effective_rate',
+    'Units per second a rate limit gives now: its rate, lower for a minute after a 429.',
+    (l) => l.effectiveRate,
+  );
+  byLimitGauge(
+    'tasker_rate_limit_deferrals',
+    'Times a step was deferred for tokens, since the limit was defined (whole cluster).',
+    (l) => l.deferrals,
+  );
+  byLimitGauge(
+    'tasker_rate_limit_limited',
+    'Times a step reported a 429 for the limit, since it was defined (whole cluster).',
+    (l) => l.limited,
+  );
+  clusterGauge(
+    'tasker_queue_waiting_for_key_steps',
+    'Ready steps parked until a concurrency key has a free slot (whole cluster).',
+    (g) => g.waitingForKeySteps,
+  );
   byStateGauge('tasker_tasks', 'Tasks by state (whole cluster, exact).', TASK_STATES, (g) => g.tasksByState);
   byStateGauge('tasker_steps', 'Steps by state (whole cluster, exact).', STEP_STATES, (g) => g.stepsByState);
   clusterGauge('tasker_queue_ready_steps', 'Steps ready to run now (whole cluster).', (g) => g.readySteps);

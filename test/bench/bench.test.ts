@@ -93,6 +93,7 @@ describe('npm run bench at a tiny scale', () => {
       const flow = details('flow');
       for (const k of ['plain', 'keyed', 'limited']) expect(flow[k]!.tasks).toBe(w1);
       expect(flow.hot!.tasks).toBe(scaled(b, 2_000, 10));
+      expect(flow.slots!.tasks).toBe(scaled(b, 2_000, 10));
 
       // The history really holds the finished tasks asked for (plus the model task it was cloned from).
       const e = section('e').runs[0]!.details as {

@@ -2,7 +2,8 @@
  * Section flow: what flow control costs and what it lets through (issue 10). W1 (single-step tasks created
  * one call at a time while workers run) plain, with a concurrency key per task (1,000 distinct keys,
  * limit 1) and with a rate limit far above the rate; then 100 keys with limit 1 and 20 tasks each, whose
- * steps take 50 ms: throughput should be close to 100 steps in flight (2,000 steps/s).
+ * steps take 50 ms: throughput should be close to 100 steps in flight (2,000 steps/s), measured beside the
+ * same tasks without keys on 100 worker slots (what 100 in flight gives on the machine).
  */
 import type { BenchSection, SectionContext } from '../section.js';
 import { metric } from '../section.js';
@@ -55,7 +56,17 @@ export const flowControlSection: BenchSection = {
       workers: ctx.workers,
       flow: { keys: 100, limit: 1, handlerMs: HANDLER_MS },
     });
+    // The same tasks without keys on 100 worker slots: what 100 in flight gives on this machine.
+    const slots = await run(ctx, '100 slots, no keys', {
+      shape: 'single',
+      mode: 'predrain',
+      tasks: ctx.scaled(2_000, 10),
+      concurrency: Math.ceil(100 / ctx.workers),
+      workers: ctx.workers,
+      flow: { handlerMs: HANDLER_MS },
+    });
     const inFlight = (hot.stepsPerS * HANDLER_MS) / 1000;
+    const slotsInFlight = (slots.stepsPerS * HANDLER_MS) / 1000;
     return {
       metrics: [
         metric('flow.w1_plain_tasks_per_s', 'w1 plain', 'tasks/s', plain.tasksPerS, 'higher'),
@@ -95,6 +106,7 @@ export const flowControlSection: BenchSection = {
         keyed: { tasks: keyed.tasks, elapsedS: keyed.elapsedS },
         limited: { tasks: limited.tasks, elapsedS: limited.elapsedS },
         hot: { tasks: hot.tasks, elapsedS: hot.elapsedS },
+        slots: { tasks: slots.tasks, elapsedS: slots.elapsedS },
       },
     };
   },

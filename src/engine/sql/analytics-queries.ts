@@ -108,6 +108,8 @@ export interface QueueStats {
   readonly oldestReadyAgeSeconds: number;
   readonly inProgressSteps: number;
   readonly liveWorkers: number;
+  /** Ready steps parked on a full concurrency key. */
+  readonly waitingForKeySteps: number;
 }
 
 export interface Analytics {
@@ -331,6 +333,7 @@ export function createAnalytics(sql: SqlContext, db: <T>(fn: () => Promise<T>) =
         oldestReadyAgeSeconds: n(r!.oldest_ready_age_seconds),
         inProgressSteps: n(r!.in_progress_steps),
         liveWorkers: n(r!.live_workers),
+        waitingForKeySteps: n(r!.parked_steps),
       };
     },
   };
