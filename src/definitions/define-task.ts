@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { STEP_KINDS } from '../model/decision.js';
 import {
   normalizeConcurrency,
   normalizeRateLimits,
@@ -73,6 +74,7 @@ const stepSchema = z
     config: z.record(z.string(), z.unknown()).optional(),
     customEvents: z.array(customEventSchema).optional(),
     concurrency: stepConcurrencySchema.optional(),
+    kind: z.enum(STEP_KINDS, { error: `expected one of ${STEP_KINDS.join(', ')}` }).optional(),
     rateLimits: z.array(rateLimitUseSchema).max(10, 'expected at most 10 rate limits').optional(),
   })
   .strict();
@@ -107,7 +109,7 @@ export { formatPath, zodProblems };
 
 /** Everything wrong with the dependencies of a definition whose shape is valid. */
 function dependencyProblems(
-  steps: ReadonlyArray<{ name: string; dependsOn?: readonly string[] }>,
+  steps: ReadonlyArray<{ name: string; dependsOn?: readonly string[]; kind?: string }>,
 ): Problem[] {
   const problems: Problem[] = [];
   const positions = new Map<string, number>();
@@ -138,6 +140,14 @@ function dependencyProblems(
   if (problems.length > 0) return problems;
 
   const parents = steps.map((s) => (s.dependsOn ?? []).map((d) => positions.get(d)!));
+  steps.forEach((step, i) => {
+    if (step.kind === 'decision' && !parents.some((ps) => ps.includes(i))) {
+      problems.push({
+        path: `steps[${i}].kind`,
+        message: `decision step "${step.name}" has no steps that depend on it: it chooses among those`,
+      });
+    }
+  });
   const cycle = findCycle(parents);
   if (cycle) {
     const names = cycle.map((p) => steps[p]!.name);
@@ -164,6 +174,7 @@ function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string 
       config: s.config,
       ...(s.concurrency ? { concurrency: s.concurrency } : {}),
       ...(s.rateLimits.length > 0 ? { rateLimits: s.rateLimits } : {}),
+      ...(s.kind === 'decision' ? { kind: s.kind } : {}),
     })),
     // Only when declared, so that templates written before flow control keep their hash.
     ...(template.priority !== 0 ? { priority: template.priority } : {}),
@@ -248,6 +259,7 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
         ? normalizeConcurrency(s.concurrency, `${namespace}.${def.name}.${s.name}`, 'step')
         : null,
       rateLimits: normalizeRateLimits(s.rateLimits),
+      kind: s.kind ?? 'step',
     }),
   );
   const base = {

@@ -1,5 +1,6 @@
 /** The types a workflow author writes against: definitions, handlers and what a handler receives. */
 
+import type { StepKind } from '../model/decision.js';
 import type {
   RateLimitUse,
   StepConcurrencyDefinition,
@@ -109,6 +110,11 @@ export interface StepDefinition<TContext = Record<string, unknown>> {
   readonly concurrency?: StepConcurrencyDefinition;
   /** The rate limits each attempt consumes: names (1 unit) or `{ name, units }` (docs/flow-control.md). */
   readonly rateLimits?: readonly RateLimitUse[];
+  /**
+   * `decision`: the handler returns `{ activate: [...] }`, the names of the steps that depend on it which
+   * are to run; the others are skipped, with what only they lead to (docs/workflows.md). @defaultValue 'step'
+   */
+  readonly kind?: StepKind;
 }
 
 export interface TaskDefinition<TContext = Record<string, unknown>> {
@@ -156,6 +162,7 @@ export interface TemplateStep {
   readonly skippable: boolean;
   readonly config: Readonly<Record<string, unknown>>;
   readonly customEvents: readonly CustomEventDefinition[];
+  readonly kind: StepKind;
   /** Its own concurrency key (step scope); null: none, or the task's step-scoped one. */
   readonly concurrency: TemplateConcurrency | null;
   readonly rateLimits: readonly TemplateRateLimit[];

@@ -179,6 +179,7 @@ function toStep(step: StepTemplateFields): MappedStep {
     customEvents: step.custom_events,
     concurrency: step.concurrency,
     rateLimits: step.rate_limits,
+    kind: step.kind,
   };
   for (const key of Object.keys(definition)) if (definition[key] === undefined) delete definition[key];
   return definition as unknown as MappedStep;

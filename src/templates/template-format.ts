@@ -73,6 +73,10 @@ const stepFields = {
     description:
       'At most `limit` attempts of this step run at once per value of the context path `key`, across all workers.',
   }),
+  kind: z.enum(['step', 'decision'], { error: 'expected step or decision' }).optional().meta({
+    description:
+      'decision: the handler returns { activate: [...] }, which of the steps that depend on it run; the others are skipped (default step).',
+  }),
   rate_limits: z
     .array(rateLimitUseSchema)
     .max(10)

@@ -15,6 +15,7 @@ import {
   StepAbortedError,
   StepTimeoutError,
 } from '../errors.js';
+import { checkDecision } from '../model/decision.js';
 
 const MAX_STACK = 8000;
 
@@ -55,6 +56,8 @@ export interface StepRun {
   readonly timeoutMs: number | null;
   readonly controller: AbortController;
   readonly backoff: BackoffPolicy;
+  /** A decision step: the names of the steps that depend on it (its answer must name some of them). */
+  readonly decisionChildren?: readonly string[];
 }
 
 /**
@@ -94,6 +97,18 @@ export async function runStep(run: StepRun): Promise<StepOutcome | null> {
           class: 'ResultsNotSerializableError',
           message: `the handler's result cannot be stored as JSON: ${(error as Error).message}`,
         }),
+      };
+    }
+    if (run.decisionChildren) {
+      const decision = checkDecision(run.context.step.name, run.decisionChildren, results);
+      if (!decision.ok)
+        return failure(run, new PermanentError(decision.message, { code: 'INVALID_DECISION' }));
+      return {
+        step_id: run.stepId,
+        attempt: run.leaseAttempt,
+        ok: true,
+        results,
+        skip_children: decision.skip,
       };
     }
     return { step_id: run.stepId, attempt: run.leaseAttempt, ok: true, results };

@@ -402,6 +402,9 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         timeoutMs: row.timeout_ms,
         controller: execution.controller,
         backoff: config.backoff,
+        ...(step.kind === 'decision'
+          ? { decisionChildren: step.childPositions.map((p) => template.steps[p]!.name) }
+          : {}),
         context: {
           task: {
             id: row.task_id!,
