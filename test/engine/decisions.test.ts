@@ -28,7 +28,7 @@ describe.each(BACKENDS)('decision steps on %s', (backend) => {
             name: 'route',
             kind: 'decision',
             handler: ({ context }) => ({
-              activate: context.amount > 100 ? ['manual_review'] : ['auto_approve'],
+              activate: Number(context.amount) > 100 ? ['manual_review'] : ['auto_approve'],
             }),
           },
           step('auto_approve', { dependsOn: ['route'] }),
@@ -111,7 +111,7 @@ describe.each(BACKENDS)('decision steps on %s', (backend) => {
       'test',
     );
     expect(mapped.problems).toEqual([]);
-    expect(mapped.definition.steps[0]).toMatchObject({ name: 'route', kind: 'decision' });
+    expect(mapped.definition!.steps[0]).toMatchObject({ name: 'route', kind: 'decision' });
     const lonely = mapTemplate(
       { name: 'x', step_templates: [{ name: 'd', handler: 'd', kind: 'decision' }] },
       'test',
