@@ -68,6 +68,8 @@ import { validateCustomEvents } from './events/custom-events.js';
 import { withOperationEvents } from './events/operation-events.js';
 import { createTaskerEventBus, type TaskerEventBus } from './events/tasker-events.js';
 import { createHttpHandler, HTTP_HANDLER_NAME } from './handlers/http-handler.js';
+import { createWaitHandler } from './handlers/wait-handler.js';
+import { WAIT_HANDLER_NAME } from './model/step-kinds.js';
 import type {
   CreatedTask,
   Step,
@@ -284,6 +286,7 @@ export async function createTasker(
   const handlers = new Map<string, StepHandler<never>>();
   // Built-in handlers, available to every template by name (registerHandler with replace overrides them).
   handlers.set(HTTP_HANDLER_NAME, createHttpHandler());
+  handlers.set(WAIT_HANDLER_NAME, createWaitHandler());
   const notifications = createNotificationHub(database, (error) =>
     logger.error({ err: error }, 'notification listener failed'),
   );

@@ -56,6 +56,12 @@ const schema = /* GraphQL */ `
     transitions: [TaskTransition!]!
   }
 
+  type SignalSent {
+    signalId: Int!
+    taskId: Int!
+    name: String!
+  }
+
   type Step {
     id: Int!
     taskId: Int!
@@ -289,6 +295,8 @@ const schema = /* GraphQL */ `
   type Mutation {
     createTask(input: CreateTaskInput!): Task!
     cancelTask(id: Int!, reason: String): Task!
+    "Send a named signal with a payload to a task; a step waiting for it ends its wait (docs/workflows.md)."
+    signalTask(id: Int!, name: String!, payload: JSON): SignalSent!
     retryTask(id: Int!, reason: String): Task!
     updateStep(id: Int!, retryLimit: Int, inputs: JSON): Step!
     cancelStep(id: Int!, reason: String): Step!
@@ -520,6 +528,13 @@ export async function graphqlRoutes(
         });
         return bareTask(created.id);
       }),
+      signalTask: guard(
+        'tasker.task:update',
+        async ({ id, name, payload }: { id: number; name: string; payload?: unknown }) => {
+          const { signalId } = await tasker.signal(id, name, payload ?? null);
+          return { signalId, taskId: id, name };
+        },
+      ),
       cancelTask: guard(
         'tasker.task:cancel',
         async ({ id, reason }: { id: number; reason?: string | null }) => {

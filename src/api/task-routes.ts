@@ -230,6 +230,48 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
     );
   }
 
+  app.post<{ Params: { id: string; name: string }; Body: { payload?: unknown } | undefined }>(
+    '/tasks/:id/signals/:name',
+    {
+      // A signal moves a task on, as an update does.
+      config: { permission: 'tasker.task:update' },
+      schema: {
+        tags: ['tasks'],
+        summary: 'Send a named signal to a task (docs/workflows.md#durable-waits)',
+        params: {
+          type: 'object',
+          properties: {
+            id: params.properties.id,
+            name: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: 'The signal name' },
+          },
+          required: ['id', 'name'],
+        },
+        body: {
+          type: 'object',
+          properties: { payload: { description: 'Any JSON; the waiting step returns it' } },
+          additionalProperties: false,
+        },
+        response: {
+          202: {
+            type: 'object',
+            properties: {
+              signalId: { type: 'integer' },
+              taskId: { type: 'integer' },
+              name: { type: 'string' },
+            },
+            required: ['signalId', 'taskId', 'name'],
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const id = toId(request.params.id);
+      const { signalId } = await tasker.signal(id, request.params.name, request.body?.payload);
+      return reply.code(202).send({ signalId, taskId: id, name: request.params.name });
+    },
+  );
+
   app.get<{ Params: { id: string } }>(
     '/tasks/:id/transitions',
     {

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
 import { formatProblems, type Problem, TaskerError } from '../errors.js';
-import { STEP_KINDS } from '../model/decision.js';
 import {
   normalizeConcurrency,
   normalizeRateLimits,
@@ -17,6 +16,13 @@ import {
   taskConcurrencySchema,
 } from '../model/flow-control.js';
 import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../model/identity-strategies.js';
+import {
+  STEP_KINDS,
+  signalWaitSchema,
+  sleepSchema,
+  type TemplateWait,
+  WAIT_HANDLER_NAME,
+} from '../model/step-kinds.js';
 import { formatPath, zodProblems } from '../parse-or-throw.js';
 import { contextJsonSchema } from './context-schema.js';
 import { childrenOf, findCycle, topologicalOrder } from './dag.js';
@@ -51,9 +57,11 @@ const customEventSchema = z.object({ name: z.string().min(1), description: z.str
 const stepSchema = z
   .object({
     name: name(128, 'step name'),
-    handler: z.union([z.string().min(1), z.custom<StepHandler>((v) => typeof v === 'function')], {
-      error: 'expected a handler function or the name of a registered handler',
-    }),
+    handler: z
+      .union([z.string().min(1), z.custom<StepHandler>((v) => typeof v === 'function')], {
+        error: 'expected a handler function or the name of a registered handler',
+      })
+      .optional(),
     dependsOn: z.array(z.string({ error: 'expected a step name' })).optional(),
     description: z.string().optional(),
     dependentSystem: name(64, 'dependent system name').optional(),
@@ -75,6 +83,8 @@ const stepSchema = z
     customEvents: z.array(customEventSchema).optional(),
     concurrency: stepConcurrencySchema.optional(),
     kind: z.enum(STEP_KINDS, { error: `expected one of ${STEP_KINDS.join(', ')}` }).optional(),
+    sleep: sleepSchema.optional(),
+    signal: signalWaitSchema.optional(),
     rateLimits: z.array(rateLimitUseSchema).max(10, 'expected at most 10 rate limits').optional(),
   })
   .strict();
@@ -107,9 +117,69 @@ const definitionSchema = z
 // Kept importable from here for older imports; the helpers live beside the errors.
 export { formatPath, zodProblems };
 
+/** A step's kind and the fields that go with it: a handler for `step` and `decision`, the wait for the others. */
+function kindProblems(
+  step: { name: string; kind?: string; handler?: unknown; sleep?: unknown; signal?: unknown },
+  i: number,
+): Problem[] {
+  const kind = step.kind ?? 'step';
+  const problems: Problem[] = [];
+  const waits = kind === 'sleep' || kind === 'signal';
+  if (!waits && step.handler === undefined) {
+    problems.push({
+      path: `steps[${i}].handler`,
+      message: 'expected a handler function or the name of a registered handler',
+    });
+  }
+  if (waits && step.handler !== undefined) {
+    problems.push({ path: `steps[${i}].handler`, message: `a ${kind} step runs no handler: remove it` });
+  }
+  for (const field of ['sleep', 'signal'] as const) {
+    if (kind === field && step[field] === undefined) {
+      problems.push({ path: `steps[${i}].${field}`, message: `required for a ${field} step` });
+    }
+    if (kind !== field && step[field] !== undefined) {
+      problems.push({ path: `steps[${i}].${field}`, message: `only for a step of kind "${field}"` });
+    }
+  }
+  return problems;
+}
+
+function waitOf(step: {
+  kind?: string;
+  sleep?: { ms?: number | undefined; until?: string | undefined } | undefined;
+  signal?:
+    | { name: string; timeoutMs?: number | undefined; timeoutRetryable?: boolean | undefined }
+    | undefined;
+}): TemplateWait | null {
+  if (step.kind === 'sleep' && step.sleep) {
+    return Object.freeze({
+      kind: 'sleep',
+      ms: step.sleep.ms ?? null,
+      untilPath: step.sleep.until ? Object.freeze(step.sleep.until.split('.')) : null,
+    });
+  }
+  if (step.kind === 'signal' && step.signal) {
+    return Object.freeze({
+      kind: 'signal',
+      name: step.signal.name,
+      timeoutMs: step.signal.timeoutMs ?? null,
+      timeoutRetryable: step.signal.timeoutRetryable ?? false,
+    });
+  }
+  return null;
+}
+
 /** Everything wrong with the dependencies of a definition whose shape is valid. */
 function dependencyProblems(
-  steps: ReadonlyArray<{ name: string; dependsOn?: readonly string[]; kind?: string }>,
+  steps: ReadonlyArray<{
+    name: string;
+    dependsOn?: readonly string[];
+    kind?: string;
+    handler?: unknown;
+    sleep?: unknown;
+    signal?: unknown;
+  }>,
 ): Problem[] {
   const problems: Problem[] = [];
   const positions = new Map<string, number>();
@@ -140,6 +210,9 @@ function dependencyProblems(
   if (problems.length > 0) return problems;
 
   const parents = steps.map((s) => (s.dependsOn ?? []).map((d) => positions.get(d)!));
+  steps.forEach((step, i) => {
+    problems.push(...kindProblems(step, i));
+  });
   steps.forEach((step, i) => {
     if (step.kind === 'decision' && !parents.some((ps) => ps.includes(i))) {
       problems.push({
@@ -174,7 +247,8 @@ function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string 
       config: s.config,
       ...(s.concurrency ? { concurrency: s.concurrency } : {}),
       ...(s.rateLimits.length > 0 ? { rateLimits: s.rateLimits } : {}),
-      ...(s.kind === 'decision' ? { kind: s.kind } : {}),
+      ...(s.kind && s.kind !== 'step' ? { kind: s.kind } : {}),
+      ...(s.wait ? { wait: s.wait } : {}),
     })),
     // Only when declared, so that templates written before flow control keep their hash.
     ...(template.priority !== 0 ? { priority: template.priority } : {}),
@@ -243,7 +317,7 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
     Object.freeze({
       position: i,
       name: s.name,
-      handler: s.handler as StepHandler<never> | string,
+      handler: (s.handler ?? WAIT_HANDLER_NAME) as StepHandler<never> | string,
       dependsOn: Object.freeze([...(s.dependsOn ?? [])]),
       parentPositions: Object.freeze(parents[i]!),
       childPositions: Object.freeze(children[i]!),
@@ -260,6 +334,7 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
         : null,
       rateLimits: normalizeRateLimits(s.rateLimits),
       kind: s.kind ?? 'step',
+      wait: waitOf(s),
     }),
   );
   const base = {

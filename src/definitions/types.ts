@@ -1,6 +1,5 @@
 /** The types a workflow author writes against: definitions, handlers and what a handler receives. */
 
-import type { StepKind } from '../model/decision.js';
 import type {
   RateLimitUse,
   StepConcurrencyDefinition,
@@ -10,6 +9,7 @@ import type {
 } from '../model/flow-control.js';
 import type { IdentityStrategy, IdentityStrategyName } from '../model/identity-strategies.js';
 import type { Logger } from '../model/logger.js';
+import type { SignalWaitDefinition, SleepDefinition, StepKind, TemplateWait } from '../model/step-kinds.js';
 
 /** A JSON Schema object (draft-07 keywords; validated with ajv when the template is registered). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -84,8 +84,11 @@ export interface CustomEventDefinition {
 export interface StepDefinition<TContext = Record<string, unknown>> {
   /** Unique within the task; letters, digits, `_`, `-` and `.`. */
   readonly name: string;
-  /** The function that runs the step, or the name of a handler registered with `tasker.registerHandler`. */
-  readonly handler: StepHandler<TContext> | string;
+  /**
+   * The function that runs the step, or the name of a handler registered with `tasker.registerHandler`.
+   * Not given for the waits (kind `sleep` or `signal`).
+   */
+  readonly handler?: StepHandler<TContext> | string;
   /** Names of the steps that must finish first. */
   readonly dependsOn?: readonly string[];
   readonly description?: string;
@@ -112,9 +115,14 @@ export interface StepDefinition<TContext = Record<string, unknown>> {
   readonly rateLimits?: readonly RateLimitUse[];
   /**
    * `decision`: the handler returns `{ activate: [...] }`, the names of the steps that depend on it which
-   * are to run; the others are skipped, with what only they lead to (docs/workflows.md). @defaultValue 'step'
+   * are to run; the others are skipped, with what only they lead to. `sleep` / `signal`: a durable wait
+   * (below), with no handler (docs/workflows.md). @defaultValue 'step'
    */
   readonly kind?: StepKind;
+  /** kind `sleep`: `{ ms }` after the step is ready, or `{ until }`: a context path holding an ISO time. */
+  readonly sleep?: SleepDefinition;
+  /** kind `signal`: the signal it waits for, and an optional timeout. */
+  readonly signal?: SignalWaitDefinition;
 }
 
 export interface TaskDefinition<TContext = Record<string, unknown>> {
@@ -163,6 +171,8 @@ export interface TemplateStep {
   readonly config: Readonly<Record<string, unknown>>;
   readonly customEvents: readonly CustomEventDefinition[];
   readonly kind: StepKind;
+  /** The wait of a `sleep` or `signal` step; null for the others. */
+  readonly wait: TemplateWait | null;
   /** Its own concurrency key (step scope); null: none, or the task's step-scoped one. */
   readonly concurrency: TemplateConcurrency | null;
   readonly rateLimits: readonly TemplateRateLimit[];

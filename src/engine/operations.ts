@@ -12,6 +12,11 @@ export interface Operations {
   resolveStep(stepId: number, results: unknown, options?: { reason?: string }): Promise<TaskState>;
   /** Attaches a JSON annotation of a named type to a task; returns its id. */
   annotateTask(taskId: number, type: string, annotation: unknown): Promise<number>;
+  /**
+   * Sends a named signal with a payload to a task (docs/workflows.md#durable-waits): a step waiting for it
+   * ends its wait; one that waits later takes it then. Refused for a finished task. Returns the signal id.
+   */
+  signal(taskId: number, name: string, payload?: unknown): Promise<{ readonly signalId: number }>;
 }
 
 export function assertId(value: unknown, what: string): asserts value is number {
@@ -67,6 +72,23 @@ export function createOperations(sql: SqlContext, db: <T>(fn: () => Promise<T>) 
       assertId(stepId, 'stepId');
       assertReason(options.reason);
       return call('resolve_step', [stepId, toJson(results, 'results'), options.reason ?? null]);
+    },
+    async signal(taskId, name, payload) {
+      assertId(taskId, 'taskId');
+      if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
+        throw new TaskerError(
+          'TASKER_INVALID_REQUEST',
+          'signal name must be 1-128 letters, digits, "_", ".", ":" or "-"',
+        );
+      }
+      const { rows } = await db(() =>
+        sql.db.query<{ id: string }>(`SELECT ${sql.schema}.send_signal($1, $2, $3) AS id`, [
+          taskId,
+          name,
+          toJson(payload, 'payload'),
+        ]),
+      );
+      return { signalId: Number(rows[0]!.id) };
     },
     async annotateTask(taskId, type, annotation) {
       assertId(taskId, 'taskId');

@@ -4,9 +4,6 @@
  * template declares and says which to skip; the database skips them and what only they lead to.
  */
 
-export type StepKind = 'step' | 'decision';
-export const STEP_KINDS: readonly StepKind[] = ['step', 'decision'];
-
 export type DecisionCheck =
   | { readonly ok: true; readonly skip: readonly string[] }
   | { readonly ok: false; readonly message: string };

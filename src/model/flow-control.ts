@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Problem } from '../errors.js';
+import type { TemplateWait } from './step-kinds.js';
 
 /** Priority N is worth N seconds of waiting; bounded so that one task cannot starve the queue for long. */
 export const MAX_PRIORITY = 1_000_000;
@@ -115,7 +116,19 @@ export interface FlowDeclarations {
     readonly position: number;
     readonly concurrency: TemplateConcurrency | null;
     readonly rateLimits: readonly TemplateRateLimit[];
+    readonly wait: TemplateWait | null;
   }>;
+}
+
+/** What create_tasks stores for one step (migrations 19 and 21). */
+export interface StepFlow {
+  key?: string;
+  limit?: number;
+  rate_limits?: TemplateRateLimit[];
+  wait?:
+    | { sleep_ms: number }
+    | { until: string }
+    | { signal: string; timeout_ms: number | null; timeout_retryable: boolean };
 }
 
 /** What create_tasks stores for one task (migration 19). */
@@ -124,7 +137,7 @@ export interface TaskFlow {
   readonly task_key: string | null;
   readonly task_limit: number | null;
   /** By step position; only steps under flow control. */
-  readonly steps_flow: Record<string, { key?: string; limit?: number; rate_limits?: TemplateRateLimit[] }>;
+  readonly steps_flow: Record<string, StepFlow>;
 }
 
 function keyValue(context: Readonly<Record<string, unknown>>, path: readonly string[]): string | undefined {
@@ -165,7 +178,7 @@ export function flowOf(
   const stepsFlow: TaskFlow['steps_flow'] = {};
   for (const step of template.steps) {
     const own = step.concurrency ?? (taskLevel?.scope === 'step' ? taskLevel : null);
-    const entry: { key?: string; limit?: number; rate_limits?: TemplateRateLimit[] } = {};
+    const entry: StepFlow = {};
     if (own) {
       const key = keyOf(own, `step "${step.name}"`);
       if (key !== null) {
@@ -174,6 +187,25 @@ export function flowOf(
       }
     }
     if (step.rateLimits.length > 0) entry.rate_limits = [...step.rateLimits];
+    const wait = step.wait;
+    if (wait?.kind === 'signal') {
+      entry.wait = {
+        signal: wait.name,
+        timeout_ms: wait.timeoutMs,
+        timeout_retryable: wait.timeoutRetryable,
+      };
+    } else if (wait?.kind === 'sleep' && wait.ms !== null) {
+      entry.wait = { sleep_ms: wait.ms };
+    } else if (wait?.kind === 'sleep' && wait.untilPath) {
+      const raw = keyValue(context, wait.untilPath);
+      const time = raw === undefined ? Number.NaN : Date.parse(raw);
+      if (Number.isNaN(time)) {
+        problems.push({
+          path: at(`context/${wait.untilPath.join('/')}`),
+          message: `required by sleep step "${step.name}": expected a date-time such as 2026-12-24T18:00:00Z`,
+        });
+      } else entry.wait = { until: new Date(time).toISOString() };
+    }
     if (Object.keys(entry).length > 0) stepsFlow[String(step.position)] = entry;
   }
   if (problems.length > 0) return problems;

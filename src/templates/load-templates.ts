@@ -148,6 +148,10 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
     for (const [i, step] of mapped.definition.steps.entries()) {
       const where = at(`step_templates[${i}] (${step.name})`);
       if (step.handler === '') continue; // missing: already reported
+      if (step.handler === undefined) {
+        steps.push(step); // a wait (sleep, signal): the built-in handler ends it
+        continue;
+      }
       if (isModuleReference(step.handler)) {
         const ref = splitModuleReference(step.handler);
         const found = await importHandler(resolve(dirname(file), ref.path), ref.exportName);

@@ -167,7 +167,14 @@ function toStep(step: StepTemplateFields): MappedStep {
     (step.timeout_seconds !== undefined ? Math.round(step.timeout_seconds * 1000) : undefined);
   const definition: Record<string, unknown> = {
     name: step.name,
-    handler: step.handler ?? step.handler_class ?? (usesBuiltInApiHandler(step) ? HTTP_HANDLER_NAME : ''),
+    handler:
+      step.handler ??
+      step.handler_class ??
+      (usesBuiltInApiHandler(step)
+        ? HTTP_HANDLER_NAME
+        : step.kind === 'sleep' || step.kind === 'signal'
+          ? undefined
+          : ''),
     dependsOn: [...new Set(dependsOn)],
     description: step.description,
     dependentSystem: step.dependent_system,
@@ -180,6 +187,14 @@ function toStep(step: StepTemplateFields): MappedStep {
     concurrency: step.concurrency,
     rateLimits: step.rate_limits,
     kind: step.kind,
+    sleep: step.sleep,
+    signal: step.signal
+      ? {
+          name: step.signal.name,
+          timeoutMs: step.signal.timeout_ms,
+          timeoutRetryable: step.signal.timeout_retryable,
+        }
+      : undefined,
   };
   for (const key of Object.keys(definition)) if (definition[key] === undefined) delete definition[key];
   return definition as unknown as MappedStep;

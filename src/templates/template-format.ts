@@ -14,6 +14,7 @@ import {
   taskConcurrencySchema,
 } from '../model/flow-control.js';
 import { IDENTITY_STRATEGY_NAMES } from '../model/identity-strategies.js';
+import { STEP_KINDS } from '../model/step-kinds.js';
 
 // The same rule as defineTask's names (kept in step by the template tests).
 const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';
@@ -73,10 +74,30 @@ const stepFields = {
     description:
       'At most `limit` attempts of this step run at once per value of the context path `key`, across all workers.',
   }),
-  kind: z.enum(['step', 'decision'], { error: 'expected step or decision' }).optional().meta({
-    description:
-      'decision: the handler returns { activate: [...] }, which of the steps that depend on it run; the others are skipped (default step).',
-  }),
+  kind: z
+    .enum(STEP_KINDS, { error: `expected one of ${STEP_KINDS.join(', ')}` })
+    .optional()
+    .meta({
+      description:
+        'decision: the handler returns { activate: [...] }, which of the steps that depend on it run; the others are skipped. sleep / signal: a durable wait, no handler (default step).',
+    }),
+  sleep: z
+    .object({
+      ms: z.number().int().positive().optional(),
+      until: z.string().optional().meta({ description: 'A context path holding an ISO 8601 time.' }),
+    })
+    .strict()
+    .optional()
+    .meta({ description: 'kind sleep: { ms } after the step is ready, or { until: <context path> }.' }),
+  signal: z
+    .object({
+      name: z.string().min(1).max(128),
+      timeout_ms: z.number().int().positive().optional(),
+      timeout_retryable: z.boolean().optional(),
+    })
+    .strict()
+    .optional()
+    .meta({ description: 'kind signal: the signal it waits for, and an optional timeout.' }),
   rate_limits: z
     .array(rateLimitUseSchema)
     .max(10)

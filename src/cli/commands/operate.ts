@@ -75,4 +75,24 @@ export function registerOperate(program: Command, output: Output, run: Runner) {
         });
       }),
     );
+
+  program
+    .command('signal')
+    .description('send a named signal to a task: a step waiting for it ends its wait (docs/workflows.md)')
+    .argument('<taskId>', 'the task id')
+    .argument('<name>', 'the signal name the step waits for')
+    .option('--payload <json>', 'what the waiting step returns: JSON, or @file.json')
+    .option('--json', 'print { taskId, name, signalId } as JSON')
+    .addHelpText('after', `\nExamples:\n  $ tasker signal 42 approved --payload '{"by": "ada"}'`)
+    .action((id: string, name: string, options: { payload?: string; json?: boolean }, command: Command) =>
+      run(async () => {
+        const taskId = parseId(id, 'TASK_ID');
+        const payload = options.payload === undefined ? null : readJsonArgument(options.payload, '--payload');
+        return withProject(command.optsWithGlobals<GlobalOptions>(), {}, async ({ tasker }) => {
+          const { signalId } = await tasker.signal(taskId, name, payload);
+          report(options.json, { taskId, name, signalId }, `signal ${name} sent to task ${taskId}`);
+          return EXIT.OK;
+        });
+      }),
+    );
 }
