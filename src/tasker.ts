@@ -33,6 +33,7 @@ import {
   createBulkOperations,
 } from './engine/bulk-operations.js';
 import { type ChangeFeedHandlers, subscribeStateChanges } from './engine/change-feed.js';
+import { createChildTasks } from './engine/child-tasks.js';
 import { type CreateTaskRequest, createTaskCreator } from './engine/create-tasks.js';
 import { createEditOperations, type EditOperations } from './engine/edit-operations.js';
 import {
@@ -352,6 +353,7 @@ export async function createTasker(
   };
 
   const waiter = createTaskWaiter({ sql, notifications, getTask });
+  const children = createChildTasks({ sql, creator, getTask });
   const failureViews = createFailureViews({ sql, db, registry });
   const schedules = createSchedules({
     sql,
@@ -520,6 +522,7 @@ export async function createTasker(
           notifications,
           templates,
           resolveHandler,
+          children,
           instrumentation: telemetry.instrumentation(dependencies.instrumentation),
           onStopped: (w) => workers.delete(w),
         },

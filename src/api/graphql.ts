@@ -45,6 +45,10 @@ const schema = /* GraphQL */ `
     priority: Int!
     "Its task-scoped concurrency key (group=value)."
     concurrencyKey: String
+    "A child task: the task whose step started it."
+    parentTaskId: Int
+    "A child task: the step that waits for it."
+    parentStepId: Int
     stepCount: Int!
     unfinishedSteps: Int!
     failedSteps: Int!

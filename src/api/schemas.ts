@@ -56,6 +56,8 @@ const taskProperties = {
   runAt: { ...dateTime, nullable: true },
   priority: { type: 'integer', description: 'Claim priority: N is worth N seconds of waiting' },
   concurrencyKey: { ...nullableString, description: 'Its task-scoped concurrency key (group=value)' },
+  parentTaskId: { type: ['integer', 'null'], description: 'A child task: the task whose step started it' },
+  parentStepId: { type: ['integer', 'null'], description: 'A child task: the step that waits for it' },
   identityKey: nullableString,
   correlationId: nullableString,
   traceparent: nullableString,

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
-import { formatProblems, type Problem, TaskerError } from '../errors.js';
+import { formatProblems, PermanentError, type Problem, TaskerError } from '../errors.js';
 import {
   normalizeConcurrency,
   normalizeRateLimits,
@@ -20,6 +20,7 @@ import {
   STEP_KINDS,
   signalWaitSchema,
   sleepSchema,
+  subtaskSchema,
   type TemplateWait,
   WAIT_HANDLER_NAME,
 } from '../model/step-kinds.js';
@@ -85,6 +86,7 @@ const stepSchema = z
     kind: z.enum(STEP_KINDS, { error: `expected one of ${STEP_KINDS.join(', ')}` }).optional(),
     sleep: sleepSchema.optional(),
     signal: signalWaitSchema.optional(),
+    subtask: subtaskSchema.optional(),
     rateLimits: z.array(rateLimitUseSchema).max(10, 'expected at most 10 rate limits').optional(),
   })
   .strict();
@@ -119,12 +121,19 @@ export { formatPath, zodProblems };
 
 /** A step's kind and the fields that go with it: a handler for `step` and `decision`, the wait for the others. */
 function kindProblems(
-  step: { name: string; kind?: string; handler?: unknown; sleep?: unknown; signal?: unknown },
+  step: {
+    name: string;
+    kind?: string;
+    handler?: unknown;
+    sleep?: unknown;
+    signal?: unknown;
+    subtask?: unknown;
+  },
   i: number,
 ): Problem[] {
   const kind = step.kind ?? 'step';
   const problems: Problem[] = [];
-  const waits = kind === 'sleep' || kind === 'signal';
+  const waits = kind === 'sleep' || kind === 'signal' || kind === 'subtask';
   if (!waits && step.handler === undefined) {
     problems.push({
       path: `steps[${i}].handler`,
@@ -134,7 +143,7 @@ function kindProblems(
   if (waits && step.handler !== undefined) {
     problems.push({ path: `steps[${i}].handler`, message: `a ${kind} step runs no handler: remove it` });
   }
-  for (const field of ['sleep', 'signal'] as const) {
+  for (const field of ['sleep', 'signal', 'subtask'] as const) {
     if (kind === field && step[field] === undefined) {
       problems.push({ path: `steps[${i}].${field}`, message: `required for a ${field} step` });
     }
@@ -143,6 +152,33 @@ function kindProblems(
     }
   }
   return problems;
+}
+
+/** The handler of a `subtask` step: starts the declared child (once) and completes with its results. */
+function subtaskHandler(decl: {
+  namespace?: string | undefined;
+  name: string;
+  version?: string | undefined;
+  context?: string | undefined;
+}): StepHandler {
+  return async ({ context, startChild }) => {
+    let childContext: unknown = context;
+    for (const part of decl.context ? decl.context.split('.') : []) {
+      childContext = (childContext as Record<string, unknown> | undefined)?.[part];
+    }
+    if (typeof childContext !== 'object' || childContext === null || Array.isArray(childContext)) {
+      throw new PermanentError(`the child's context (context.${decl.context}) must be an object`, {
+        code: 'INVALID_CHILD_CONTEXT',
+      });
+    }
+    const child = await startChild({
+      ...(decl.namespace ? { namespace: decl.namespace } : {}),
+      name: decl.name,
+      ...(decl.version ? { version: decl.version } : {}),
+      context: childContext as Record<string, unknown>,
+    });
+    return { childTaskId: child.taskId, results: child.results };
+  };
 }
 
 function waitOf(step: {
@@ -179,6 +215,7 @@ function dependencyProblems(
     handler?: unknown;
     sleep?: unknown;
     signal?: unknown;
+    subtask?: unknown;
   }>,
 ): Problem[] {
   const problems: Problem[] = [];
@@ -317,7 +354,10 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
     Object.freeze({
       position: i,
       name: s.name,
-      handler: (s.handler ?? WAIT_HANDLER_NAME) as StepHandler<never> | string,
+      handler: (s.handler ??
+        (s.kind === 'subtask' && s.subtask ? subtaskHandler(s.subtask) : WAIT_HANDLER_NAME)) as
+        | StepHandler<never>
+        | string,
       dependsOn: Object.freeze([...(s.dependsOn ?? [])]),
       parentPositions: Object.freeze(parents[i]!),
       childPositions: Object.freeze(children[i]!),

@@ -9,7 +9,13 @@ import type {
 } from '../model/flow-control.js';
 import type { IdentityStrategy, IdentityStrategyName } from '../model/identity-strategies.js';
 import type { Logger } from '../model/logger.js';
-import type { SignalWaitDefinition, SleepDefinition, StepKind, TemplateWait } from '../model/step-kinds.js';
+import type {
+  SignalWaitDefinition,
+  SleepDefinition,
+  StepKind,
+  SubtaskDefinition,
+  TemplateWait,
+} from '../model/step-kinds.js';
 
 /** A JSON Schema object (draft-07 keywords; validated with ajv when the template is registered). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -61,6 +67,28 @@ export interface StepContext<
    * subscribers once this attempt's outcome is recorded (see docs/events.md).
    */
   publish(name: string, payload?: Record<string, unknown>): void;
+  /**
+   * Starts a child task and waits for it (docs/workflows.md#child-workflows): the step stops here without
+   * holding a worker slot or spending an attempt, and runs again when the child finishes; this call then
+   * resolves to the child's results (the results of its last steps, by name), or throws when the child
+   * did not complete. Code before it runs again too: keep it idempotent.
+   */
+  startChild(request: ChildTaskRequest): Promise<ChildTaskResult>;
+}
+
+/** What `ctx.startChild` creates. */
+export interface ChildTaskRequest {
+  readonly namespace?: string;
+  readonly name: string;
+  readonly version?: string;
+  readonly context?: Record<string, unknown>;
+  readonly tags?: readonly string[];
+}
+
+/** A finished child: its id and the results of its last steps (those no other step depends on), by name. */
+export interface ChildTaskResult {
+  readonly taskId: number;
+  readonly results: Readonly<Record<string, unknown>>;
 }
 
 /** The parts of a step context the Tasker's telemetry provides. */
@@ -123,6 +151,8 @@ export interface StepDefinition<TContext = Record<string, unknown>> {
   readonly sleep?: SleepDefinition;
   /** kind `signal`: the signal it waits for, and an optional timeout. */
   readonly signal?: SignalWaitDefinition;
+  /** kind `subtask`: the child task to start and wait for (docs/workflows.md#child-workflows). */
+  readonly subtask?: SubtaskDefinition;
 }
 
 export interface TaskDefinition<TContext = Record<string, unknown>> {

@@ -1,11 +1,12 @@
 /**
  * What kinds of step a template may declare (docs/workflows.md): `step` runs its handler; `decision`
  * chooses which of the steps below it run; `sleep` waits for a duration or until a time; `signal` waits
- * for a named signal sent to its task. The waits run no handler of yours and hold no worker slot.
+ * for a named signal sent to its task; `subtask` starts a child task and completes with its results. The
+ * waits and subtasks run no handler of yours and hold no worker slot while they wait.
  */
 import { z } from 'zod';
 
-export const STEP_KINDS = ['step', 'decision', 'sleep', 'signal'] as const;
+export const STEP_KINDS = ['step', 'decision', 'sleep', 'signal', 'subtask'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** The built-in handler that ends a wait (registered by every Tasker). */
@@ -52,6 +53,21 @@ export const signalWaitSchema = z
   })
   .strict();
 
+export const subtaskSchema = z
+  .object({
+    namespace: z.string().min(1).max(64).optional(),
+    name: z.string({ error: 'expected the name of the child task' }).min(1).max(64),
+    version: z.string().min(1).max(64).optional(),
+    /** A context path whose object is the child's context; default: the parent's whole context. */
+    context: z
+      .string()
+      .transform((s) => s.replace(/^context\./, ''))
+      .pipe(z.string().regex(KEY_PATH, 'expected a context path such as "shipment"'))
+      .optional(),
+  })
+  .strict();
+
+export type SubtaskDefinition = z.input<typeof subtaskSchema>;
 export type SleepDefinition = z.input<typeof sleepSchema>;
 export type SignalWaitDefinition = z.input<typeof signalWaitSchema>;
 

@@ -22,6 +22,9 @@ export interface Task {
   readonly priority: number;
   /** Its task-scoped concurrency key (`group=value`); null: none. */
   readonly concurrencyKey: string | null;
+  /** A child task: the task and step that started it (docs/workflows.md#child-workflows); null: none. */
+  readonly parentTaskId: number | null;
+  readonly parentStepId: number | null;
   readonly identityKey: string | null;
   readonly correlationId: string | null;
   readonly traceparent: string | null;

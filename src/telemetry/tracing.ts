@@ -58,6 +58,8 @@ export type StepSpanInput = StepRunInfo;
 /** What a step attempt came to, read from the worker's outcome. */
 export interface AttemptOutcome {
   readonly ok: boolean;
+  /** The attempt started this child task and waits for it. */
+  readonly await_child?: number;
   readonly permanent?: boolean;
   readonly error?: { readonly class: string; readonly message: string };
 }
@@ -135,6 +137,9 @@ export function createTracing(provider: TracerProvider): Tracing {
         const outcome = outcomeOf(result);
         if (!outcome) {
           span.setAttribute('tasker.step.outcome', 'abandoned');
+        } else if (outcome.await_child !== undefined) {
+          span.setAttribute('tasker.step.outcome', 'waiting_for_child');
+          span.setAttribute('tasker.child_task_id', outcome.await_child);
         } else if (outcome.ok) {
           span.setAttribute('tasker.step.outcome', 'completed');
           span.setStatus({ code: SpanStatusCode.OK });

@@ -172,7 +172,7 @@ function toStep(step: StepTemplateFields): MappedStep {
       step.handler_class ??
       (usesBuiltInApiHandler(step)
         ? HTTP_HANDLER_NAME
-        : step.kind === 'sleep' || step.kind === 'signal'
+        : step.kind === 'sleep' || step.kind === 'signal' || step.kind === 'subtask'
           ? undefined
           : ''),
     dependsOn: [...new Set(dependsOn)],
@@ -188,6 +188,7 @@ function toStep(step: StepTemplateFields): MappedStep {
     rateLimits: step.rate_limits,
     kind: step.kind,
     sleep: step.sleep,
+    subtask: step.subtask,
     signal: step.signal
       ? {
           name: step.signal.name,
@@ -265,7 +266,13 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
   merged.forEach((step, i) => {
     const label = stepLabel(merged, i);
     problems.push(...aliasProblems(step, label));
-    if (step.handler === undefined && step.handler_class === undefined && !usesBuiltInApiHandler(step)) {
+    const runsNoHandler = step.kind === 'sleep' || step.kind === 'signal' || step.kind === 'subtask';
+    if (
+      step.handler === undefined &&
+      step.handler_class === undefined &&
+      !usesBuiltInApiHandler(step) &&
+      !runsNoHandler
+    ) {
       problems.push({
         path: `${label}.handler`,
         message:

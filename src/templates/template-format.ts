@@ -14,7 +14,7 @@ import {
   taskConcurrencySchema,
 } from '../model/flow-control.js';
 import { IDENTITY_STRATEGY_NAMES } from '../model/identity-strategies.js';
-import { STEP_KINDS } from '../model/step-kinds.js';
+import { STEP_KINDS, subtaskSchema } from '../model/step-kinds.js';
 
 // The same rule as defineTask's names (kept in step by the template tests).
 const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';
@@ -98,6 +98,10 @@ const stepFields = {
     .strict()
     .optional()
     .meta({ description: 'kind signal: the signal it waits for, and an optional timeout.' }),
+  subtask: subtaskSchema.optional().meta({
+    description:
+      'kind subtask: { namespace, name, version, context: <context path> }, the child task to run.',
+  }),
   rate_limits: z
     .array(rateLimitUseSchema)
     .max(10)

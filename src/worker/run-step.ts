@@ -7,6 +7,7 @@ import type { StepContext, StepHandler } from '../definitions/types.js';
 import { diagnose } from '../diagnostics/diagnose.js';
 import type { BackoffPolicy } from '../engine/backoff.js';
 import { retryDelayMs } from '../engine/backoff.js';
+import { ChildPending } from '../engine/child-tasks.js';
 import type { SerializedError, StepOutcome } from '../engine/sql/dispatch-queries.js';
 import {
   PermanentError,
@@ -122,6 +123,10 @@ export async function runStep(run: StepRun): Promise<StepOutcome | null> {
 
 function failure(run: StepRun, error: unknown): StepOutcome | null {
   if (error instanceof StepAbortedError && error.reason !== 'task_cancelled') return null;
+  // Not a failure: the step started a child task and waits for it (migration 22).
+  if (error instanceof ChildPending) {
+    return { step_id: run.stepId, attempt: run.leaseAttempt, ok: true, await_child: error.childTaskId };
+  }
   const permanent = error instanceof PermanentError || error instanceof StepAbortedError;
   const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
   return {

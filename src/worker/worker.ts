@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import { isTransientDatabaseError, isUnregisteredWorker } from '../db/sql-errors.js';
 import type { StepContextExtras, StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
 import type { BackoffPolicy } from '../engine/backoff.js';
+import type { ChildTasks } from '../engine/child-tasks.js';
 import type { NotificationHub } from '../engine/notifications.js';
 import {
   claimSteps,
@@ -102,6 +103,8 @@ export interface WorkerDeps {
   /** Resolves a step's handler (functions as they are; names through the handler registry). */
   readonly resolveHandler: (template: TaskTemplate, step: TemplateStep) => StepHandler<never>;
   readonly instrumentation?: WorkerInstrumentation;
+  /** Starts child tasks for `ctx.startChild` (docs/workflows.md#child-workflows). */
+  readonly children: ChildTasks;
   /** Called once the worker has stopped. */
   readonly onStopped?: (worker: Worker) => void;
 }
@@ -270,6 +273,8 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   ): void {
     for (const { outcome, info, durationMs } of batch) {
       const base = { ...info, durationMs, workerId: id };
+      // Waiting for a child task is not an outcome: the step runs again when the child finishes.
+      if (outcome.await_child !== undefined) continue;
       if (refused.has(outcome.step_id)) {
         log.warn({ stepId: outcome.step_id }, 'outcome refused: the step is no longer leased to this worker');
         events.emit('step.outcome_refused', base);
@@ -393,6 +398,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       return;
     }
     const { template, step, handler } = entry;
+    let childCalls = 0;
     const run = () =>
       runStep({
         stepId,
@@ -420,6 +426,8 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
           config: step.config,
           attempt,
           ...(deps.instrumentation?.stepContext?.(info, step) ?? { log, publish: unavailablePublish }),
+          startChild: (request) =>
+            deps.children.start({ taskId: row.task_id!, stepId, call: childCalls++ }, request),
         },
       });
     const wrap = deps.instrumentation?.runStep;

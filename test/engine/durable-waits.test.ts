@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createApiServer } from '../../src/api/index.js';
 import { defineTask, isTaskerError } from '../../src/index.js';
+import { mapTemplate } from '../../src/templates/map-template.js';
 import { BACKENDS, sleep, testTasker } from '../helpers.js';
 
 const apps: FastifyInstance[] = [];
@@ -187,6 +188,29 @@ describe.each(BACKENDS)('durable waits on %s', (backend) => {
     expect(body.data!.signalTask.taskId).toBe(second.id);
     const done = await tasker.waitForTask(second.id, { timeoutMs: 10_000 });
     expect(done.steps[0]!.results).toMatchObject({ payload: { door: 4 } });
+  });
+
+  test('YAML: sleep and signal steps need no handler', () => {
+    const mapped = mapTemplate(
+      {
+        name: 'gate',
+        step_templates: [
+          {
+            name: 'open',
+            kind: 'signal',
+            signal: { name: 'open', timeout_ms: 1000, timeout_retryable: true },
+          },
+          { name: 'nap', kind: 'sleep', sleep: { ms: 5 }, depends_on_step: 'open' },
+        ],
+      },
+      'test',
+    );
+    expect(mapped.problems).toEqual([]);
+    expect(mapped.definition!.steps[0]).toMatchObject({
+      kind: 'signal',
+      signal: { name: 'open', timeoutMs: 1000, timeoutRetryable: true },
+    });
+    expect(defineTask(mapped.definition!).steps[1]!.wait).toEqual({ kind: 'sleep', ms: 5, untilPath: null });
   });
 
   test('a wait step with a handler, or without its wait, is refused when defined', () => {

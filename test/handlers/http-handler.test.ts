@@ -50,6 +50,7 @@ function stepContext(config: Record<string, unknown>, extra: Partial<StepContext
     signal: new AbortController().signal,
     log: pino({ level: 'silent' }),
     publish: () => {},
+    startChild: () => Promise.reject(new Error('no child tasks here')),
     ...extra,
   };
 }

@@ -41,6 +41,7 @@ function context(url: string): StepContext {
     signal: new AbortController().signal,
     log: pino({ level: 'silent' }),
     publish: () => {},
+    startChild: () => Promise.reject(new Error('no child tasks here')),
   } as StepContext;
 }
 

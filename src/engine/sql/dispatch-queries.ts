@@ -33,6 +33,8 @@ export interface StepOutcome {
   readonly error?: SerializedError;
   readonly permanent?: boolean;
   readonly retry_delay_ms?: number;
+  /** The attempt started this child task and waits for it (not an outcome; migration 22). */
+  readonly await_child?: number;
   /** A decision step's children it did not choose (they are skipped, and what only they lead to). */
   readonly skip_children?: readonly string[];
   /** The handler threw RateLimitedError (a 429): the step's rate limits slow down. Not read by SQL. */

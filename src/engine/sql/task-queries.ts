@@ -20,6 +20,8 @@ interface TaskRow {
   task_run_at: Date | null;
   priority: number;
   concurrency_key: string | null;
+  parent_task_id: string | null;
+  parent_step_id: string | null;
   identity_key: string | null;
   correlation_id: string | null;
   traceparent: string | null;
@@ -64,7 +66,7 @@ interface StepRow {
 
 export function taskColumns(schema: string): string {
   return `t.id, ns.name AS namespace, nt.name, nt.version, t.state, t.context, t.initiator, t.source_system, t.reason,
-    t.tags, t.bypass_steps, t.requested_at, t.run_at AS task_run_at, t.priority, t.concurrency_key, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
+    t.tags, t.bypass_steps, t.requested_at, t.run_at AS task_run_at, t.priority, t.concurrency_key, t.parent_task_id, t.parent_step_id, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
     t.unfinished_steps, t.failed_steps, t.created_at, t.updated_at, t.started_at, t.completed_at
     FROM ${schema}.tasks t
     JOIN ${schema}.named_tasks nt ON nt.id = t.named_task_id
@@ -88,6 +90,8 @@ export function toTask(r: TaskRow): Task {
     runAt: r.task_run_at,
     priority: r.priority,
     concurrencyKey: r.concurrency_key,
+    parentTaskId: r.parent_task_id === null ? null : Number(r.parent_task_id),
+    parentStepId: r.parent_step_id === null ? null : Number(r.parent_step_id),
     identityKey: r.identity_key,
     correlationId: r.correlation_id,
     traceparent: r.traceparent,
