@@ -17,6 +17,8 @@ import {
 } from '../model/flow-control.js';
 import { IDENTITY_STRATEGY_NAMES, normalizeIdentityStrategy } from '../model/identity-strategies.js';
 import {
+  DEFAULT_MAX_BATCH_ITEMS,
+  MAX_BATCH_ITEMS,
   STEP_KINDS,
   signalWaitSchema,
   sleepSchema,
@@ -87,6 +89,18 @@ const stepSchema = z
     sleep: sleepSchema.optional(),
     signal: signalWaitSchema.optional(),
     subtask: subtaskSchema.optional(),
+    batch: z
+      .object({
+        handler: z.union([z.string().min(1), z.custom<StepHandler>((v) => typeof v === 'function')], {
+          error: 'expected the handler of one item: a function or the name of a registered handler',
+        }),
+        maxItems: z.number().int().positive().max(MAX_BATCH_ITEMS).optional(),
+        retryLimit: z.number().int().positive().max(MAX_RETRY_LIMIT).optional(),
+        retryable: z.boolean().optional(),
+        timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
+      })
+      .strict()
+      .optional(),
     rateLimits: z.array(rateLimitUseSchema).max(10, 'expected at most 10 rate limits').optional(),
   })
   .strict();
@@ -128,6 +142,7 @@ function kindProblems(
     sleep?: unknown;
     signal?: unknown;
     subtask?: unknown;
+    batch?: unknown;
   },
   i: number,
 ): Problem[] {
@@ -143,7 +158,7 @@ function kindProblems(
   if (waits && step.handler !== undefined) {
     problems.push({ path: `steps[${i}].handler`, message: `a ${kind} step runs no handler: remove it` });
   }
-  for (const field of ['sleep', 'signal', 'subtask'] as const) {
+  for (const field of ['sleep', 'signal', 'subtask', 'batch'] as const) {
     if (kind === field && step[field] === undefined) {
       problems.push({ path: `steps[${i}].${field}`, message: `required for a ${field} step` });
     }
@@ -216,6 +231,7 @@ function dependencyProblems(
     sleep?: unknown;
     signal?: unknown;
     subtask?: unknown;
+    batch?: unknown;
   }>,
 ): Problem[] {
   const problems: Problem[] = [];
@@ -286,6 +302,9 @@ function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string 
       ...(s.rateLimits.length > 0 ? { rateLimits: s.rateLimits } : {}),
       ...(s.kind && s.kind !== 'step' ? { kind: s.kind } : {}),
       ...(s.wait ? { wait: s.wait } : {}),
+      ...(s.batch
+        ? { batch: { ...s.batch, handler: typeof s.batch.handler === 'string' ? s.batch.handler : null } }
+        : {}),
     })),
     // Only when declared, so that templates written before flow control keep their hash.
     ...(template.priority !== 0 ? { priority: template.priority } : {}),
@@ -375,6 +394,15 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
       rateLimits: normalizeRateLimits(s.rateLimits),
       kind: s.kind ?? 'step',
       wait: waitOf(s),
+      batch: s.batch
+        ? Object.freeze({
+            handler: s.batch.handler as StepHandler<never> | string,
+            maxItems: s.batch.maxItems ?? DEFAULT_MAX_BATCH_ITEMS,
+            retryLimit: s.batch.retryable === false ? 1 : (s.batch.retryLimit ?? DEFAULT_RETRY_LIMIT),
+            retryable: s.batch.retryable ?? true,
+            timeoutMs: s.batch.timeoutMs ?? null,
+          })
+        : null,
     }),
   );
   const base = {

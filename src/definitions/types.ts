@@ -74,6 +74,13 @@ export interface StepContext<
    * did not complete. Code before it runs again too: keep it idempotent.
    */
   startChild(request: ChildTaskRequest): Promise<ChildTaskResult>;
+  /**
+   * A batch worker: saves progress durably (docs/workflows.md#batches); after a crash or a retry the next
+   * attempt finds it in `lastCheckpoint`. Other steps: refused.
+   */
+  checkpoint(value: unknown): Promise<void>;
+  /** A batch worker: the last value it saved with `checkpoint` (undefined: none yet). */
+  readonly lastCheckpoint: unknown;
 }
 
 /** What `ctx.startChild` creates. */
@@ -153,6 +160,23 @@ export interface StepDefinition<TContext = Record<string, unknown>> {
   readonly signal?: SignalWaitDefinition;
   /** kind `subtask`: the child task to start and wait for (docs/workflows.md#child-workflows). */
   readonly subtask?: SubtaskDefinition;
+  /**
+   * kind `batch`: its handler returns `{ items: [...] }` (or `{ batches: [...] }`); each item runs as a
+   * worker step with this handler, and the batch step completes with their results in order
+   * (docs/workflows.md#batches).
+   */
+  readonly batch?: BatchDefinition<TContext>;
+}
+
+export interface BatchDefinition<TContext = Record<string, unknown>> {
+  /** Runs one item: `inputs` is the item; `checkpoint(value)` saves progress, `lastCheckpoint` reads it. */
+  readonly handler: StepHandler<TContext> | string;
+  /** Most items. @defaultValue 10000 */
+  readonly maxItems?: number;
+  /** Attempts of each worker in all. @defaultValue 3 */
+  readonly retryLimit?: number;
+  readonly retryable?: boolean;
+  readonly timeoutMs?: number;
 }
 
 export interface TaskDefinition<TContext = Record<string, unknown>> {
@@ -203,6 +227,14 @@ export interface TemplateStep {
   readonly kind: StepKind;
   /** The wait of a `sleep` or `signal` step; null for the others. */
   readonly wait: TemplateWait | null;
+  /** A `batch` step's workers; null for the others. */
+  readonly batch: {
+    readonly handler: StepHandler<never> | string;
+    readonly maxItems: number;
+    readonly retryLimit: number;
+    readonly retryable: boolean;
+    readonly timeoutMs: number | null;
+  } | null;
   /** Its own concurrency key (step scope); null: none, or the task's step-scoped one. */
   readonly concurrency: TemplateConcurrency | null;
   readonly rateLimits: readonly TemplateRateLimit[];

@@ -6,7 +6,12 @@
  */
 import { z } from 'zod';
 
-export const STEP_KINDS = ['step', 'decision', 'sleep', 'signal', 'subtask'] as const;
+export const STEP_KINDS = ['step', 'decision', 'sleep', 'signal', 'subtask', 'batch'] as const;
+
+/** Most worker steps one batch step may create, unless it says otherwise (`batch.maxItems`). */
+export const DEFAULT_MAX_BATCH_ITEMS = 10_000;
+/** What a task may hold in all (positions are smallints). */
+export const MAX_BATCH_ITEMS = 30_000;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** The built-in handler that ends a wait (registered by every Tasker). */

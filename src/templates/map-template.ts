@@ -189,6 +189,15 @@ function toStep(step: StepTemplateFields): MappedStep {
     kind: step.kind,
     sleep: step.sleep,
     subtask: step.subtask,
+    batch: step.batch
+      ? {
+          handler: step.batch.handler,
+          maxItems: step.batch.max_items,
+          retryLimit: step.batch.retry_limit,
+          retryable: step.batch.retryable,
+          timeoutMs: step.batch.timeout_ms,
+        }
+      : undefined,
     signal: step.signal
       ? {
           name: step.signal.name,

@@ -98,6 +98,20 @@ const stepFields = {
     .strict()
     .optional()
     .meta({ description: 'kind signal: the signal it waits for, and an optional timeout.' }),
+  batch: z
+    .object({
+      handler: handlerRef,
+      max_items: z.number().int().positive().max(30_000).optional(),
+      retry_limit: z.number().int().min(1).max(MAX_RETRY_LIMIT).optional(),
+      retryable: z.boolean().optional(),
+      timeout_ms: z.number().int().min(1).max(MAX_TIMEOUT_MS).optional(),
+    })
+    .strict()
+    .optional()
+    .meta({
+      description:
+        "kind batch: the handler of one item (its handler returns { items }), and the workers' limits.",
+    }),
   subtask: subtaskSchema.optional().meta({
     description:
       'kind subtask: { namespace, name, version, context: <context path> }, the child task to run.',

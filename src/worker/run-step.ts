@@ -17,6 +17,7 @@ import {
   StepTimeoutError,
 } from '../errors.js';
 import { checkDecision } from '../model/decision.js';
+import { itemsOf } from './batch-steps.js';
 
 const MAX_STACK = 8000;
 
@@ -59,6 +60,13 @@ export interface StepRun {
   readonly backoff: BackoffPolicy;
   /** A decision step: the names of the steps that depend on it (its answer must name some of them). */
   readonly decisionChildren?: readonly string[];
+  /** A batch step's planning run: its result names the items its workers run. */
+  readonly batch?: {
+    readonly maxItems: number;
+    readonly retryLimit: number;
+    readonly retryable: boolean;
+    readonly timeoutMs: number | null;
+  };
 }
 
 /**
@@ -98,6 +106,24 @@ export async function runStep(run: StepRun): Promise<StepOutcome | null> {
           class: 'ResultsNotSerializableError',
           message: `the handler's result cannot be stored as JSON: ${(error as Error).message}`,
         }),
+      };
+    }
+    if (run.batch) {
+      const planned = itemsOf(run.context.step.name, run.batch.maxItems, results);
+      if (!planned.ok) return failure(run, new PermanentError(planned.message, { code: 'INVALID_BATCH' }));
+      // No items: nothing to wait for; the batch's results are the empty list.
+      if (planned.items.length === 0)
+        return { step_id: run.stepId, attempt: run.leaseAttempt, ok: true, results: [] };
+      return {
+        step_id: run.stepId,
+        attempt: run.leaseAttempt,
+        ok: true,
+        await_batch: {
+          items: planned.items,
+          retryable: run.batch.retryable,
+          retry_limit: run.batch.retryLimit,
+          timeout_ms: run.batch.timeoutMs,
+        },
       };
     }
     if (run.decisionChildren) {

@@ -31,6 +31,7 @@ import {
   finishSteps,
   nextRunAt,
   type StepOutcome,
+  saveCheckpoint,
 } from '../engine/sql/dispatch-queries.js';
 import { reportRateLimited } from '../engine/sql/rate-limit-queries.js';
 import type { SqlContext } from '../engine/sql/sql-context.js';
@@ -42,10 +43,11 @@ import {
   releaseUnknownSteps,
   stopWorker,
 } from '../engine/sql/worker-queries.js';
-import { StepAbortedError } from '../errors.js';
+import { StepAbortedError, TaskerError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../model/logger.js';
 import type { StepRunInfo } from '../model/step-run.js';
+import { batchOf, setUpRow, workersKey } from './batch-steps.js';
 import { runStep } from './run-step.js';
 
 export interface WorkerOptions {
@@ -135,7 +137,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   const namedTaskIds = [...deps.templates.keys()];
   const handlers = new Map<
     string,
-    { template: TaskTemplate; step: TemplateStep; handler: StepHandler<never> }
+    { template: TaskTemplate; step: TemplateStep; handler: StepHandler<never>; worker: boolean }
   >();
   for (const [templateId, template] of deps.templates) {
     for (const step of template.steps) {
@@ -143,7 +145,16 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         template,
         step,
         handler: deps.resolveHandler(template, step),
+        worker: false,
       });
+      if (step.batch) {
+        handlers.set(`${templateId}/${workersKey(step.name)}`, {
+          template,
+          step,
+          handler: deps.resolveHandler(template, { ...step, handler: step.batch.handler }),
+          worker: true,
+        });
+      }
     }
   }
 
@@ -274,7 +285,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     for (const { outcome, info, durationMs } of batch) {
       const base = { ...info, durationMs, workerId: id };
       // Waiting for a child task is not an outcome: the step runs again when the child finishes.
-      if (outcome.await_child !== undefined) continue;
+      if (outcome.await_child !== undefined || outcome.await_batch !== undefined) continue;
       if (refused.has(outcome.step_id)) {
         log.warn({ stepId: outcome.step_id }, 'outcome refused: the step is no longer leased to this worker');
         events.emit('step.outcome_refused', base);
@@ -345,7 +356,10 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       abandoned: false,
     };
     running.set(stepId, execution);
-    const entry = handlers.get(`${row.named_task_id}/${row.step_name}`);
+    const batch = batchOf(row.step_name!);
+    const entry =
+      handlers.get(`${row.named_task_id}/${row.step_name}`) ??
+      (batch === null ? undefined : handlers.get(`${row.named_task_id}/${workersKey(batch)}`));
     const attempt = row.attempt! - row.attempts_base!;
     const startedAt = performance.now();
     const info: StepRunInfo = {
@@ -397,20 +411,22 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       });
       return;
     }
-    const { template, step, handler } = entry;
+    const { template, step } = entry;
+    const setup = setUpRow(step, entry.handler, entry.worker, row.inputs);
     let childCalls = 0;
     const run = () =>
       runStep({
         stepId,
         leaseAttempt: row.attempt!,
         attempt,
-        handler,
+        handler: setup.handler,
         timeoutMs: row.timeout_ms,
         controller: execution.controller,
         backoff: config.backoff,
         ...(step.kind === 'decision'
           ? { decisionChildren: step.childPositions.map((p) => template.steps[p]!.name) }
           : {}),
+        ...(step.batch && !entry.worker && setup.handler === entry.handler ? { batch: step.batch } : {}),
         context: {
           task: {
             id: row.task_id!,
@@ -419,9 +435,22 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
             version: template.version,
             correlationId: row.correlation_id,
           },
-          step: { id: stepId, name: step.name, attempt, retryLimit: row.retry_limit! },
+          step: { id: stepId, name: row.step_name!, attempt, retryLimit: row.retry_limit! },
           context: row.context ?? {},
-          inputs: row.inputs ?? null,
+          inputs: setup.inputs,
+          lastCheckpoint: setup.lastCheckpoint,
+          checkpoint: async (value) => {
+            if (!entry.worker) {
+              throw new TaskerError(
+                'TASKER_OPERATION_NOT_ALLOWED',
+                'checkpoint() is for the worker steps of a batch',
+              );
+            }
+            const json = JSON.stringify(value === undefined ? null : value);
+            if (!(await saveCheckpoint(sql, stepId, row.attempt!, json))) {
+              log.warn({ stepId }, 'checkpoint not saved: the step is no longer leased to this worker');
+            }
+          },
           parents: row.parent_results ?? {},
           config: step.config,
           attempt,

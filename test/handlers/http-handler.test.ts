@@ -51,6 +51,8 @@ function stepContext(config: Record<string, unknown>, extra: Partial<StepContext
     log: pino({ level: 'silent' }),
     publish: () => {},
     startChild: () => Promise.reject(new Error('no child tasks here')),
+    checkpoint: () => Promise.reject(new Error('not a batch worker')),
+    lastCheckpoint: undefined,
     ...extra,
   };
 }

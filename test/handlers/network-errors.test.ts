@@ -42,6 +42,8 @@ function context(url: string): StepContext {
     log: pino({ level: 'silent' }),
     publish: () => {},
     startChild: () => Promise.reject(new Error('no child tasks here')),
+    checkpoint: () => Promise.reject(new Error('not a batch worker')),
+    lastCheckpoint: undefined,
   } as StepContext;
 }
 

@@ -33,6 +33,13 @@ export interface StepOutcome {
   readonly error?: SerializedError;
   readonly permanent?: boolean;
   readonly retry_delay_ms?: number;
+  /** A batch step's items: its workers are created and it waits for them (not an outcome; migration 23). */
+  readonly await_batch?: {
+    readonly items: readonly unknown[];
+    readonly retryable: boolean;
+    readonly retry_limit: number;
+    readonly timeout_ms: number | null;
+  };
   /** The attempt started this child task and waits for it (not an outcome; migration 22). */
   readonly await_child?: number;
   /** A decision step's children it did not choose (they are skipped, and what only they lead to). */
@@ -79,6 +86,20 @@ export async function finishSteps(
     [workerId, JSON.stringify(outcomes), claimLimit, namedTaskIds],
   );
   return rows;
+}
+
+/** Saves a batch worker's checkpoint under its lease (migration 23); false when the lease is gone. */
+export async function saveCheckpoint(
+  sql: SqlContext,
+  stepId: number,
+  attempt: number,
+  json: string,
+): Promise<boolean> {
+  const { rows } = await sql.db.query<{ saved: boolean }>(
+    `SELECT ${sql.schema}.save_checkpoint($1, $2, $3) AS saved`,
+    [stepId, attempt, json],
+  );
+  return rows[0]?.saved === true;
 }
 
 export async function nextRunAt(
