@@ -5,6 +5,7 @@
 import type { BenchSection } from './section.js';
 import { claimSection } from './workloads/claim-section.js';
 import { costSection } from './workloads/cost-section.js';
+import { childrenSection, fanoutSection } from './workloads/dynamic-sections.js';
 import { flowControlSection } from './workloads/flow-control-section.js';
 import { httpSection, telemetrySection } from './workloads/overhead-sections.js';
 import { statusSection } from './workloads/status-section.js';
@@ -24,6 +25,8 @@ export const SECTIONS: readonly BenchSection[] = [
   statusSection,
   costSection,
   flowControlSection,
+  fanoutSection,
+  childrenSection,
   telemetrySection,
   httpSection,
 ];

@@ -95,6 +95,18 @@ describe('npm run bench at a tiny scale', () => {
       expect(flow.hot!.tasks).toBe(scaled(b, 2_000, 10));
       expect(flow.slots!.tasks).toBe(scaled(b, 2_000, 10));
 
+      // Dynamic workflows: every worker step ran, every parent got its child's results.
+      const fanout = details('fanout') as unknown as {
+        tasks: number;
+        items: number;
+        workerRuns: number;
+        converged: number;
+      };
+      expect(fanout.workerRuns).toBe(fanout.tasks * fanout.items);
+      expect(fanout.converged).toBe(fanout.tasks);
+      const children = details('children') as unknown as { parents: number; finished: number };
+      expect(children.finished).toBe(children.parents);
+
       // The history really holds the finished tasks asked for (plus the model task it was cloned from).
       const e = section('e').runs[0]!.details as {
         historyTasks: number;
