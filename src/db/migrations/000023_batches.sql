@@ -14,8 +14,6 @@ ALTER TABLE :TASKER_SCHEMA.steps
 COMMENT ON COLUMN :TASKER_SCHEMA.steps.batch_parent_id IS 'A batch worker: the batch step that created it.';
 COMMENT ON COLUMN :TASKER_SCHEMA.steps.batch_index IS 'A batch worker: its item''s place in the batch (from 0).';
 COMMENT ON COLUMN :TASKER_SCHEMA.steps.batch_pending IS 'A batch step: its workers not finished yet.';
-CREATE INDEX steps_batch_workers ON :TASKER_SCHEMA.steps (batch_parent_id, batch_index)
-  WHERE batch_parent_id IS NOT NULL;
 
 -- Internal: outcomes [{step_id, attempt, await_batch: {items, retryable, retry_limit, timeout_ms}}] of
 -- batch steps under their leases: the workers are created and the batch step waits for them.
@@ -88,7 +86,8 @@ BEGIN
   SELECT jsonb_agg(w.results ORDER BY w.batch_index),
     jsonb_agg(w.name ORDER BY w.batch_index) FILTER (WHERE w.state NOT IN ('complete', 'resolved_manually', 'skipped'))
   INTO v_results, v_failed
-  FROM :TASKER_SCHEMA.steps w WHERE w.batch_parent_id = NEW.batch_parent_id;
+  -- Through the task's steps (its key), so that no index on batch_parent_id costs every other step.
+  FROM :TASKER_SCHEMA.steps w WHERE w.task_id = NEW.task_id AND w.batch_parent_id = NEW.batch_parent_id;
   UPDATE :TASKER_SCHEMA.steps SET parked_on = NULL, run_at = now(), updated_at = now(),
     inputs = CASE WHEN v_failed IS NULL THEN jsonb_build_object('batch_results', v_results)
       ELSE jsonb_build_object('batch_failed', v_failed) END
@@ -127,25 +126,28 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   r record;
+  v_special boolean;
   v_decided jsonb;
   v_claim bigint[];
   v_left integer := coalesce(p_claim_limit, 0);
 BEGIN
+  -- One look for the rare outcomes (children, batches, decisions); most round trips have none.
+  v_special := p_outcomes @? '$[*] ? (exists(@.await_child) || exists(@.await_batch) || exists(@.skip_children))';
   -- Steps that started a child task wait for it (not an attempt); the other outcomes are recorded.
-  IF p_outcomes @? '$[*] ? (exists(@.await_child))' THEN
+  IF v_special AND p_outcomes @? '$[*] ? (exists(@.await_child))' THEN
     PERFORM :TASKER_SCHEMA._await_children(p_worker_id, p_outcomes);
     p_outcomes := (SELECT coalesce(jsonb_agg(x), '[]') FROM jsonb_array_elements(p_outcomes) AS x
       WHERE NOT x ? 'await_child');
   END IF;
   -- Batch steps that returned their items fan out to one worker step each, and wait for them.
-  IF p_outcomes @? '$[*] ? (exists(@.await_batch))' THEN
+  IF v_special AND p_outcomes @? '$[*] ? (exists(@.await_batch))' THEN
     PERFORM :TASKER_SCHEMA._start_batches(p_worker_id, p_outcomes);
     p_outcomes := (SELECT coalesce(jsonb_agg(x), '[]') FROM jsonb_array_elements(p_outcomes) AS x
       WHERE NOT x ? 'await_batch');
   END IF;
   SELECT * INTO r FROM :TASKER_SCHEMA._record_outcomes(p_outcomes, p_worker_id);
   -- Decision steps that completed: the children they did not choose are skipped, with what only they lead to.
-  IF p_outcomes @? '$[*] ? (exists(@.skip_children))' THEN
+  IF v_special AND p_outcomes @? '$[*] ? (exists(@.skip_children))' THEN
     v_decided := :TASKER_SCHEMA._apply_decisions(p_outcomes);
   END IF;
 
