@@ -100,6 +100,20 @@ export const flowControlSection: BenchSection = {
           inFlight,
           'higher',
         ),
+        metric(
+          'flow.slots_in_flight',
+          '100 slots, no keys: mean steps in flight',
+          'steps',
+          slotsInFlight,
+          'higher',
+        ),
+        metric(
+          'flow.hot_keys_ratio',
+          '100 keys / 100 slots (in flight)',
+          'x',
+          inFlight / slotsInFlight,
+          'higher',
+        ),
       ],
       details: {
         plain: { tasks: plain.tasks, elapsedS: plain.elapsedS },

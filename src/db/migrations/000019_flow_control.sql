@@ -181,6 +181,9 @@ DECLARE
   v_held bigint[] := '{}';
   v_admitted_tasks bigint[];
   v_first timestamptz;
+  v_names text[];
+  v_units double precision[];
+  v_enough boolean;
   v_held3 bigint[];
   v_parked3 bigint[];
   v_keys3 text[];
@@ -191,11 +194,28 @@ BEGIN
   -- then. The others take nothing: they are deferred to when their turn's units will be there, and
   -- checked again then. Tokens are taken when a step starts, so starts never outrun a bucket.
   IF p_flow & 4 <> 0 THEN
-    -- Buckets in name order, so that claims never wait for each other in a cycle.
-    PERFORM 1 FROM :TASKER_SCHEMA.rate_limits rl
-    WHERE rl.name IN (SELECT x ->> 'name' FROM :TASKER_SCHEMA.steps s, jsonb_array_elements(s.rate_limits) AS x
-      WHERE s.id = ANY (p_ids))
-    ORDER BY rl.name FOR UPDATE;
+    -- What the batch asks of each bucket, and whether every bucket has it all (the common case: one
+    -- update per bucket, nobody deferred). Buckets are locked in name order, so that claims never wait
+    -- for each other in a cycle.
+    SELECT array_agg(d.name ORDER BY d.name), array_agg(d.units ORDER BY d.name)
+    INTO v_names, v_units
+    FROM (
+      SELECT x ->> 'name' AS name, sum(coalesce((x ->> 'units')::double precision, 1)) AS units
+      FROM :TASKER_SCHEMA.steps s, jsonb_array_elements(s.rate_limits) AS x
+      WHERE s.id = ANY (p_ids) AND s.rate_limits IS NOT NULL GROUP BY 1
+    ) d;
+    SELECT bool_and(least(r.burst, r.tokens + extract(epoch FROM now() - r.tokens_at)::double precision
+        * :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at)) >= d.units)
+    INTO v_enough
+    FROM (SELECT rl.* FROM :TASKER_SCHEMA.rate_limits rl WHERE rl.name = ANY (v_names) ORDER BY rl.name FOR UPDATE) r
+    JOIN unnest(v_names, v_units) AS d (name, units) ON d.name = r.name;
+    IF v_enough THEN
+      UPDATE :TASKER_SCHEMA.rate_limits r SET tokens = least(r.burst, r.tokens
+          + extract(epoch FROM now() - r.tokens_at)::double precision
+          * :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at)) - d.units,
+        tokens_at = now()
+      FROM unnest(v_names, v_units) AS d (name, units) WHERE r.name = d.name;
+    ELSE
     WITH uses AS (
       SELECT u.id, u.ord, x ->> 'name' AS name, coalesce((x ->> 'units')::double precision, 1) AS units
       FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
@@ -237,6 +257,7 @@ BEGIN
          JOIN :TASKER_SCHEMA.steps s ON s.id = d.id));
       SELECT min(x) INTO v_first FROM unnest(v_deferred_at) AS x;
       PERFORM pg_notify(':TASKER_CHANNEL:ready', (floor(extract(epoch FROM v_first) * 1000))::bigint::text);
+    END IF;
     END IF;
   END IF;
 
@@ -465,50 +486,91 @@ COMMENT ON FUNCTION :TASKER_SCHEMA.next_run_at(integer[]) IS
 
 -- Releases: a step or task that held a key stops holding it: wake the key's oldest parked step (a
 -- task-scoped key: every parked step of the oldest waiting task). The shared lock waits for a claim that
--- holds the key, so a step it parked is seen; other releases do not block it.
-CREATE FUNCTION :TASKER_SCHEMA._wake_parked() RETURNS trigger
+-- holds the key, so a step it parked is seen; other releases do not block it. _wake_key does it for one
+-- key; steps release through the statement trigger that keeps the state counts (its transition tables
+-- hold every step that left in_progress), tasks through a row trigger (task-scoped keys are rare).
+CREATE FUNCTION :TASKER_SCHEMA._wake_key(p_key text, p_task_scoped boolean) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_key text := OLD.concurrency_key;
   v_task bigint;
   v_step bigint;
 BEGIN
-  PERFORM pg_advisory_xact_lock_shared(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || v_key, 0));
+  PERFORM pg_advisory_xact_lock_shared(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || p_key, 0));
   -- Looked up first: most releases find nobody waiting, and then write nothing.
-  IF TG_TABLE_NAME = 'tasks' THEN
+  IF p_task_scoped THEN
     SELECT p.task_id INTO v_task FROM :TASKER_SCHEMA.steps p
-    WHERE p.parked_on = v_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
+    WHERE p.parked_on = p_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
     ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id LIMIT 1;
     IF v_task IS NULL THEN
-      RETURN NULL;
+      RETURN false;
     END IF;
     UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
     WHERE s.id IN (SELECT p.id FROM :TASKER_SCHEMA.steps p
-      WHERE p.task_id = v_task AND p.parked_on = v_key FOR UPDATE SKIP LOCKED);
+      WHERE p.task_id = v_task AND p.parked_on = p_key FOR UPDATE SKIP LOCKED);
   ELSE
     SELECT p.id INTO v_step FROM :TASKER_SCHEMA.steps p
-    WHERE p.parked_on = v_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
+    WHERE p.parked_on = p_key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
     ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id
     LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF v_step IS NULL THEN
-      RETURN NULL;
+      RETURN false;
     END IF;
     UPDATE :TASKER_SCHEMA.steps SET parked_on = NULL WHERE id = v_step;
   END IF;
   -- (A step that a claim left ready because this release held the key is claimed again on that claim's
   -- own notification.)
   PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+  RETURN true;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._wake_key(text, boolean) IS
+  'Internal: a holder of a concurrency key finished; wakes what waits for the key.';
+
+-- The statement trigger of step updates (migration 10's _count_states for steps) now also releases keys:
+-- no second trigger, so a statement without keyed steps pays one scan of its old rows.
+CREATE FUNCTION :TASKER_SCHEMA._step_updates() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_key text;
+BEGIN
+  -- As _count_states: most updates change no state, and then nothing is written.
+  INSERT INTO :TASKER_SCHEMA.state_counts AS c (backend, entity, state, n)
+  SELECT pg_backend_pid(), 'step', x.state, sum(x.d) FROM (
+    SELECT r.state, 1 AS d FROM new_rows r
+    UNION ALL
+    SELECT r.state, -1 FROM old_rows r
+  ) x GROUP BY x.state HAVING sum(x.d) <> 0 ORDER BY x.state
+  ON CONFLICT (backend, entity, state) DO UPDATE SET n = c.n + excluded.n;
+  -- One wake-up per step that stopped holding its key, keys in order.
+  FOR v_key IN
+    SELECT o.concurrency_key FROM old_rows o
+    WHERE o.concurrency_key IS NOT NULL AND o.state = 'in_progress'
+      AND (SELECT n.state FROM new_rows n WHERE n.id = o.id) <> 'in_progress'
+    ORDER BY o.concurrency_key
+  LOOP
+    PERFORM :TASKER_SCHEMA._wake_key(v_key, false);
+  END LOOP;
   RETURN NULL;
 END $$;
-COMMENT ON FUNCTION :TASKER_SCHEMA._wake_parked() IS
-  'Internal (trigger): a holder of a concurrency key finished; wakes what waits for the key.';
+COMMENT ON FUNCTION :TASKER_SCHEMA._step_updates() IS
+  'Internal: statement trigger of step updates: state counts (as _count_states) and concurrency key '
+  'releases (steps that held a key stopped running).';
 
-CREATE TRIGGER steps_release_key AFTER UPDATE OF state ON :TASKER_SCHEMA.steps
-  FOR EACH ROW WHEN (OLD.state = 'in_progress' AND NEW.state <> 'in_progress' AND OLD.concurrency_key IS NOT NULL)
-  EXECUTE FUNCTION :TASKER_SCHEMA._wake_parked();
+CREATE FUNCTION :TASKER_SCHEMA._release_task_key() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM :TASKER_SCHEMA._wake_key(OLD.concurrency_key, true);
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._release_task_key() IS
+  'Internal (trigger): a task that held a task-scoped key finished; wake what waits.';
+
+DROP TRIGGER steps_count_updates ON :TASKER_SCHEMA.steps;
+CREATE TRIGGER steps_count_updates AFTER UPDATE ON :TASKER_SCHEMA.steps
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION :TASKER_SCHEMA._step_updates();
 CREATE TRIGGER tasks_release_key AFTER UPDATE OF state ON :TASKER_SCHEMA.tasks
   FOR EACH ROW WHEN (OLD.state = 'in_progress' AND NEW.state <> 'in_progress' AND OLD.concurrency_key IS NOT NULL)
-  EXECUTE FUNCTION :TASKER_SCHEMA._wake_parked();
+  EXECUTE FUNCTION :TASKER_SCHEMA._release_task_key();
 
 -- queue_stats as in migration 9 (it read the old ready index), plus the steps parked on a key.
 DROP FUNCTION :TASKER_SCHEMA.queue_stats();
