@@ -530,7 +530,8 @@ COMMENT ON FUNCTION :TASKER_SCHEMA._wake_key(text, boolean) IS
 CREATE FUNCTION :TASKER_SCHEMA._step_updates() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_key text;
+  v_keys text[];
+  v_freed integer[];
 BEGIN
   -- As _count_states: most updates change no state, and then nothing is written.
   INSERT INTO :TASKER_SCHEMA.state_counts AS c (backend, entity, state, n)
@@ -540,15 +541,34 @@ BEGIN
     SELECT r.state, -1 FROM old_rows r
   ) x GROUP BY x.state HAVING sum(x.d) <> 0 ORDER BY x.state
   ON CONFLICT (backend, entity, state) DO UPDATE SET n = c.n + excluded.n;
-  -- One wake-up per step that stopped holding its key, keys in order.
-  FOR v_key IN
-    SELECT o.concurrency_key FROM old_rows o
+  -- The keys of steps that stopped holding them (and how many slots each freed).
+  SELECT array_agg(k.key ORDER BY k.key), array_agg(k.n ORDER BY k.key) INTO v_keys, v_freed FROM (
+    SELECT o.concurrency_key AS key, count(*)::integer AS n FROM old_rows o
     WHERE o.concurrency_key IS NOT NULL AND o.state = 'in_progress'
       AND (SELECT n.state FROM new_rows n WHERE n.id = o.id) <> 'in_progress'
-    ORDER BY o.concurrency_key
-  LOOP
-    PERFORM :TASKER_SCHEMA._wake_key(v_key, false);
-  END LOOP;
+    GROUP BY o.concurrency_key
+  ) k;
+  IF v_keys IS NULL THEN
+    RETURN NULL;
+  END IF;
+  -- Shared locks first, in key order (they wait for a claim parking a step under one of them); then, in
+  -- a new statement that sees what such a claim committed, the oldest parked steps of each key wake.
+  PERFORM pg_advisory_xact_lock_shared(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || k, 0))
+  FROM unnest(v_keys) AS k ORDER BY k;
+  UPDATE :TASKER_SCHEMA.steps s SET parked_on = NULL
+  FROM (
+    SELECT w.id FROM unnest(v_keys, v_freed) AS f (key, n)
+    CROSS JOIN LATERAL (
+      SELECT p.id FROM :TASKER_SCHEMA.steps p
+      WHERE p.parked_on = f.key AND p.pending_parents = 0 AND p.state IN ('pending', 'waiting_for_retry')
+      ORDER BY ((p.run_at AT TIME ZONE 'UTC') - p.priority * interval '1 second'), p.id
+      LIMIT f.n FOR UPDATE SKIP LOCKED
+    ) w
+  ) woken
+  WHERE s.id = woken.id;
+  IF FOUND THEN
+    PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+  END IF;
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION :TASKER_SCHEMA._step_updates() IS
