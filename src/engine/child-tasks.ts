@@ -6,6 +6,7 @@
  */
 import type { ChildTaskRequest, ChildTaskResult } from '../definitions/types.js';
 import { PermanentError, TaskerError } from '../errors.js';
+import { MAX_PRIORITY } from '../model/flow-control.js';
 import type { TaskWithSteps } from '../model/types.js';
 import type { TaskCreator } from './create-tasks.js';
 import type { SqlContext } from './sql/sql-context.js';
@@ -23,7 +24,13 @@ export class ChildPending extends Error {
 export interface ChildTasks {
   /** `call` numbers the startChild calls of one handler run, so each gets its own child. */
   start(
-    parent: { readonly taskId: number; readonly stepId: number; readonly call: number },
+    parent: {
+      readonly taskId: number;
+      readonly stepId: number;
+      readonly call: number;
+      /** When the parent task was created: the child is claimed as if it had waited since then. */
+      readonly taskCreatedAt: Date | null;
+    },
     request: ChildTaskRequest,
   ): Promise<ChildTaskResult>;
 }
@@ -58,6 +65,12 @@ export function createChildTasks(deps: {
           context: request.context ?? {},
           ...(request.tags ? { tags: [...request.tags] } : {}),
           idempotencyKey: `child:${parent.stepId}:${parent.call}`,
+          // Started work first: the child ranks as if ready when its parent task was created, so under
+          // load it is not queued behind work that arrived after its parent.
+          priority: Math.min(
+            MAX_PRIORITY,
+            Math.max(0, Math.ceil((Date.now() - (parent.taskCreatedAt?.getTime() ?? Date.now())) / 1000)),
+          ),
           initiator: `task:${parent.taskId}`,
           sourceSystem: 'tasker',
         },

@@ -456,7 +456,10 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
           attempt,
           ...(deps.instrumentation?.stepContext?.(info, step) ?? { log, publish: unavailablePublish }),
           startChild: (request) =>
-            deps.children.start({ taskId: row.task_id!, stepId, call: childCalls++ }, request),
+            deps.children.start(
+              { taskId: row.task_id!, stepId, call: childCalls++, taskCreatedAt: row.task_created_at },
+              request,
+            ),
         },
       });
     const wrap = deps.instrumentation?.runStep;

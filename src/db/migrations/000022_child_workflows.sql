@@ -33,7 +33,8 @@ BEGIN
       inputs = coalesce(s.inputs, '{}') || jsonb_build_object('child_task_id', o.child),
       parked_on = CASE WHEN t.state IN ('pending', 'in_progress')
         AND NOT coalesce((s.inputs ->> 'child_finished')::boolean, false) THEN 'child:' || o.child END,
-      run_at = now(), waiting_since = now(), throttled_at = now(), updated_at = now(),
+      -- run_at stays the time the step first became ready: woken, it goes back to its place in the queue.
+      waiting_since = now(), throttled_at = now(), updated_at = now(),
       transition_count = s.transition_count + 1
     FROM o JOIN held h ON h.id = o.id JOIN :TASKER_SCHEMA.tasks t ON t.id = o.child
     WHERE s.id = o.id

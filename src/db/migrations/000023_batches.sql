@@ -54,7 +54,7 @@ BEGIN
     FROM jsonb_array_elements(r.batch -> 'items') WITH ORDINALITY AS i (item, n);
 
     UPDATE :TASKER_SCHEMA.steps SET state = 'waiting_for_retry', attempts_base = attempts_base + 1,
-      parked_on = 'batch:' || r.id, batch_pending = v_n, run_at = now(), waiting_since = now(),
+      parked_on = 'batch:' || r.id, batch_pending = v_n, waiting_since = now(),
       throttled_at = now(), updated_at = now(), transition_count = transition_count + 1
     WHERE id = r.id;
     INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
@@ -88,7 +88,7 @@ BEGIN
   INTO v_results, v_failed
   -- Through the task's steps (its key), so that no index on batch_parent_id costs every other step.
   FROM :TASKER_SCHEMA.steps w WHERE w.task_id = NEW.task_id AND w.batch_parent_id = NEW.batch_parent_id;
-  UPDATE :TASKER_SCHEMA.steps SET parked_on = NULL, run_at = now(), updated_at = now(),
+  UPDATE :TASKER_SCHEMA.steps SET parked_on = NULL, run_at = least(coalesce(run_at, now()), now()), updated_at = now(),
     inputs = CASE WHEN v_failed IS NULL THEN jsonb_build_object('batch_results', v_results)
       ELSE jsonb_build_object('batch_failed', v_failed) END
   WHERE id = NEW.batch_parent_id;
