@@ -201,8 +201,10 @@ BEGIN
     INTO v_names, v_units
     FROM (
       SELECT x ->> 'name' AS name, sum(coalesce((x ->> 'units')::double precision, 1)) AS units
-      FROM :TASKER_SCHEMA.steps s, jsonb_array_elements(s.rate_limits) AS x
-      WHERE s.id = ANY (p_ids) AND s.rate_limits IS NOT NULL GROUP BY 1
+      -- Through unnest, so that the plan (made once: force_generic_plan) reads steps by key.
+      FROM unnest(p_ids) AS u (id) JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
+      CROSS JOIN LATERAL jsonb_array_elements(s.rate_limits) AS x
+      WHERE s.rate_limits IS NOT NULL GROUP BY 1
     ) d;
     SELECT bool_and(least(r.burst, r.tokens + extract(epoch FROM now() - r.tokens_at)::double precision
         * :TASKER_SCHEMA._effective_rate(r.rate, r.slow_factor, r.slowed_at)) >= d.units)
