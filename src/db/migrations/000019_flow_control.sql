@@ -16,8 +16,8 @@
 -- trigger wakes the oldest parked step of the key (parked_on = NULL: back in the claim order, in its old
 -- place). Claims take the key's advisory lock exclusively and only try it (a busy key's step is left
 -- ready for the next claim); releases take it shared and wait, so a release never misses a step parked by
--- a claim it raced with, releases never wait for each other, and claims never wait for anything. The
--- lock id is hashtextextended('<schema>/concurrency/<key>', 0).
+-- a claim it raced with, releases never wait for each other, and claims never wait for a key (only for
+-- rate-limit rows, below, in name order). The lock id is hashtextextended('<schema>/concurrency/<key>', 0).
 --
 -- Rate limits. A named token bucket (rate_limits: units per second and a burst) shared by every worker.
 -- A step declares the limits it consumes (steps.rate_limits: [{name, units}]). The claim gives each
