@@ -117,7 +117,269 @@ $$;
 COMMENT ON FUNCTION :TASKER_SCHEMA.save_checkpoint(bigint, integer, jsonb) IS
   'Stores a batch worker''s checkpoint (ctx.checkpoint) while it holds the step; its next attempt gets it.';
 
--- finish_steps as in migration 22, with batches started before outcomes are recorded.
+-- The four dispatch functions that flow control and the new step kinds change, each written once, in its
+-- current form (migrations 19 to 23 add the tables, columns, helpers and triggers they use; applied
+-- together, the intermediate versions never ran). plan_cache_mode as set by migration 5 (a CREATE OR
+-- REPLACE resets it).
+
+-- _start_steps as in migration 2; a step that starts is no longer throttled (19) or waiting (21).
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA._start_steps(p_worker_id uuid, p_ids bigint[], p_from_states text[])
+RETURNS SETOF :TASKER_SCHEMA.dispatch_row
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  v_task_ids bigint[];
+  v_changes jsonb;
+BEGIN
+  IF p_ids IS NULL OR cardinality(p_ids) = 0 THEN
+    RETURN;
+  END IF;
+  WITH input AS (
+    SELECT * FROM unnest(p_ids, p_from_states) AS i (id, from_state)
+  ), u AS (
+    UPDATE :TASKER_SCHEMA.steps s
+    SET state = 'in_progress', attempts = s.attempts + 1, worker_id = p_worker_id, last_attempted_at = now(),
+      updated_at = now(), transition_count = s.transition_count + 1, throttled_at = NULL,
+      waiting_since = NULL
+    FROM input i WHERE s.id = i.id
+    RETURNING s.id, s.task_id, s.transition_count, s.attempts, i.from_state
+  ), tr AS (
+    INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
+    SELECT id, transition_count, from_state, 'in_progress', jsonb_build_object('attempt', attempts, 'worker_id', p_worker_id)
+    FROM u
+  )
+  SELECT array_agg(DISTINCT task_id), jsonb_agg(jsonb_build_array(id, task_id, 'in_progress'))
+  INTO v_task_ids, v_changes FROM u;
+
+  PERFORM :TASKER_SCHEMA._start_tasks(v_task_ids);
+  PERFORM :TASKER_SCHEMA._notify_json(':TASKER_CHANNEL:step', v_changes);
+
+  RETURN QUERY
+  SELECT 'claimed'::text, s.id, s.task_id, 'in_progress'::text, s.named_task_id, s.name::text, s.attempts,
+    s.attempts_base, s.retry_limit, s.timeout_ms, s.inputs, t.context,
+    CASE WHEN cardinality(s.parent_ids) = 0 THEN '{}'::jsonb ELSE (
+      SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
+      FROM :TASKER_SCHEMA.steps p WHERE p.id = ANY (s.parent_ids) AND p.state <> 'skipped') END,
+    t.correlation_id::text, t.traceparent::text, s.run_at, t.created_at
+  FROM :TASKER_SCHEMA.steps s JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
+  WHERE s.id = ANY (p_ids);
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._start_steps(uuid, bigint[], text[]) IS
+  'Internal: leases locked ready steps to a worker (in_progress, attempt + 1, audit row) and returns them.';
+
+-- claim_steps as in migration 2, in claim order (run_at - priority seconds), with waits (bit 8 of
+-- flow_control: _admit_waits) and then rate limits and concurrency keys (bits 1, 2, 4: _admit_steps)
+-- admitted first. A round whose candidates were held back looks again (a few times) so that a full key
+-- or an empty bucket does not leave the worker short.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.claim_steps(p_worker_id uuid, p_named_task_ids integer[], p_limit integer)
+RETURNS SETOF :TASKER_SCHEMA.dispatch_row
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  v_ids bigint[];
+  v_states text[];
+  v_flow smallint;
+  v_candidates integer;
+  v_seen bigint[] := '{}';
+  v_left integer := p_limit;
+  v_round integer := 0;
+  v_held boolean := false;
+BEGIN
+  IF p_limit IS NULL OR p_limit <= 0 THEN
+    RETURN;
+  END IF;
+  LOOP
+    SELECT array_agg(c.id), array_agg(c.state), bit_or(c.flow_control) INTO v_ids, v_states, v_flow FROM (
+      SELECT s.id, s.state::text AS state, s.flow_control FROM :TASKER_SCHEMA.steps s
+      WHERE s.pending_parents = 0 AND s.state IN ('pending', 'waiting_for_retry') AND s.parked_on IS NULL
+        AND s.run_at <= now()
+        AND (p_named_task_ids IS NULL OR s.named_task_id = ANY (p_named_task_ids))
+        AND NOT s.id = ANY (v_seen)
+      ORDER BY ((s.run_at AT TIME ZONE 'UTC') - s.priority * interval '1 second'), s.id
+      LIMIT v_left
+      FOR UPDATE SKIP LOCKED
+    ) c;
+    IF v_ids IS NULL THEN
+      EXIT;
+    END IF;
+    IF v_flow = 0 THEN
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_steps(p_worker_id, v_ids, v_states);
+      RETURN;
+    END IF;
+    v_seen := v_seen || v_ids;
+    v_candidates := cardinality(v_ids);
+    -- Waits first: a sleep or signal wait that cannot end yet is deferred or parked here.
+    IF v_flow & 8 <> 0 THEN
+      SELECT array_agg(c.id ORDER BY c.ord) FILTER (WHERE w.admitted),
+        array_agg(c.state ORDER BY c.ord) FILTER (WHERE w.admitted)
+      INTO v_ids, v_states
+      FROM unnest(v_ids, v_states) WITH ORDINALITY AS c (id, state, ord)
+      JOIN :TASKER_SCHEMA._admit_waits(v_ids) w ON w.id = c.id;
+    END IF;
+    IF v_ids IS NOT NULL AND v_flow & 7 <> 0 THEN
+      SELECT array_agg(c.id ORDER BY c.ord) FILTER (WHERE a.admitted),
+        array_agg(c.state ORDER BY c.ord) FILTER (WHERE a.admitted), v_held OR coalesce(bool_or(a.held_back), false)
+      INTO v_ids, v_states, v_held
+      FROM unnest(v_ids, v_states) WITH ORDINALITY AS c (id, state, ord)
+      JOIN :TASKER_SCHEMA._admit_steps(v_ids, (v_flow & 7)::smallint) a ON a.id = c.id;
+    END IF;
+    IF v_ids IS NOT NULL THEN
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_steps(p_worker_id, v_ids, v_states);
+      v_left := v_left - cardinality(v_ids);
+    END IF;
+    v_round := v_round + 1;
+    -- Every candidate started: the queue is dry, as for a claim without flow control.
+    EXIT WHEN v_left <= 0 OR v_round >= 4 OR coalesce(cardinality(v_ids), 0) = v_candidates;
+  END LOOP;
+  -- Steps left ready because another transaction held their key: claim again once this one commits.
+  IF v_held THEN
+    PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+  END IF;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.claim_steps(uuid, integer[], integer) IS
+  'Leases up to p_limit ready steps (of the given templates; NULL = any) to a worker in claim order '
+  '(run_at - priority seconds), skipping rows other workers are claiming and applying concurrency keys '
+  'and rate limits (parked and deferred steps are not returned). Returns claimed rows.';
+
+-- create_tasks as in migration 13, plus p_tasks[].priority, task_key, task_limit and steps_flow
+-- (computed by the library from the template and the context: flow control and waits) and
+-- parent_task_id / parent_step_id (a child task).
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.create_tasks(p_named_task_id integer, p_tasks jsonb)
+RETURNS TABLE (ord integer, task_id bigint, created boolean, state text)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_step_count integer;
+  v_ids bigint[];
+  v_created bigint[];
+  v_any_bypass boolean;
+  v_ready_now boolean;
+  v_first_delayed timestamptz;
+  v_step_seq regclass := format('%I.%I', :TASKER_SCHEMA_LITERAL, 'steps_id_seq')::regclass;
+  v_task_seq regclass := format('%I.%I', :TASKER_SCHEMA_LITERAL, 'tasks_id_seq')::regclass;
+BEGIN
+  SELECT count(*)::integer INTO v_step_count FROM :TASKER_SCHEMA.named_task_steps WHERE named_task_id = p_named_task_id;
+  IF v_step_count = 0 THEN
+    RAISE EXCEPTION 'no task template has id %', p_named_task_id USING ERRCODE = 'TKNF3';
+  END IF;
+
+  -- Ids first, so that each input row keeps its id through ON CONFLICT.
+  SELECT array_agg(nextval(v_task_seq)) INTO v_ids FROM generate_series(1, jsonb_array_length(p_tasks));
+
+  WITH ins AS (
+    INSERT INTO :TASKER_SCHEMA.tasks (id, named_task_id, context, initiator, source_system, reason, tags,
+      bypass_steps, requested_at, identity_key, correlation_id, traceparent, step_count, unfinished_steps, run_at,
+      priority, concurrency_key, concurrency_limit, parent_task_id, parent_step_id)
+    SELECT v_ids[x.n], p_named_task_id, x.v -> 'context', x.v ->> 'initiator', x.v ->> 'source_system',
+      x.v ->> 'reason',
+      ARRAY(SELECT jsonb_array_elements_text(coalesce(x.v -> 'tags', '[]'))),
+      ARRAY(SELECT jsonb_array_elements_text(coalesce(x.v -> 'bypass_steps', '[]'))),
+      coalesce((x.v ->> 'requested_at')::timestamptz, now()),
+      x.v ->> 'identity_key', x.v ->> 'correlation_id', x.v ->> 'traceparent',
+      v_step_count, v_step_count - jsonb_array_length(coalesce(x.v -> 'bypass_positions', '[]')),
+      (x.v ->> 'run_at')::timestamptz,
+      coalesce((x.v ->> 'priority')::integer, 0), x.v ->> 'task_key', (x.v ->> 'task_limit')::integer,
+      (x.v ->> 'parent_task_id')::bigint, (x.v ->> 'parent_step_id')::bigint
+    FROM jsonb_array_elements(p_tasks) WITH ORDINALITY AS x (v, n)
+    ORDER BY x.n
+    ON CONFLICT (identity_key) WHERE identity_key IS NOT NULL DO NOTHING
+    RETURNING id
+  )
+  SELECT array_agg(id) INTO v_created FROM ins;
+
+  IF v_created IS NOT NULL THEN
+    WITH tpl AS (
+      SELECT ts.position, ts.named_step_id, ts.name, ts.retryable, ts.retry_limit, ts.timeout_ms, ts.skippable,
+        ts.parent_positions,
+        ARRAY(SELECT c.position FROM :TASKER_SCHEMA.named_task_steps c
+              WHERE c.named_task_id = p_named_task_id AND ts.position = ANY (c.parent_positions)
+              ORDER BY c.position) AS child_positions
+      FROM :TASKER_SCHEMA.named_task_steps ts WHERE ts.named_task_id = p_named_task_id
+    ), t AS (
+      SELECT v_ids[x.n] AS task_id,
+        ARRAY(SELECT jsonb_array_elements_text(coalesce(x.v -> 'bypass_positions', '[]'))::smallint) AS bypass,
+        -- A delayed task's first steps become claimable at its run_at, not now.
+        greatest(coalesce((x.v ->> 'run_at')::timestamptz, now()), now()) AS ready_at,
+        coalesce((x.v ->> 'priority')::integer, 0) AS priority,
+        x.v ->> 'task_key' IS NOT NULL AS task_keyed,
+        x.v -> 'steps_flow' AS steps_flow,
+        -- correlated on x.n so that every task gets its own ids
+        ARRAY(SELECT nextval(v_step_seq) FROM generate_series(1, v_step_count + 0 * x.n)) AS ids
+      FROM jsonb_array_elements(p_tasks) WITH ORDINALITY AS x (v, n)
+      WHERE v_ids[x.n] = ANY (v_created)
+    ), s AS (
+      SELECT t.task_id, t.ids, t.bypass, t.ready_at, t.priority, t.task_keyed,
+        t.steps_flow -> (tpl.position::text) AS flow, tpl.*,
+        tpl.position = ANY (t.bypass) AS skipped,
+        (SELECT count(*) FROM unnest(tpl.parent_positions) AS pp WHERE NOT pp = ANY (t.bypass))::smallint AS waiting_on
+      FROM t CROSS JOIN tpl
+    )
+    INSERT INTO :TASKER_SCHEMA.steps (id, task_id, named_task_id, named_step_id, position, name, state,
+      pending_parents, parent_ids, child_ids, run_at, retryable, retry_limit, timeout_ms, skippable, transition_count,
+      priority, flow_control, concurrency_key, concurrency_limit, rate_limits, wait)
+    SELECT s.ids[s.position + 1], s.task_id, p_named_task_id, s.named_step_id, s.position, s.name,
+      CASE WHEN s.skipped THEN 'skipped' ELSE 'pending' END,
+      s.waiting_on,
+      ARRAY(SELECT s.ids[pp + 1] FROM unnest(s.parent_positions) AS pp),
+      ARRAY(SELECT s.ids[cp + 1] FROM unnest(s.child_positions) AS cp),
+      CASE WHEN NOT s.skipped AND s.waiting_on = 0 THEN s.ready_at END,
+      s.retryable, s.retry_limit, s.timeout_ms, s.skippable,
+      CASE WHEN s.skipped THEN 1 ELSE 0 END,
+      s.priority,
+      ((s.flow ->> 'key' IS NOT NULL)::integer | (s.task_keyed::integer << 1)
+        | ((s.flow -> 'rate_limits' IS NOT NULL)::integer << 2) | ((s.flow -> 'wait' IS NOT NULL)::integer << 3))::smallint,
+      s.flow ->> 'key', (s.flow ->> 'limit')::integer, s.flow -> 'rate_limits', s.flow -> 'wait'
+    FROM s;
+
+    SELECT bool_or(jsonb_array_length(coalesce(x.v -> 'bypass_positions', '[]')) > 0) INTO v_any_bypass
+    FROM jsonb_array_elements(p_tasks) AS x (v);
+    IF v_any_bypass THEN
+      INSERT INTO :TASKER_SCHEMA.step_transitions (step_id, sort_key, from_state, to_state, metadata)
+      SELECT id, 1, 'pending', 'skipped', '{"reason": "bypassed when the task was created"}'
+      FROM :TASKER_SCHEMA.steps WHERE task_id = ANY (v_created) AND state = 'skipped';
+    END IF;
+
+    -- Steps ready now: an empty payload. Delayed ones: a second notification carrying the earliest
+    -- run_at in epoch ms, for which idle workers set a timer instead of polling.
+    SELECT bool_or(s.run_at <= now()), min(s.run_at) FILTER (WHERE s.run_at > now())
+    INTO v_ready_now, v_first_delayed
+    FROM :TASKER_SCHEMA.steps s WHERE s.task_id = ANY (v_created) AND s.run_at IS NOT NULL;
+    IF v_ready_now THEN
+      PERFORM pg_notify(':TASKER_CHANNEL:ready', '');
+    END IF;
+    IF v_first_delayed IS NOT NULL THEN
+      PERFORM pg_notify(':TASKER_CHANNEL:ready',
+        (floor(extract(epoch FROM v_first_delayed) * 1000))::bigint::text);
+    END IF;
+    PERFORM :TASKER_SCHEMA._notify_json(':TASKER_CHANNEL:task',
+      (SELECT jsonb_agg(jsonb_build_array(id, 'pending')) FROM unnest(v_created) AS id));
+  END IF;
+
+  -- A new statement (new snapshot): duplicates committed by others while we waited are visible.
+  RETURN QUERY
+  SELECT x.n::integer, coalesce(c.id, e.id), c.id IS NOT NULL, coalesce(e.state, 'pending')::text
+  FROM jsonb_array_elements(p_tasks) WITH ORDINALITY AS x (v, n)
+  LEFT JOIN unnest(v_created) AS c (id) ON c.id = v_ids[x.n]
+  LEFT JOIN :TASKER_SCHEMA.tasks e ON c.id IS NULL AND e.identity_key = x.v ->> 'identity_key'
+  ORDER BY x.n;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.create_tasks(integer, jsonb) IS
+  'Creates tasks of one template with their steps, in one statement per call. p_tasks: [{context, '
+  'initiator, source_system, reason, tags, bypass_steps, bypass_positions, requested_at, identity_key, '
+  'correlation_id, traceparent, run_at, priority, task_key, task_limit, steps_flow}]. run_at delays the '
+  'first steps until then; priority orders the claim; task_key/task_limit is a task-scoped concurrency '
+  'key; steps_flow maps a step position to {key, limit, rate_limits: [{name, units}], wait}; '
+  'parent_task_id/parent_step_id make it the child of a step (migration 22). Returns each input''s '
+  'task id, whether it was created (false: an existing task with the same identity_key, returned '
+  'instead) and its state.';
+
+-- finish_steps as in migration 2, plus: steps that started a child (22) or a batch (23) wait instead of
+-- being recorded; decisions (20) skip the children they left out before anything is handed on; children
+-- under flow control (19) are not started directly but go through claim_steps, which admits them.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.finish_steps(
   p_worker_id uuid, p_outcomes jsonb, p_claim_limit integer DEFAULT 0, p_named_task_ids integer[] DEFAULT NULL
 ) RETURNS SETOF :TASKER_SCHEMA.dispatch_row
