@@ -183,6 +183,7 @@ DECLARE
   v_first timestamptz;
   v_names text[];
   v_units double precision[];
+  v_locked text[];
   v_enough boolean;
   v_held3 bigint[];
   v_parked3 bigint[];
@@ -266,6 +267,17 @@ BEGIN
   -- 2. Task-scoped keys, for tasks about to start (a running task holds its slot). A key another
   -- transaction holds, or a task row another transaction holds, leaves the steps ready for later.
   IF p_flow & 2 <> 0 THEN
+    -- The keys' locks first, in a statement of their own: the count below must see what a claim that
+    -- held a key committed before letting it go (a statement sees what was committed when it began).
+    SELECT array_agg(k.key) INTO v_locked FROM (
+      SELECT DISTINCT t.concurrency_key AS key
+      FROM unnest(p_ids) AS u (id)
+      JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
+      JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
+      WHERE s.flow_control & 2 <> 0 AND t.state <> 'in_progress' AND NOT u.id = ANY (v_deferred)
+      ORDER BY 1
+    ) k
+    WHERE pg_try_advisory_xact_lock(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || k.key, 0));
     WITH c AS (
       SELECT u.id, u.ord, s.task_id, t.concurrency_key AS key, t.concurrency_limit AS lim
       FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
@@ -274,9 +286,8 @@ BEGIN
       WHERE s.flow_control & 2 <> 0 AND t.state <> 'in_progress'
         AND NOT u.id = ANY (v_deferred)
     ), keys AS (
-      SELECT k.key,
-        pg_try_advisory_xact_lock(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || k.key, 0)) AS locked
-      FROM (SELECT DISTINCT c.key FROM c ORDER BY c.key) k
+      SELECT k.key, k.key = ANY (coalesce(v_locked, '{}')) AS locked
+      FROM (SELECT DISTINCT c.key FROM c) k
     ), owned AS (
       -- The task is started by _start_steps: it must be ours to start.
       SELECT t.id FROM :TASKER_SCHEMA.tasks t
@@ -320,6 +331,17 @@ BEGIN
 
   -- 3. Step-scoped keys: the first (limit - running) candidates of each key in claim order start.
   IF p_flow & 1 <> 0 THEN
+    -- The keys' locks first, in a statement of their own: the count below must see what a claim that
+    -- held a key committed before letting it go (a statement sees what was committed when it began).
+    SELECT array_agg(k.key) INTO v_locked FROM (
+      SELECT DISTINCT s.concurrency_key AS key
+      FROM unnest(p_ids) AS u (id)
+      JOIN :TASKER_SCHEMA.steps s ON s.id = u.id
+      WHERE s.concurrency_key IS NOT NULL
+        AND NOT u.id = ANY (v_deferred) AND NOT u.id = ANY (v_parked) AND NOT u.id = ANY (v_held)
+      ORDER BY 1
+    ) k
+    WHERE pg_try_advisory_xact_lock(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || k.key, 0));
     WITH c AS (
       SELECT u.id, u.ord, s.concurrency_key AS key, s.concurrency_limit AS lim
       FROM unnest(p_ids) WITH ORDINALITY AS u (id, ord)
@@ -327,9 +349,8 @@ BEGIN
       WHERE s.concurrency_key IS NOT NULL
         AND NOT u.id = ANY (v_deferred) AND NOT u.id = ANY (v_parked) AND NOT u.id = ANY (v_held)
     ), keys AS (
-      SELECT k.key,
-        pg_try_advisory_xact_lock(hashtextextended(:TASKER_SCHEMA_LITERAL || '/concurrency/' || k.key, 0)) AS locked
-      FROM (SELECT DISTINCT c.key FROM c ORDER BY c.key) k
+      SELECT k.key, k.key = ANY (coalesce(v_locked, '{}')) AS locked
+      FROM (SELECT DISTINCT c.key FROM c) k
     ), holders AS (
       -- = ANY (array) and IS NOT NULL, so that the partial index of key holders serves it.
       SELECT s.concurrency_key AS key, count(*) AS n FROM :TASKER_SCHEMA.steps s
