@@ -42,6 +42,7 @@ export type {
   TypedStepOptions,
 } from './definitions/typed-task.js';
 export type {
+  CompensationInputs,
   CustomEventDefinition,
   JsonSchema,
   StepContext,

@@ -89,6 +89,12 @@ const schema = /* GraphQL */ `
     waitingForKey: String
     "When its current wait for a concurrency slot or rate-limit tokens began."
     throttledAt: DateTime
+    "A batch worker: the batch step that created it."
+    batchParentId: Int
+    "A batch worker: its item's place in the batch (from 0)."
+    batchIndex: Int
+    "A compensation step created when the task failed: undo or on_failure."
+    compensation: String
     lastAttemptedAt: DateTime
     completedAt: DateTime
     workerId: String

@@ -117,6 +117,13 @@ const stepProperties = {
     description: 'The concurrency key whose slot this ready step waits for',
   },
   throttledAt: { ...nullableDateTime, description: 'When its wait for a concurrency slot or tokens began' },
+  batchParentId: { type: ['integer', 'null'], description: 'A batch worker: the batch step that created it' },
+  batchIndex: { type: ['integer', 'null'], description: "A batch worker: its item's place in the batch" },
+  compensation: {
+    type: ['string', 'null'],
+    enum: ['undo', 'on_failure', null],
+    description: 'A compensation step created when the task failed: undo or on_failure',
+  },
   backoffRequestSeconds: { type: ['number', 'null'] },
   lastAttemptedAt: nullableDateTime,
   completedAt: nullableDateTime,

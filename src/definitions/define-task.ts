@@ -102,6 +102,7 @@ const stepSchema = z
       .strict()
       .optional(),
     rateLimits: z.array(rateLimitUseSchema).max(10, 'expected at most 10 rate limits').optional(),
+    undo: z.string({ error: 'expected the name of a compensation step' }).optional(),
   })
   .strict();
 
@@ -123,6 +124,7 @@ const definitionSchema = z
       .optional(),
     priority: prioritySchema.optional(),
     concurrency: taskConcurrencySchema.optional(),
+    onFailure: z.string({ error: 'expected the name of a compensation step' }).optional(),
     steps: z
       .array(stepSchema, { error: 'expected an array of steps' })
       .min(1, 'expected at least one step')
@@ -221,19 +223,88 @@ function waitOf(step: {
   return null;
 }
 
+interface StepShape {
+  name: string;
+  dependsOn?: readonly string[];
+  kind?: string;
+  handler?: unknown;
+  sleep?: unknown;
+  signal?: unknown;
+  subtask?: unknown;
+  batch?: unknown;
+  undo?: string | undefined;
+  concurrency?: unknown;
+  rateLimits?: unknown;
+}
+
+/**
+ * Compensation steps: each is named by exactly one `undo` or by `onFailure`, depends on nothing and has
+ * nothing depending on it; `undo` and `onFailure` name compensation steps.
+ */
+function compensationProblems(steps: readonly StepShape[], onFailure: string | undefined): Problem[] {
+  const problems: Problem[] = [];
+  const byName = new Map(steps.map((s, i) => [s.name, { step: s, i }]));
+  const compensations = steps.filter((s) => s.kind === 'compensation').map((s) => s.name);
+  const expected =
+    compensations.length > 0
+      ? `expected one of the compensation steps: ${compensations.map((n) => `"${n}"`).join(', ')}`
+      : 'expected a step of kind "compensation" (there is none)';
+  const usedBy = new Map<string, string>();
+  const use = (target: string, path: string, by: string) => {
+    const found = byName.get(target);
+    if (found?.step.kind !== 'compensation') {
+      problems.push({ path, message: `"${target}" is not a compensation step; ${expected}` });
+    } else if (usedBy.has(target)) {
+      problems.push({ path, message: `"${target}" already compensates ${usedBy.get(target)}` });
+    } else {
+      usedBy.set(target, by);
+    }
+  };
+  if (onFailure !== undefined) use(onFailure, 'onFailure', 'the task (onFailure)');
+  steps.forEach((step, i) => {
+    if (step.undo === undefined) return;
+    if (step.kind === 'compensation') {
+      problems.push({ path: `steps[${i}].undo`, message: 'a compensation step has no undo of its own' });
+    } else {
+      use(step.undo, `steps[${i}].undo`, `step "${step.name}"`);
+    }
+  });
+  steps.forEach((step, i) => {
+    (step.dependsOn ?? []).forEach((dep, j) => {
+      if (byName.get(dep)?.step.kind === 'compensation') {
+        problems.push({
+          path: `steps[${i}].dependsOn[${j}]`,
+          message: `"${dep}" is a compensation step: it runs only when the task fails, nothing depends on it`,
+        });
+      }
+    });
+    if (step.kind !== 'compensation') return;
+    if ((step.dependsOn ?? []).length > 0) {
+      problems.push({
+        path: `steps[${i}].dependsOn`,
+        message: 'a compensation step depends on nothing: it runs when the task fails',
+      });
+    }
+    for (const field of ['concurrency', 'rateLimits'] as const) {
+      if (step[field] !== undefined) {
+        problems.push({
+          path: `steps[${i}].${field}`,
+          message: 'not applied to compensation steps: remove it',
+        });
+      }
+    }
+    if (!usedBy.has(step.name)) {
+      problems.push({
+        path: `steps[${i}].kind`,
+        message: `compensation step "${step.name}" is not named by any step's undo nor by onFailure`,
+      });
+    }
+  });
+  return problems;
+}
+
 /** Everything wrong with the dependencies of a definition whose shape is valid. */
-function dependencyProblems(
-  steps: ReadonlyArray<{
-    name: string;
-    dependsOn?: readonly string[];
-    kind?: string;
-    handler?: unknown;
-    sleep?: unknown;
-    signal?: unknown;
-    subtask?: unknown;
-    batch?: unknown;
-  }>,
-): Problem[] {
+function dependencyProblems(steps: readonly StepShape[], onFailure?: string): Problem[] {
   const problems: Problem[] = [];
   const positions = new Map<string, number>();
   steps.forEach((step, i) => {
@@ -274,6 +345,7 @@ function dependencyProblems(
       });
     }
   });
+  problems.push(...compensationProblems(steps, onFailure));
   const cycle = findCycle(parents);
   if (cycle) {
     const names = cycle.map((p) => steps[p]!.name);
@@ -305,7 +377,9 @@ function structureOf(template: Omit<TaskTemplate, 'hash' | 'fullName'>): string 
       ...(s.batch
         ? { batch: { ...s.batch, handler: typeof s.batch.handler === 'string' ? s.batch.handler : null } }
         : {}),
+      ...(s.undo ? { undo: s.undo } : {}),
     })),
+    ...(template.onFailure ? { onFailure: template.onFailure } : {}),
     // Only when declared, so that templates written before flow control keep their hash.
     ...(template.priority !== 0 ? { priority: template.priority } : {}),
     ...(template.concurrency ? { concurrency: template.concurrency } : {}),
@@ -355,7 +429,9 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
   const parsed = definitionSchema.safeParse(input);
   const problems = [
     ...converted.problems,
-    ...(parsed.success ? dependencyProblems(parsed.data.steps) : zodProblems(parsed.error)),
+    ...(parsed.success
+      ? dependencyProblems(parsed.data.steps, parsed.data.onFailure)
+      : zodProblems(parsed.error)),
   ];
   if (!parsed.success || problems.length > 0) {
     const label = typeof definition?.name === 'string' ? `task "${definition.name}"` : 'task definition';
@@ -364,12 +440,17 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
     });
   }
   const def = parsed.data;
-  const positions = new Map(def.steps.map((s, i) => [s.name, i]));
-  const parents = def.steps.map((s) => (s.dependsOn ?? []).map((d) => positions.get(d)!));
+  // Compensation steps last: the steps created with a task keep their template positions.
+  const ordered = [
+    ...def.steps.filter((s) => s.kind !== 'compensation'),
+    ...def.steps.filter((s) => s.kind === 'compensation'),
+  ];
+  const positions = new Map(ordered.map((s, i) => [s.name, i]));
+  const parents = ordered.map((s) => (s.dependsOn ?? []).map((d) => positions.get(d)!));
   const children = childrenOf(parents);
   const dependentSystem = def.dependentSystem ?? 'default';
   const namespace = def.namespace ?? DEFAULT_NAMESPACE;
-  const steps: TemplateStep[] = def.steps.map((s, i) =>
+  const steps: TemplateStep[] = ordered.map((s, i) =>
     Object.freeze({
       position: i,
       name: s.name,
@@ -403,6 +484,7 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
             timeoutMs: s.batch.timeoutMs ?? null,
           })
         : null,
+      undo: s.undo ?? null,
     }),
   );
   const base = {
@@ -417,8 +499,13 @@ export function defineTask(given: object): TaskTemplate | TaskBuilder<unknown> {
     concurrency: def.concurrency
       ? normalizeConcurrency(def.concurrency, `${namespace}.${def.name}`, 'task')
       : null,
+    onFailure: def.onFailure ?? null,
     steps: Object.freeze(steps),
-    executionOrder: Object.freeze(topologicalOrder(parents).map((p) => steps[p]!.name)),
+    executionOrder: Object.freeze(
+      topologicalOrder(parents)
+        .filter((p) => steps[p]!.kind !== 'compensation')
+        .map((p) => steps[p]!.name),
+    ),
   };
   return Object.freeze({
     ...base,

@@ -151,7 +151,8 @@ export interface StepDefinition<TContext = Record<string, unknown>> {
   /**
    * `decision`: the handler returns `{ activate: [...] }`, the names of the steps that depend on it which
    * are to run; the others are skipped, with what only they lead to. `sleep` / `signal`: a durable wait
-   * (below), with no handler (docs/workflows.md). @defaultValue 'step'
+   * (below), with no handler (docs/workflows.md). `compensation`: runs only when the task fails for good,
+   * as a step's `undo` or the task's `onFailure`; it depends on nothing. @defaultValue 'step'
    */
   readonly kind?: StepKind;
   /** kind `sleep`: `{ ms }` after the step is ready, or `{ until }`: a context path holding an ISO time. */
@@ -166,6 +167,21 @@ export interface StepDefinition<TContext = Record<string, unknown>> {
    * (docs/workflows.md#batches).
    */
   readonly batch?: BatchDefinition<TContext>;
+  /**
+   * A step of kind `compensation` that undoes this one: when the task fails for good after this step
+   * completed, it runs with the failure and the completed steps' results (docs/workflows.md#compensation).
+   */
+  readonly undo?: string;
+}
+
+/**
+ * The inputs of a compensation step (`inputs` in its context): what failed, what had completed, and the
+ * step it undoes (null for the failure handler).
+ */
+export interface CompensationInputs {
+  readonly failedSteps: ReadonlyArray<{ readonly name: string; readonly error: unknown }>;
+  readonly results: Readonly<Record<string, unknown>>;
+  readonly undoing: string | null;
 }
 
 export interface BatchDefinition<TContext = Record<string, unknown>> {
@@ -205,6 +221,11 @@ export interface TaskDefinition<TContext = Record<string, unknown>> {
    * context path `key` run at once, across all workers (docs/flow-control.md).
    */
   readonly concurrency?: TaskConcurrencyDefinition;
+  /**
+   * A step of kind `compensation` that runs when a task fails for good, beside the undo steps
+   * (docs/workflows.md#compensation). The task stays failed whatever it does.
+   */
+  readonly onFailure?: string;
   readonly steps: readonly StepDefinition<TContext>[];
 }
 
@@ -238,6 +259,8 @@ export interface TemplateStep {
   /** Its own concurrency key (step scope); null: none, or the task's step-scoped one. */
   readonly concurrency: TemplateConcurrency | null;
   readonly rateLimits: readonly TemplateRateLimit[];
+  /** The compensation step that undoes this one; null: none. */
+  readonly undo: string | null;
 }
 
 /** A validated, normalized task definition: what `defineTask` returns and the registry holds. */
@@ -255,6 +278,12 @@ export interface TaskTemplate {
   /** Default priority of its tasks. */
   readonly priority: number;
   readonly concurrency: TemplateConcurrency | null;
+  /** The compensation step that runs when a task fails for good; null: none. */
+  readonly onFailure: string | null;
+  /**
+   * The steps: those that run with the task first, then the compensation steps (created only when a
+   * task fails), so a step's position is the same in the template and in every task.
+   */
   readonly steps: readonly TemplateStep[];
   /** Step names in a dependency-respecting order. */
   readonly executionOrder: readonly string[];

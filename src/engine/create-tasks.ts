@@ -94,14 +94,19 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
       const step = t.steps.find((s) => s.name === stepName);
       const path = at(`bypassSteps[${i}]`);
       if (!step) problems.push({ path, message: `${t.fullName} has no step "${stepName}"` });
-      else if (!step.skippable) {
+      else if (step.kind === 'compensation') {
+        problems.push({
+          path,
+          message: `step "${stepName}" is a compensation step: it runs only when the task fails`,
+        });
+      } else if (!step.skippable) {
         problems.push({
           path,
           message: `step "${stepName}" is not skippable; mark it skippable: true to allow bypassing it`,
         });
       } else if (!bypassPositions.includes(step.position)) bypassPositions.push(step.position);
     });
-    if (bypassPositions.length === t.steps.length) {
+    if (bypassPositions.length === t.steps.filter((s) => s.kind !== 'compensation').length) {
       problems.push({ path: at('bypassSteps'), message: 'cannot bypass every step of a task' });
     }
     if (r.runAt !== undefined && r.delayMs !== undefined) {

@@ -69,6 +69,21 @@ export interface StepFailedPayload extends StepCompletedPayload {
   readonly retryAt: Date | null;
 }
 
+/** A step's attempt started a child task or a batch and the step now waits for it, holding no slot. */
+export interface StepWaitingPayload extends StepAttemptPayload {
+  /** What it waits for: its child task, or its batch's worker steps. */
+  readonly waitingFor: 'child' | 'batch';
+  /** The child task (waitingFor child). */
+  readonly childTaskId: number | null;
+  /** How many worker steps the batch created (waitingFor batch). */
+  readonly workers: number | null;
+}
+
+/** A decision step completed: the steps below it it chose, and those it skipped (with what only they lead to). */
+export interface StepDecidedPayload extends StepCompletedPayload {
+  readonly skipped: readonly string[];
+}
+
 export interface StepResolvedPayload {
   readonly stepId: number;
   /** The task's state after the step was resolved. */
@@ -142,6 +157,10 @@ export interface SystemEvents {
   'step.execution_requested': StepExecutionRequestedPayload;
   /** A step's handler succeeded and its results are recorded. */
   'step.completed': StepCompletedPayload;
+  /** A step started a child task or a batch and waits for it (docs/workflows.md); not an outcome. */
+  'step.waiting': StepWaitingPayload;
+  /** A decision step completed (after its step.completed): which of its children it skipped. */
+  'step.decided': StepDecidedPayload;
   /** A step's attempt failed (recorded); `willRetry` says whether it runs again. */
   'step.failed': StepFailedPayload;
   /**
@@ -176,6 +195,8 @@ export const SYSTEM_EVENT_NAMES: readonly SystemEventName[] = Object.freeze([
   'task.retry_requested',
   'step.execution_requested',
   'step.completed',
+  'step.waiting',
+  'step.decided',
   'step.failed',
   'step.outcome_refused',
   'step.resolved_manually',

@@ -1,12 +1,22 @@
 /**
  * What kinds of step a template may declare (docs/workflows.md): `step` runs its handler; `decision`
  * chooses which of the steps below it run; `sleep` waits for a duration or until a time; `signal` waits
- * for a named signal sent to its task; `subtask` starts a child task and completes with its results. The
- * waits and subtasks run no handler of yours and hold no worker slot while they wait.
+ * for a named signal sent to its task; `subtask` starts a child task and completes with its results;
+ * `batch` fans out to one worker step per item; `compensation` runs only when its task fails for good
+ * (an `undo` of a completed step, or the template's `onFailure`). The waits and subtasks run no handler
+ * of yours and hold no worker slot while they wait.
  */
 import { z } from 'zod';
 
-export const STEP_KINDS = ['step', 'decision', 'sleep', 'signal', 'subtask', 'batch'] as const;
+export const STEP_KINDS = [
+  'step',
+  'decision',
+  'sleep',
+  'signal',
+  'subtask',
+  'batch',
+  'compensation',
+] as const;
 
 /** Most worker steps one batch step may create, unless it says otherwise (`batch.maxItems`). */
 export const DEFAULT_MAX_BATCH_ITEMS = 10_000;

@@ -78,6 +78,15 @@ export interface Step {
   readonly waitingForKey: string | null;
   /** When its current wait for a concurrency slot or rate-limit tokens began; null: not waiting. */
   readonly throttledAt: Date | null;
+  /** A batch worker (docs/workflows.md#batches): the batch step that created it; null for other steps. */
+  readonly batchParentId: number | null;
+  /** A batch worker: its item's place in the batch (from 0). */
+  readonly batchIndex: number | null;
+  /**
+   * A compensation step created when the task failed (docs/workflows.md#compensation): `undo` (its
+   * inputs name the step it undoes) or `on_failure`; null for every other step.
+   */
+  readonly compensation: 'undo' | 'on_failure' | null;
   readonly backoffRequestSeconds: number | null;
   readonly lastAttemptedAt: Date | null;
   readonly completedAt: Date | null;

@@ -30,6 +30,8 @@ export interface ClusterGauges {
   readonly stepsByState: Readonly<Record<string, number>>;
   /** Ready steps parked on a full concurrency key (docs/flow-control.md). */
   readonly waitingForKeySteps: number;
+  /** Steps parked until their batch, child task or signal (docs/workflows.md). */
+  readonly waitingSteps: { readonly batch: number; readonly child: number; readonly signal: number };
   /** Each rate limit's bucket (docs/flow-control.md#rate-limits). */
   readonly rateLimits: ReadonlyArray<{
     readonly name: string;
@@ -111,6 +113,16 @@ export function createMetrics(
     'tasker_schedule_skipped_ticks_total',
     'Schedule ticks skipped by their catch-up policy (after a pause or downtime).',
     ['schedule'],
+  );
+  const stepWaits = counter(
+    'tasker_step_waits_total',
+    'Steps this process left waiting for a child task or a batch (for: child or batch).',
+    [...TEMPLATE, 'step', 'for'],
+  );
+  const decisionSkips = counter(
+    'tasker_decision_skipped_steps_total',
+    'Steps below decision steps that this process recorded as not chosen (by decision step).',
+    [...TEMPLATE, 'step'],
   );
   const pruned = counter(
     'tasker_pruned_tasks_total',
@@ -262,6 +274,21 @@ export function createMetrics(
     'Ready steps parked until a concurrency key has a free slot (whole cluster).',
     (g) => g.waitingForKeySteps,
   );
+  new Gauge({
+    name: 'tasker_steps_waiting',
+    help: "Steps parked until their batch's workers finish, their child task finishes or a signal comes (whole cluster).",
+    labelNames: ['for'],
+    registers,
+    async collect() {
+      cluster ??= sources.clusterGauges().catch((error) => {
+        sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
+        return null;
+      });
+      const g = await cluster;
+      if (!g) return;
+      for (const [kind, count] of Object.entries(g.waitingSteps)) this.set({ for: kind }, count);
+    },
+  });
   byStateGauge('tasker_tasks', 'Tasks by state (whole cluster, exact).', TASK_STATES, (g) => g.tasksByState);
   byStateGauge('tasker_steps', 'Steps by state (whole cluster, exact).', STEP_STATES, (g) => g.stepsByState);
   clusterGauge('tasker_queue_ready_steps', 'Steps ready to run now (whole cluster).', (g) => g.readySteps);
@@ -319,6 +346,12 @@ export function createMetrics(
           if (e.willRetry) stepRetries.inc(l);
           if (e.error?.class === 'StepTimeoutError') stepTimeouts.inc(l);
         }),
+        events.on('step.waiting', (e) =>
+          stepWaits.inc({ ...labels(e), step: e.stepName, for: e.waitingFor }),
+        ),
+        events.on('step.decided', (e) =>
+          decisionSkips.inc({ ...labels(e), step: e.stepName }, e.skipped.length),
+        ),
         events.on('step.outcome_refused', () => refused.inc()),
         events.on('worker.steps_reclaimed', (e) => reclaimed.inc(e.count)),
         events.on('retention.pruned', (e) => pruned.inc({ trigger: e.trigger }, e.tasks)),

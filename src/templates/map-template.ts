@@ -186,6 +186,7 @@ function toStep(step: StepTemplateFields): MappedStep {
     customEvents: step.custom_events,
     concurrency: step.concurrency,
     rateLimits: step.rate_limits,
+    undo: step.undo,
     kind: step.kind,
     sleep: step.sleep,
     subtask: step.subtask,
@@ -314,6 +315,7 @@ export function mapTemplate(raw: unknown, environment: string): MappedTemplate {
     identityStrategy: file.identity_strategy,
     priority: file.priority,
     concurrency: file.concurrency,
+    onFailure: file.on_failure,
     steps: merged.map(toStep),
   };
   for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];
@@ -353,6 +355,7 @@ function translateProblem(problem: Problem, steps: readonly StepTemplateFields[]
     contextSchema: 'schema',
     dependentSystem: 'default_dependent_system',
     identityStrategy: 'identity_strategy',
+    onFailure: 'on_failure',
   };
   const [head, ...rest] = problem.path.split('.');
   return { path: [top[head!] ?? head, ...rest].join('.'), message: problem.message };

@@ -121,6 +121,10 @@ const stepFields = {
     .max(10)
     .optional()
     .meta({ description: 'The rate limits each attempt consumes: names (1 unit) or { name, units }.' }),
+  undo: z.string({ error: 'expected the name of a compensation step' }).optional().meta({
+    description:
+      'A step of kind compensation that undoes this one when the task fails for good after it completed.',
+  }),
 };
 
 export const stepTemplateSchema = z.object({ name: name('step name', 128), ...stepFields }).strict();
@@ -177,6 +181,10 @@ export const taskTemplateFormat = z
     concurrency: taskConcurrencySchema.optional().meta({
       description:
         'At most `limit` tasks (scope task, the default) or steps (scope step) with one value of the context path `key` run at once.',
+    }),
+    on_failure: z.string({ error: 'expected the name of a compensation step' }).optional().meta({
+      description:
+        'A step of kind compensation that runs when a task fails for good (the task stays failed).',
     }),
     // Accepted so that templates written for the original load; they have no effect here.
     task_handler_class: z.string().optional().meta({ description: 'Accepted for compatibility; ignored.' }),

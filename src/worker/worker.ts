@@ -284,13 +284,24 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   ): void {
     for (const { outcome, info, durationMs } of batch) {
       const base = { ...info, durationMs, workerId: id };
-      // Waiting for a child task is not an outcome: the step runs again when the child finishes.
-      if (outcome.await_child !== undefined || outcome.await_batch !== undefined) continue;
+      // Waiting for a child task or a batch is not an outcome: the step runs again when it is done.
+      if (outcome.await_child !== undefined || outcome.await_batch !== undefined) {
+        if (refused.has(outcome.step_id)) continue;
+        events.emit('step.waiting', {
+          ...info,
+          workerId: id,
+          waitingFor: outcome.await_child !== undefined ? 'child' : 'batch',
+          childTaskId: outcome.await_child ?? null,
+          workers: outcome.await_batch?.items.length ?? null,
+        });
+        continue;
+      }
       if (refused.has(outcome.step_id)) {
         log.warn({ stepId: outcome.step_id }, 'outcome refused: the step is no longer leased to this worker');
         events.emit('step.outcome_refused', base);
       } else if (outcome.ok) {
         events.emit('step.completed', base);
+        if (outcome.skip_children) events.emit('step.decided', { ...base, skipped: outcome.skip_children });
       } else {
         const willRetry = retries.has(outcome.step_id);
         events.emit('step.failed', {

@@ -110,6 +110,8 @@ export interface QueueStats {
   readonly liveWorkers: number;
   /** Ready steps parked on a full concurrency key. */
   readonly waitingForKeySteps: number;
+  /** Steps parked until their batch's workers finish, their child task finishes, or a signal comes. */
+  readonly waitingSteps: { readonly batch: number; readonly child: number; readonly signal: number };
 }
 
 export interface Analytics {
@@ -334,6 +336,11 @@ export function createAnalytics(sql: SqlContext, db: <T>(fn: () => Promise<T>) =
         inProgressSteps: n(r!.in_progress_steps),
         liveWorkers: n(r!.live_workers),
         waitingForKeySteps: n(r!.parked_steps),
+        waitingSteps: {
+          batch: n((r!.waiting as Record<string, unknown>).batch),
+          child: n((r!.waiting as Record<string, unknown>).child),
+          signal: n((r!.waiting as Record<string, unknown>).signal),
+        },
       };
     },
   };

@@ -55,6 +55,9 @@ interface StepRow {
   run_at: Date | null;
   parked_on: string | null;
   throttled_at: Date | null;
+  batch_parent_id: string | number | null;
+  batch_index: number | null;
+  compensation: 'undo' | 'on_failure' | null;
   backoff_request_seconds: string | null;
   last_attempted_at: Date | null;
   completed_at: Date | null;
@@ -126,6 +129,9 @@ function toStep(r: StepRow): Step {
     lastError: r.last_error,
     runAt: r.run_at,
     waitingForKey: r.parked_on,
+    batchParentId: r.batch_parent_id === null ? null : Number(r.batch_parent_id),
+    batchIndex: r.batch_index,
+    compensation: r.compensation,
     throttledAt: r.throttled_at,
     backoffRequestSeconds: r.backoff_request_seconds === null ? null : Number(r.backoff_request_seconds),
     lastAttemptedAt: r.last_attempted_at,
@@ -141,7 +147,7 @@ function toStep(r: StepRow): Step {
 
 const STEP_COLUMNS = `s.id, s.task_id, s.name, s.position, s.state, s.attempts, s.attempts_base, s.retry_limit, s.retryable,
   s.timeout_ms, s.skippable, s.blocked, s.parent_ids, s.child_ids, s.inputs, s.results, s.last_error, s.run_at,
-  s.parked_on, s.throttled_at, s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
+  s.parked_on, s.throttled_at, s.batch_parent_id, s.batch_index, s.compensation, s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
 
 /** Steps with the name of their worker (the one a person recognises: host:pid, unless it was given one). */
 function stepsFrom(schema: string): string {
