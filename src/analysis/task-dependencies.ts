@@ -129,7 +129,9 @@ export function analyzeTask(
   task: TaskWithSteps,
   options: DependencyAnalysisOptions = {},
 ): DependencyAnalysis {
-  return analyzeSteps(task.id, task.steps.map(toGraphStep), {
+  // Compensation steps run after the task failed: they are not part of how long it took.
+  const steps = task.steps.filter((s) => s.compensation === null);
+  return analyzeSteps(task.id, steps.map(toGraphStep), {
     timing: taskTiming(task, options.nowMs ?? Date.now()),
     ...options,
   });

@@ -95,6 +95,8 @@ const schema = /* GraphQL */ `
     batchIndex: Int
     "A compensation step created when the task failed: undo or on_failure."
     compensation: String
+    "What a waiting step waits for ({for, since, until, name, taskId, pending}); null: it does not wait."
+    waiting: JSON
     lastAttemptedAt: DateTime
     completedAt: DateTime
     workerId: String
@@ -195,6 +197,8 @@ const schema = /* GraphQL */ `
       name: String
       version: String
       tag: String
+      "Only the child tasks of this task."
+      parentTaskId: Int
       createdAfter: DateTime
       createdBefore: DateTime
       sort: TaskSort

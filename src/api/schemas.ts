@@ -119,6 +119,25 @@ const stepProperties = {
   throttledAt: { ...nullableDateTime, description: 'When its wait for a concurrency slot or tokens began' },
   batchParentId: { type: ['integer', 'null'], description: 'A batch worker: the batch step that created it' },
   batchIndex: { type: ['integer', 'null'], description: "A batch worker: its item's place in the batch" },
+  waiting: {
+    description:
+      'What a waiting step waits for: its batch workers, a child task, a signal, a sleep, a concurrency key slot or rate-limit tokens; null when it does not wait',
+    oneOf: [
+      { type: 'null' },
+      {
+        type: 'object',
+        required: ['for', 'since', 'until', 'name', 'taskId', 'pending'],
+        properties: {
+          for: { type: 'string', enum: ['batch', 'child', 'signal', 'sleep', 'key', 'rate_limit'] },
+          since: nullableDateTime,
+          until: { ...nullableDateTime, description: "A sleep's end, a signal's timeout, the tokens' time" },
+          name: { ...nullableString, description: 'The signal, or the concurrency key' },
+          taskId: { type: ['integer', 'null'], description: 'The child task' },
+          pending: { type: ['integer', 'null'], description: 'Batch workers not finished yet' },
+        },
+      },
+    ],
+  },
   compensation: {
     type: ['string', 'null'],
     enum: ['undo', 'on_failure', null],

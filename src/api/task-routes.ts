@@ -59,6 +59,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
         name: q.name,
         version: q.version,
         tag: q.tag,
+        parentTaskId: q.parentTaskId,
         createdAfter: q.createdAfter,
         createdBefore: q.createdBefore,
         order: q.sort === 'createdAt' ? 'asc' : 'desc',

@@ -34,6 +34,7 @@ export async function listTasks(sql: SqlContext, filter: ListTasksFilter): Promi
   if (f.name !== undefined) add((p) => `nt.name = ${p}`, f.name);
   if (f.version !== undefined) add((p) => `nt.version = ${p}`, f.version);
   if (f.tag !== undefined) add((p) => `${p} = ANY (t.tags)`, f.tag);
+  if (f.parentTaskId !== undefined) add((p) => `t.parent_task_id = ${p}`, f.parentTaskId);
   if (f.createdAfter !== undefined) add((p) => `t.created_at >= ${p}`, f.createdAfter);
   if (f.createdBefore !== undefined) add((p) => `t.created_at < ${p}`, f.createdBefore);
   const desc = (f.order ?? 'desc') === 'desc';

@@ -93,6 +93,8 @@ const listFilterFields = {
   name: z.string().min(1).max(64).optional(),
   version: z.string().min(1).max(64).optional(),
   tag: z.string().min(1).max(64).optional(),
+  /** Only the child tasks of this task (docs/workflows.md#child-workflows). */
+  parentTaskId: z.number().int().positive().optional(),
   /** From a previous page's nextCursor. */
   cursor: z.string().min(1).max(200).optional(),
 };

@@ -2,6 +2,7 @@
 
 import type { StepState, TaskState } from './states.js';
 import type { StepDisplayState } from './step-display.js';
+import type { StepWait } from './step-wait.js';
 
 export interface Task {
   readonly id: number;
@@ -96,8 +97,13 @@ export interface Step {
   readonly workerName: string | null;
   /** The state as shown to people: `blocked` for a pending step below a step that failed for good. */
   readonly displayState: StepDisplayState;
-  /** The display state in words, e.g. "blocked by a failed step" (the same on every surface). */
+  /**
+   * The display state in words, e.g. "blocked by a failed step", or what it waits for, e.g.
+   * `waiting for signal "approved"` (the same on every surface).
+   */
   readonly stateLabel: string;
+  /** What a waiting step waits for (docs/workflows.md, docs/flow-control.md); null: it does not wait. */
+  readonly waiting: StepWait | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -201,6 +201,7 @@ describe('critical path on the task clock', () => {
       batchParentId: null,
       batchIndex: null,
       compensation: null,
+      waiting: null,
       displayState: 'complete' as const,
       stateLabel: 'complete',
       createdAt: at(0),

@@ -1,6 +1,7 @@
 /** Reads of tasks, steps and their transitions. */
 import type { StepState, TaskState } from '../../model/states.js';
 import { stepDisplayState, stepStateLabel } from '../../model/step-display.js';
+import { stepWait, stepWaitLabel } from '../../model/step-wait.js';
 import type { Step, StepError, StepTransition, Task, TaskTransition } from '../../model/types.js';
 import type { SqlContext } from './sql-context.js';
 
@@ -56,6 +57,9 @@ interface StepRow {
   parked_on: string | null;
   throttled_at: Date | null;
   batch_parent_id: string | number | null;
+  batch_pending: number | null;
+  waiting_since: Date | null;
+  wait: unknown;
   batch_index: number | null;
   compensation: 'undo' | 'on_failure' | null;
   backoff_request_seconds: string | null;
@@ -109,6 +113,7 @@ export function toTask(r: TaskRow): Task {
 }
 
 function toStep(r: StepRow): Step {
+  const waiting = stepWait(r);
   return {
     id: r.id,
     taskId: r.task_id,
@@ -139,7 +144,8 @@ function toStep(r: StepRow): Step {
     workerId: r.worker_id,
     workerName: r.worker_name,
     displayState: stepDisplayState(r),
-    stateLabel: stepStateLabel(r),
+    stateLabel: waiting ? stepWaitLabel(waiting) : stepStateLabel(r),
+    waiting,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -147,7 +153,7 @@ function toStep(r: StepRow): Step {
 
 const STEP_COLUMNS = `s.id, s.task_id, s.name, s.position, s.state, s.attempts, s.attempts_base, s.retry_limit, s.retryable,
   s.timeout_ms, s.skippable, s.blocked, s.parent_ids, s.child_ids, s.inputs, s.results, s.last_error, s.run_at,
-  s.parked_on, s.throttled_at, s.batch_parent_id, s.batch_index, s.compensation, s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
+  s.parked_on, s.throttled_at, s.batch_parent_id, s.batch_index, s.compensation, s.batch_pending, s.waiting_since, s.wait, s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
 
 /** Steps with the name of their worker (the one a person recognises: host:pid, unless it was given one). */
 function stepsFrom(schema: string): string {

@@ -53,6 +53,8 @@ export interface TaskFilter {
   name?: string;
   version?: string;
   tag?: string;
+  /** Only the child tasks of this task. */
+  parentTaskId?: number;
   createdAfter?: string;
   createdBefore?: string;
   sort?: 'createdAt' | '-createdAt';

@@ -41,6 +41,9 @@ export interface Task {
   /** When the task was asked to start; null: at once. */
   readonly runAt: string | null;
   readonly correlationId: string | null;
+  /** A child task: the task and the step that started it (older servers do not send them). */
+  readonly parentTaskId?: number | null;
+  readonly parentStepId?: number | null;
   readonly stepCount: number;
   readonly unfinishedSteps: number;
   readonly failedSteps: number;
@@ -87,8 +90,24 @@ export interface Step {
   readonly displayState?: StepState | 'blocked';
   /** The display state in words ("blocked by a failed step"), the same wording as the CLI. */
   readonly stateLabel?: string;
+  /** What a waiting step waits for (null: it does not wait); older servers do not send it. */
+  readonly waiting?: StepWait | null;
+  /** A batch worker: the batch step that created it, and its place in the batch. */
+  readonly batchParentId?: number | null;
+  readonly batchIndex?: number | null;
+  /** A compensation step created when the task failed. */
+  readonly compensation?: 'undo' | 'on_failure' | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+export interface StepWait {
+  readonly for: 'batch' | 'child' | 'signal' | 'sleep' | 'key' | 'rate_limit';
+  readonly since: string | null;
+  readonly until: string | null;
+  readonly name: string | null;
+  readonly taskId: number | null;
+  readonly pending: number | null;
 }
 
 /** What `include=dependencies` may add; every part optional because servers differ in what they compute. */

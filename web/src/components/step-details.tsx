@@ -4,6 +4,7 @@
  * (shown beside the graph), and the audit trail.
  */
 import { type AuditEntry, isStepTransition, type Step, type TaskWithSteps } from '../api/types.js';
+import { batchProgress, batchWorkers, compensationLabel, describeProgress } from '../lib/batches.js';
 import { formatDuration, formatTime, humanState } from '../lib/format.js';
 import { JsonBlock, StateBadge } from './ui.js';
 
@@ -61,6 +62,7 @@ export function StepsTable({
   selected: number | null;
   onSelect: (id: number) => void;
 }) {
+  const groups = batchWorkers(task.steps);
   return (
     <table class="steps">
       <thead>
@@ -74,41 +76,114 @@ export function StepsTable({
       </thead>
       <tbody>
         {[...task.steps]
+          .filter((s) => s.batchParentId == null)
           .sort((a, b) => a.position - b.position)
-          .map((s) => {
-            const shown = displayStateOf(s);
-            return (
-              <tr
-                key={s.id}
-                data-step={s.name}
-                data-state={shown.state}
-                class={selected === s.id ? 'selected' : undefined}
-              >
-                <td>
-                  <button type="button" class="link" onClick={() => onSelect(s.id)}>
-                    {s.name}
-                  </button>
+          .flatMap((s) => {
+            const workers = groups.get(s.id);
+            const row = <StepRow key={s.id} step={s} selected={selected === s.id} onSelect={onSelect} />;
+            if (!workers) return [row];
+            return [
+              row,
+              <tr key={`${s.id}-workers`} class="batch-workers" data-batch={s.name}>
+                <td colSpan={5}>
+                  <BatchWorkers workers={workers} selected={selected} onSelect={onSelect} />
                 </td>
-                <td>
-                  <StateBadge state={shown.state} label={shown.label} />
-                </td>
-                <td>
-                  {s.attempts}/{s.retryLimit}
-                  {s.totalAttempts !== s.attempts ? (
-                    <span class="muted"> ({s.totalAttempts} in all)</span>
-                  ) : null}
-                </td>
-                <td>
-                  <WorkerName step={s} />
-                </td>
-                <td class="result-cell">
-                  <ResultCell step={s} />
-                </td>
-              </tr>
-            );
+              </tr>,
+            ];
           })}
       </tbody>
     </table>
+  );
+}
+
+function StepRow({
+  step: s,
+  selected,
+  onSelect,
+}: {
+  step: Step;
+  selected: boolean;
+  onSelect: (id: number) => void;
+}) {
+  const shown = displayStateOf(s);
+  const role = compensationLabel(s);
+  return (
+    <tr data-step={s.name} data-state={shown.state} class={selected ? 'selected' : undefined}>
+      <td>
+        <button type="button" class="link" onClick={() => onSelect(s.id)}>
+          {s.name}
+        </button>
+        {role ? <span class="muted tag"> {role}</span> : null}
+      </td>
+      <td>
+        <StateBadge state={shown.state} label={shown.label} />
+      </td>
+      <td>
+        {s.attempts}/{s.retryLimit}
+        {s.totalAttempts !== s.attempts ? <span class="muted"> ({s.totalAttempts} in all)</span> : null}
+      </td>
+      <td>
+        <WorkerName step={s} />
+      </td>
+      <td class="result-cell">
+        <ResultCell step={s} />
+      </td>
+    </tr>
+  );
+}
+
+/** Most worker rows listed under a batch; the count and progress cover them all. */
+const MAX_LISTED_WORKERS = 200;
+
+/** A batch step's workers: a count and progress, the rows themselves folded away. */
+function BatchWorkers({
+  workers,
+  selected,
+  onSelect,
+}: {
+  workers: readonly Step[];
+  selected: number | null;
+  onSelect: (id: number) => void;
+}) {
+  const progress = batchProgress(workers);
+  const listed = workers.slice(0, MAX_LISTED_WORKERS);
+  return (
+    <details data-workers={progress.total} open={listed.some((w) => w.id === selected)}>
+      <summary>
+        <progress max={progress.total} value={progress.done} aria-label="Batch progress" />{' '}
+        <span data-batch-progress>{describeProgress(progress)}</span>
+      </summary>
+      <table class="steps batch">
+        <tbody>
+          {listed.map((w) => (
+            <StepRow key={w.id} step={w} selected={selected === w.id} onSelect={onSelect} />
+          ))}
+        </tbody>
+      </table>
+      {workers.length > listed.length ? (
+        <p class="muted">and {workers.length - listed.length} more workers</p>
+      ) : null}
+    </details>
+  );
+}
+
+/** What the step waits for, with since and until when known. */
+function WaitingFor({ step }: { step: Step }) {
+  const wait = step.waiting;
+  if (!wait) return null;
+  return (
+    <>
+      <dt>Waiting for</dt>
+      <dd data-waiting={wait.for}>
+        {wait.for === 'child' && wait.taskId !== null ? (
+          <a href={`#/tasks/${wait.taskId}`}>child task #{wait.taskId}</a>
+        ) : (
+          displayStateOf(step).label
+        )}
+        {wait.since ? <span class="muted"> since {formatTime(wait.since)}</span> : null}
+        {wait.until ? <span class="muted">, at the latest until {formatTime(wait.until)}</span> : null}
+      </dd>
+    </>
   );
 }
 
@@ -186,6 +261,29 @@ export function StepPanel({
         </div>
       ) : null}
       <dl class="summary">
+        <WaitingFor step={step} />
+        {childTaskOf(step) !== null ? (
+          <>
+            <dt>Child task</dt>
+            <dd>
+              <a href={`#/tasks/${childTaskOf(step)}`}>#{childTaskOf(step)}</a>
+            </dd>
+          </>
+        ) : null}
+        {compensationLabel(step) ? (
+          <>
+            <dt>Compensation</dt>
+            <dd>{compensationLabel(step)}</dd>
+          </>
+        ) : null}
+        {step.batchParentId != null ? (
+          <>
+            <dt>Batch</dt>
+            <dd>
+              item {step.batchIndex} of {names.get(step.batchParentId) ?? step.batchParentId}
+            </dd>
+          </>
+        ) : null}
         <dt>Parents</dt>
         <dd>{step.parentIds.map((p) => names.get(p) ?? p).join(', ') || '–'}</dd>
         <dt>Children</dt>
@@ -208,6 +306,16 @@ export function StepPanel({
       </dl>
     </section>
   );
+}
+
+/** The child task a step started (kept in its inputs while it waits, in its results once done). */
+function childTaskOf(step: Step): number | null {
+  for (const source of [step.inputs, step.results]) {
+    const value = (source as { child_task_id?: unknown; childTaskId?: unknown } | null) ?? null;
+    const id = value?.child_task_id ?? value?.childTaskId;
+    if (typeof id === 'number') return id;
+  }
+  return null;
 }
 
 /** Audit metadata as shown: the worker by name (as everywhere else) instead of its id. */

@@ -18,6 +18,7 @@ import {
 import { TimelineChart } from '../components/timeline-chart.js';
 import { ErrorBanner, JsonBlock, LiveIndicator, Section, StateBadge } from '../components/ui.js';
 import { useApi, useAsync, useLive, useThrottled } from '../hooks.js';
+import { batchProgress, batchWorkers, compensationLabel, describeProgress } from '../lib/batches.js';
 import { criticalPathOf } from '../lib/critical-path.js';
 import { formatDuration, formatTime, sinceMs } from '../lib/format.js';
 import { buildTimeline } from '../lib/timeline.js';
@@ -127,8 +128,54 @@ function TaskSummary({ task }: { task: TaskWithSteps }) {
       <dd>{task.reason ?? '–'}</dd>
       <dt>Tags</dt>
       <dd>{task.tags.length ? task.tags.join(', ') : '–'}</dd>
+      {task.parentTaskId != null ? (
+        <>
+          <dt>Parent task</dt>
+          <dd data-parent-task={task.parentTaskId}>
+            <a href={`#/tasks/${task.parentTaskId}`}>#{task.parentTaskId}</a>
+            {task.parentStepId != null ? <span class="muted"> (step {task.parentStepId})</span> : null}
+          </dd>
+        </>
+      ) : null}
+      <ChildTasks task={task} />
     </dl>
   );
+}
+
+/** The tasks this task's steps started (child workflows), with their states. */
+function ChildTasks({ task }: { task: TaskWithSteps }) {
+  const api = useApi();
+  // Only a task with a step that started a child has any; the others skip the request.
+  const started = task.steps.some((s) => s.waiting?.for === 'child' || childStarted(s.inputs, s.results));
+  const children = useAsync(
+    () =>
+      started
+        ? api.listTasks({ parentTaskId: task.id, limit: 100 })
+        : Promise.resolve({ items: [], nextCursor: null }),
+    [task.id, started, task.updatedAt],
+  );
+  const items = children.data?.items ?? [];
+  if (items.length === 0) return null;
+  return (
+    <>
+      <dt>Child tasks</dt>
+      <dd data-child-tasks={items.length}>
+        {items.map((c, i) => (
+          <span key={c.id}>
+            {i > 0 ? ', ' : ''}
+            <a href={`#/tasks/${c.id}`}>#{c.id}</a> <StateBadge state={c.state} />
+          </span>
+        ))}
+      </dd>
+    </>
+  );
+}
+
+function childStarted(...values: unknown[]): boolean {
+  return values.some((v) => {
+    const o = v as { child_task_id?: unknown; childTaskId?: unknown } | null;
+    return typeof o?.child_task_id === 'number' || typeof o?.childTaskId === 'number';
+  });
 }
 
 type Audit = Parameters<typeof buildTimeline>[0];
@@ -155,24 +202,36 @@ function TaskGraph({
     // The browser's own estimate (when the server sends no analysis): steps that ran, first attempt to last.
     const ran = (timeline?.rows ?? []).filter((r) => r.segments.length > 0);
     const durations = new Map(ran.map((r) => [r.stepId, r.spanMs]));
-    return criticalPathOf(order, durations, task.dependencies?.criticalPath);
+    // Compensation ran after the task failed, and batch workers hang off no edge: neither is on the path.
+    const pathSteps = order.filter((s) => s.compensation == null && s.batchParentId == null);
+    return criticalPathOf(pathSteps, durations, task.dependencies?.criticalPath);
   }, [order, timeline, task.dependencies]);
-  const nodes = useMemo(
-    () =>
-      order.map((s) => {
-        const shown = displayStateOf(s);
-        return {
-          id: String(s.id),
-          label: s.name,
-          state: shown.state,
-          detail: `${shown.label}${s.totalAttempts > 1 ? ` · ${s.totalAttempts} attempts` : ''}`,
-        };
-      }),
-    [order],
-  );
+  // Batch workers are drawn as their batch step's progress, not as a node each.
+  const drawn = useMemo(() => order.filter((s) => s.batchParentId == null), [order]);
+  const nodes = useMemo(() => {
+    const groups = batchWorkers(order);
+    return drawn.map((s) => {
+      const shown = displayStateOf(s);
+      const workers = groups.get(s.id);
+      const role = compensationLabel(s);
+      return {
+        id: String(s.id),
+        label: s.name,
+        state: shown.state,
+        detail: [
+          shown.label,
+          s.totalAttempts > 1 ? `${s.totalAttempts} attempts` : null,
+          workers ? describeProgress(batchProgress(workers)) : null,
+          role,
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      };
+    });
+  }, [order, drawn]);
   const edges = useMemo(
-    () => order.flatMap((s) => s.parentIds.map((p) => ({ from: String(p), to: String(s.id) }))),
-    [order],
+    () => drawn.flatMap((s) => s.parentIds.map((p) => ({ from: String(p), to: String(s.id) }))),
+    [drawn],
   );
   const critical = useMemo(() => new Set(path.stepIds.map(String)), [path]);
   const names = new Map(order.map((s) => [s.id, s.name]));

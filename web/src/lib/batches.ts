@@ -1,0 +1,53 @@
+/**
+ * Batch workers as the dashboard shows them: grouped under their batch step (a batch may have
+ * thousands), with a count and progress, instead of one row or node each.
+ */
+import type { Step } from '../api/types.js';
+
+export interface BatchProgress {
+  readonly total: number;
+  readonly done: number;
+  readonly running: number;
+  readonly failed: number;
+}
+
+const DONE = new Set(['complete', 'resolved_manually', 'skipped']);
+
+/** The workers of each batch step, by the batch step's id, in batch order. */
+export function batchWorkers(steps: readonly Step[]): Map<number, Step[]> {
+  const groups = new Map<number, Step[]>();
+  for (const s of steps) {
+    if (s.batchParentId == null) continue;
+    const group = groups.get(s.batchParentId) ?? [];
+    group.push(s);
+    groups.set(s.batchParentId, group);
+  }
+  for (const group of groups.values()) group.sort((a, b) => (a.batchIndex ?? 0) - (b.batchIndex ?? 0));
+  return groups;
+}
+
+export function batchProgress(workers: readonly Step[]): BatchProgress {
+  let done = 0;
+  let running = 0;
+  let failed = 0;
+  for (const w of workers) {
+    if (DONE.has(w.state)) done++;
+    else if (w.state === 'in_progress') running++;
+    else if (w.state === 'error' || w.state === 'cancelled') failed++;
+  }
+  return { total: workers.length, done, running, failed };
+}
+
+export function describeProgress(p: BatchProgress): string {
+  return `${p.done}/${p.total} workers done${p.running ? `, ${p.running} running` : ''}${p.failed ? `, ${p.failed} failed` : ''}`;
+}
+
+/** A compensation step in words: what it undoes, or that it is the failure handler. */
+export function compensationLabel(step: Step): string | null {
+  if (step.compensation === 'on_failure') return 'failure handler';
+  if (step.compensation === 'undo') {
+    const undoing = (step.inputs as { undoing?: unknown } | null)?.undoing;
+    return typeof undoing === 'string' ? `undoes ${undoing}` : 'undo step';
+  }
+  return null;
+}
