@@ -144,47 +144,73 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
       continue;
     }
 
+    /**
+     * A handler a template names: a module path (imported), a registered name, or the original's class
+     * path (bound and registered under it). Null when it cannot be bound (the problem is recorded).
+     */
+    const bind = async (
+      handler: string,
+      path: string,
+      config: unknown,
+      moduleName: string,
+    ): Promise<StepHandler | string | null> => {
+      if (isModuleReference(handler)) {
+        const ref = splitModuleReference(handler);
+        const found = await importHandler(resolve(dirname(file), ref.path), ref.exportName);
+        if (typeof found === 'string') {
+          fileProblems.push({ path: `${path}.handler`, message: found });
+          return null;
+        }
+        return found as StepHandler;
+      }
+      if (!known.has(handler)) {
+        const bound = resolveHandlerClass(handler, exported);
+        if (bound.kind === 'found') {
+          // Registered under the path the template names, so every process binds it the same way.
+          handlers.set(handler, bound.handler);
+          known.add(handler);
+          return handler;
+        }
+        if (bound.kind === 'problem') {
+          const hint = isOriginalApiConfig(config)
+            ? '; or remove handler_class to run this api step on the built-in http handler'
+            : '';
+          fileProblems.push({
+            path: `${path}.${isClassPath(handler) ? 'handler_class' : 'handler'}`,
+            message: `${bound.message}${hint}`,
+          });
+          return null;
+        }
+        fileProblems.push({
+          path: `${path}.handler`,
+          message: `no handler named "${handler}"${didYouMean(handler, known)}; expected a registered handler (${[...known].join(', ')}) or a module path such as ./handlers/${moduleName}.ts`,
+        });
+        return null;
+      }
+      return handler;
+    };
+
     const steps: StepDefinition[] = [];
     for (const [i, step] of mapped.definition.steps.entries()) {
       const where = at(`step_templates[${i}] (${step.name})`);
       if (step.handler === '') continue; // missing: already reported
+      // A batch step's item handler is named the same ways as a step's.
+      let batch = step.batch;
+      if (batch && typeof batch.handler === 'string') {
+        const itemHandler = await bind(batch.handler, `${where}.batch`, undefined, `${step.name}_item`);
+        if (itemHandler === null) continue;
+        batch = { ...batch, handler: itemHandler };
+      }
       if (step.handler === undefined) {
         steps.push(step); // a wait (sleep, signal): the built-in handler ends it
         continue;
       }
-      if (isModuleReference(step.handler)) {
-        const ref = splitModuleReference(step.handler);
-        const found = await importHandler(resolve(dirname(file), ref.path), ref.exportName);
-        if (typeof found === 'string') fileProblems.push({ path: `${where}.handler`, message: found });
-        else steps.push({ ...step, handler: found as StepHandler });
-        continue;
-      }
-      if (!known.has(step.handler)) {
-        const bound = resolveHandlerClass(step.handler, exported);
-        if (bound.kind === 'found') {
-          // Registered under the path the template names, so every process binds it the same way.
-          handlers.set(step.handler, bound.handler);
-          known.add(step.handler);
-          steps.push(step);
-          continue;
-        }
-        if (bound.kind === 'problem') {
-          const hint = isOriginalApiConfig(step.config)
-            ? '; or remove handler_class to run this api step on the built-in http handler'
-            : '';
-          fileProblems.push({
-            path: `${where}.${isClassPath(step.handler) ? 'handler_class' : 'handler'}`,
-            message: `${bound.message}${hint}`,
-          });
-          continue;
-        }
-      }
-      if (!known.has(step.handler)) {
-        fileProblems.push({
-          path: `${where}.handler`,
-          message: `no handler named "${step.handler}"${didYouMean(step.handler, known)}; expected a registered handler (${[...known].join(', ')}) or a module path such as ./handlers/${step.name}.ts`,
-        });
-      } else if (step.handler === HTTP_HANDLER_NAME) {
+      const handler =
+        typeof step.handler === 'string'
+          ? await bind(step.handler, where, step.config, step.name)
+          : step.handler;
+      if (handler === null) continue;
+      if (handler === HTTP_HANDLER_NAME) {
         for (const p of httpConfigProblems(step.config)) {
           fileProblems.push({
             path: `${where}.handler_config${p.path ? `.${p.path}` : ''}`,
@@ -192,7 +218,7 @@ export async function loadWorkflows(options: LoadWorkflowsOptions): Promise<Load
           });
         }
       }
-      steps.push(step);
+      steps.push({ ...step, handler, ...(batch ? { batch } : {}) });
     }
     if (fileProblems.length > 0) {
       problems.push(...fileProblems);

@@ -127,6 +127,45 @@ describe.each(BACKENDS)('running a YAML workflow (%s)', (backend) => {
     ]);
   }, 180_000); // the first test of the file pays for starting the embedded database on a busy machine
 
+  it("binds a batch step's item handler by module path or name, and compensation steps by name", async () => {
+    const cwd = project({
+      'templates/pages.yaml': [
+        'name: pages',
+        'on_failure: alert',
+        'step_templates:',
+        '  - { name: plan, handler: plan, kind: batch, batch: { handler: ./items.ts#summarize } }',
+        '  - { name: again, handler: plan, kind: batch, depends_on_step: plan, batch: { handler: double } }',
+        '  - { name: alert, handler: ./items.ts#alert, kind: compensation }',
+        '',
+      ].join('\n'),
+      'templates/items.ts':
+        'export const summarize = ({ inputs }: { inputs: number }) => inputs * 10;\nexport const alert = () => null;',
+      'handlers/plan.ts':
+        'export const plan = () => ({ items: [1, 2, 3] });\nexport const double = ({ inputs }: { inputs: number }) => inputs * 2;',
+    });
+    const { tasker } = await testTasker(backend);
+    const loaded = await loadWorkflows({ templatesDir: 'templates', handlersDir: 'handlers', cwd });
+    expect(loaded.problems).toEqual([]);
+    registerWorkflows(tasker, loaded);
+    await tasker.startWorker();
+    const task = await tasker.createTask({ name: 'pages', context: {} });
+    const done = await tasker.waitForTask(task.id, { timeoutMs: 30_000 });
+    expect(done.state).toBe('complete');
+    expect(done.steps.find((s) => s.name === 'plan')!.results).toEqual([10, 20, 30]);
+    expect(done.steps.find((s) => s.name === 'again')!.results).toEqual([2, 4, 6]);
+
+    const bad = project({
+      'templates/x.yaml':
+        'name: x\nstep_templates:\n  - { name: a, handler: a, kind: batch, batch: { handler: ghost } }\n',
+      'handlers/a.ts': 'export const a = () => ({ items: [] });',
+    });
+    const refused = await loadWorkflows({ templatesDir: 'templates', handlersDir: 'handlers', cwd: bad });
+    expect(refused.problems.map((p) => p.path)).toEqual([
+      expect.stringMatching(/step_templates\[0\] \(a\)\.batch\.handler$/),
+    ]);
+    expect(refused.problems[0]!.message).toMatch(/no handler named "ghost"/);
+  });
+
   it('refuses to register templates with problems', async () => {
     const { tasker } = await testTasker(backend);
     const cwd = project({
