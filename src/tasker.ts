@@ -353,7 +353,7 @@ export async function createTasker(
   };
 
   const waiter = createTaskWaiter({ sql, notifications, getTask });
-  const children = createChildTasks({ sql, creator, getTask });
+  const children = createChildTasks({ creator, templateId });
   const failureViews = createFailureViews({ sql, db, registry });
   const schedules = createSchedules({
     sql,

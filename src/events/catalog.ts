@@ -73,7 +73,10 @@ export interface StepFailedPayload extends StepCompletedPayload {
 export interface StepWaitingPayload extends StepAttemptPayload {
   /** What it waits for: its child task, or its batch's worker steps. */
   readonly waitingFor: 'child' | 'batch';
-  /** The child task (waitingFor child). */
+  /**
+   * The child task, when it existed before the round trip; null when the round trip creates it (the
+   * step's `waiting.taskId` and `inputs.child_task_id` name it).
+   */
   readonly childTaskId: number | null;
   /** How many worker steps the batch created (waitingFor batch). */
   readonly workers: number | null;

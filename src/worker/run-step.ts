@@ -151,7 +151,14 @@ function failure(run: StepRun, error: unknown): StepOutcome | null {
   if (error instanceof StepAbortedError && error.reason !== 'task_cancelled') return null;
   // Not a failure: the step started a child task and waits for it (migration 22).
   if (error instanceof ChildPending) {
-    return { step_id: run.stepId, attempt: run.leaseAttempt, ok: true, await_child: error.childTaskId };
+    return {
+      step_id: run.stepId,
+      attempt: run.leaseAttempt,
+      ok: true,
+      await_child: error.creation
+        ? { call: error.creation.call, named_task_id: error.creation.namedTaskId, task: error.creation.task }
+        : error.childTaskId!,
+    };
   }
   const permanent = error instanceof PermanentError || error instanceof StepAbortedError;
   const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;

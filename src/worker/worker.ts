@@ -291,7 +291,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
           ...info,
           workerId: id,
           waitingFor: outcome.await_child !== undefined ? 'child' : 'batch',
-          childTaskId: outcome.await_child ?? null,
+          childTaskId: typeof outcome.await_child === 'number' ? outcome.await_child : null,
           workers: outcome.await_batch?.items.length ?? null,
         });
         continue;
@@ -468,7 +468,13 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
           ...(deps.instrumentation?.stepContext?.(info, step) ?? { log, publish: unavailablePublish }),
           startChild: (request) =>
             deps.children.start(
-              { taskId: row.task_id!, stepId, call: childCalls++, taskCreatedAt: row.task_created_at },
+              {
+                taskId: row.task_id!,
+                stepId,
+                call: childCalls++,
+                taskCreatedAt: row.task_created_at,
+                inputs: row.inputs,
+              },
               request,
             ),
         },

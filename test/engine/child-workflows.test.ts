@@ -133,6 +133,50 @@ describe.each(BACKENDS)('child workflows on %s', (backend) => {
     });
   });
 
+  test('one handler starting children one after the other waits for each; the child is created by the round trip', async () => {
+    const { tasker } = await testTasker(backend);
+    tasker.register(
+      defineTask({
+        name: 'square',
+        steps: [{ name: 'sq', handler: ({ context }) => Number(context.n) ** 2 }],
+      }),
+    );
+    let runs = 0;
+    tasker.register(
+      defineTask({
+        name: 'sum_of_squares',
+        steps: [
+          {
+            name: 'sum',
+            handler: async ({ startChild }) => {
+              runs++;
+              let total = 0;
+              for (const n of [1, 2, 3]) {
+                total += Number((await startChild({ name: 'square', context: { n } })).results.sq);
+              }
+              return total;
+            },
+          },
+        ],
+      }),
+    );
+    await tasker.startWorker();
+    const task = await tasker.createTask({ name: 'sum_of_squares', context: {} });
+    const done = await tasker.waitForTask(task.id, { timeoutMs: 15_000 });
+    expect(done.state).toBe('complete');
+    expect(done.steps[0]!.results).toBe(14);
+    // One run per child plus the last: each run creates the next child and waits for it.
+    expect(runs).toBe(4);
+    expect(done.steps[0]!.attempts).toBe(1);
+    const children = (await tasker.listTasks({ parentTaskId: task.id, order: 'asc' })).tasks;
+    expect(children.map((c) => [c.name, c.state, c.parentStepId])).toEqual([
+      ['square', 'complete', done.steps[0]!.id],
+      ['square', 'complete', done.steps[0]!.id],
+      ['square', 'complete', done.steps[0]!.id],
+    ]);
+    expect(children.map((c) => c.context)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
   test('YAML: kind subtask maps to the same step', () => {
     const mapped = mapTemplate(
       {

@@ -53,7 +53,7 @@ describe.each(BACKENDS)('events and metrics of dynamic steps on %s', (backend) =
     expect(seen).toEqual([
       { name: 'decided', step: 'route', detail: ['never'] },
       { name: 'waiting', step: 'fan', detail: ['batch', 3, false] },
-      { name: 'waiting', step: 'spawn', detail: ['child', null, true] },
+      { name: 'waiting', step: 'spawn', detail: ['child', null, false] },
     ]);
 
     const gate = await tasker.createTask({ name: 'gate', context: {} });

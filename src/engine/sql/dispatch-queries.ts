@@ -40,8 +40,17 @@ export interface StepOutcome {
     readonly retry_limit: number;
     readonly timeout_ms: number | null;
   };
-  /** The attempt started this child task and waits for it (not an outcome; migration 22). */
-  readonly await_child?: number;
+  /**
+   * The attempt waits for a child task (not an outcome): the child to create (migration 25), or the id of
+   * one that exists (migration 22).
+   */
+  readonly await_child?:
+    | number
+    | {
+        readonly call: number;
+        readonly named_task_id: number;
+        readonly task: Readonly<Record<string, unknown>>;
+      };
   /** A decision step's children it did not choose (they are skipped, and what only they lead to). */
   readonly skip_children?: readonly string[];
   /** The handler threw RateLimitedError (a 429): the step's rate limits slow down. Not read by SQL. */
