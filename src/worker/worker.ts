@@ -161,7 +161,15 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   let state: Worker['state'] = 'running';
   const running = new Map<number, Execution>();
   const outcomes: PendingOutcome[] = [];
-  let inFlight = false;
+  /**
+   * Round trips out now. A second may go out while one is out, to report outcomes without waiting for it
+   * (its claims are counted in `reserved` so the two never claim more than the free slots); on PGlite
+   * there is one connection, so one at a time.
+   */
+  let inFlight = 0;
+  let reserved = 0;
+  const maxInFlight = sql.db.kind === 'pglite' ? 1 : 2;
+  const canSend = (): boolean => inFlight === 0 || (inFlight < maxInFlight && outcomes.length > 0);
   let kickScheduled = false;
   /** Something may be claimable (set by wake-ups, cleared when a claim comes back short). */
   let wantClaim = true;
@@ -193,7 +201,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
 
   // ------------------------------------------------------------------ the round trip
   function kick(): void {
-    if (kickScheduled || inFlight || state === 'stopped') return;
+    if (kickScheduled || !canSend() || state === 'stopped') return;
     kickScheduled = true;
     // After the current burst of handler completions, so they share one round trip.
     setImmediate(() => {
@@ -203,13 +211,14 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   }
 
   async function roundTrip(): Promise<void> {
-    if (inFlight || state === 'stopped') return;
-    const free = state === 'running' ? Math.max(0, concurrency - running.size) : 0;
+    if (!canSend() || state === 'stopped') return;
+    const free = state === 'running' ? Math.max(0, concurrency - running.size - reserved) : 0;
     const claimLimit = wantClaim || outcomes.length > 0 ? free : 0;
     const wakeUpsBefore = wakeUps;
     if (outcomes.length === 0 && claimLimit === 0) return;
     const batch = outcomes.splice(0, maxBatchSize);
-    inFlight = true;
+    inFlight++;
+    reserved += claimLimit;
     let rows: DispatchRow[];
     try {
       rows =
@@ -238,12 +247,14 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         { err: error, retryInMs: failureDelay },
         'worker round trip failed; retrying',
       );
-      inFlight = false;
+      inFlight--;
+      reserved -= claimLimit;
       backingOffUntil = Date.now() + failureDelay;
       setTimeout(kick, failureDelay).unref();
       return;
     }
-    inFlight = false;
+    inFlight--;
+    reserved -= claimLimit;
     let claimed = 0;
     const refused = new Set<number>();
     const retries = new Map<number, Date | null>();
@@ -487,7 +498,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   }
 
   function checkIdle(): void {
-    if (whenIdle && running.size === 0 && outcomes.length === 0 && !inFlight) whenIdle();
+    if (whenIdle && running.size === 0 && outcomes.length === 0 && inFlight === 0) whenIdle();
   }
 
   // ------------------------------------------------------------------ wake-ups and leases
@@ -533,7 +544,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     // While the database is failing, the backoff's own timer sends the next round trip.
     if (Date.now() < backingOffUntil) return;
     kick();
-    if (state !== 'running' || inFlight) return;
+    if (state !== 'running' || inFlight > 0) return;
     await lookUpNextRun();
   }, pollIntervalMs);
   pollTimer.unref();
@@ -562,7 +573,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       }
       // Claims whose reply was lost with a dropped connection: leased to us, unknown to us. Skipped while
       // a round trip is out (its claims are not known yet); the lease-long age covers any reply in transit.
-      if (!inFlight && state === 'running') {
+      if (inFlight === 0 && state === 'running') {
         const known = [...running.keys(), ...outcomes.map((p) => p.outcome.step_id)];
         const orphans = await releaseUnknownSteps(sql, id, known, config.execution.leaseMs);
         if (orphans > 0) log.warn({ released: orphans }, 'released steps whose claim reply was lost');
@@ -593,14 +604,14 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   let stopping: Promise<void> | null = null;
 
   async function drain(deadline: number): Promise<void> {
-    while ((running.size > 0 || outcomes.length > 0 || inFlight) && Date.now() < deadline) {
+    while ((running.size > 0 || outcomes.length > 0 || inFlight > 0) && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         whenIdle = resolve;
         setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now()))).unref();
         checkIdle();
       });
       whenIdle = null;
-      if (outcomes.length > 0 && !inFlight) await roundTrip();
+      if (outcomes.length > 0 && inFlight === 0) await roundTrip();
     }
   }
 
@@ -619,8 +630,8 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
         execution.controller.abort(new StepAbortedError('worker_stopping', 'the worker is stopping'));
       }
       // Record what finished in time (a few tries: the database may be briefly unreachable).
-      for (let i = 0; i < 5 && (outcomes.length > 0 || inFlight); i++) {
-        if (inFlight) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 5 && (outcomes.length > 0 || inFlight > 0); i++) {
+        if (inFlight > 0) await new Promise((r) => setTimeout(r, 50));
         else await roundTrip();
       }
       clearInterval(heartbeatTimer);
