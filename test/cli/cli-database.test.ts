@@ -122,6 +122,12 @@ describe.each(BACKENDS)('the tasker command on %s', { timeout: 400_000 }, (backe
     expect(json<{ tasks: Array<{ id: number; state: string }> }>(list).tasks).toEqual([
       expect.objectContaining({ id: task.id, state: 'complete' }),
     ]);
+    // --parent: the task has no children; a bad id is a usage error naming the option.
+    const children = await cli(['list', '--parent', String(task.id), '--json'], dir, env);
+    expect(json<{ tasks: unknown[] }>(children).tasks).toEqual([]);
+    const badParent = await cli(['list', '--parent', 'x'], dir, env);
+    expect(badParent.code).toBe(2);
+    expect(badParent.stderr).toContain('--parent expects a whole number of at least 1, got "x"');
 
     const doctor = await cli(['doctor', '--json'], dir, env);
     const report = json<{ ok: boolean; checks: Array<{ name: string; ok: boolean }> }>(doctor);

@@ -61,16 +61,18 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
     .option('--namespace <ns>', 'only this namespace')
     .option('--name <name>', 'only this task name')
     .option('--tag <tag>', 'only tasks with this tag')
+    .option('--parent <task-id>', 'only the child tasks of this task')
     .option('--limit <n>', 'at most this many (1-500)', '20')
     .option('--cursor <cursor>', 'the next page, from a previous --json output')
     .option('--json', 'print as JSON ({ tasks, nextCursor })')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ tasker list --state error\n  $ tasker list --namespace ecommerce --limit 5 --json',
+      '\nExamples:\n  $ tasker list --state error\n  $ tasker list --namespace ecommerce --limit 5 --json\n  $ tasker list --parent 42',
     )
     .action((options: Record<string, string | string[] | boolean | undefined>, command: Command) =>
       run(async () => {
         const limit = parseIntOption(options.limit as string | undefined, '--limit', { max: 500 }) ?? 20;
+        const parent = parseIntOption(options.parent as string | undefined, '--parent');
         const states = options.state as string[] | undefined;
         for (const state of states ?? []) {
           if (!(TASK_STATES as readonly string[]).includes(state)) {
@@ -87,6 +89,7 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
             ...(options.namespace ? { namespace: options.namespace as string } : {}),
             ...(options.name ? { name: options.name as string } : {}),
             ...(options.tag ? { tag: options.tag as string } : {}),
+            ...(parent !== undefined ? { parentTaskId: parent } : {}),
             ...(options.cursor ? { cursor: options.cursor as string } : {}),
           });
           if (options.json) {
