@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['events', 'worker', 'telemetry', 'templates', 'config'],
   ['tasker'],
   ['api', 'cli', 'index'],
-  ['examples', 'bench'],
+  ['examples', 'bench', 'client'],
 ];
 
 function filesUnder(dir: string): string[] {

@@ -2,6 +2,7 @@
  * The dashboard's only way to the server: fetch with the bearer token (when one is set), JSON in and out,
  * and failures turned into ApiError carrying the server's problem details.
  */
+import type { paths } from '../../../src/client/openapi.generated.js';
 import type {
   AuditEntry,
   FailedStep,
@@ -62,15 +63,8 @@ export interface TaskFilter {
   cursor?: string;
 }
 
-export interface CreateTaskBody {
-  namespace: string;
-  name: string;
-  version?: string;
-  context?: unknown;
-  initiator?: string;
-  reason?: string;
-  tags?: string[];
-}
+/** The body of POST /tasks, as the server's OpenAPI document declares it (generated types). */
+export type CreateTaskBody = paths['/tasker/tasks']['post']['requestBody']['content']['application/json'];
 
 export type AuthListener = (error: ApiError) => void;
 

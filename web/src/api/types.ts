@@ -1,8 +1,11 @@
 /**
- * The HTTP API's JSON shapes as the dashboard receives them (the REST routes in docs/dashboard.md):
- * the engine's Task/Step/Transition types with dates as ISO strings. The dashboard is a client of the
- * HTTP API only, so it keeps its own copy of these shapes instead of importing the engine's.
+ * The HTTP API's JSON shapes as the dashboard receives them (the REST routes in docs/dashboard.md). The
+ * dashboard is a client of the HTTP API only: Task, Step and the create-task body are the types generated
+ * from the server's OpenAPI document (src/client/openapi.generated.ts, the same as tasker-ts/client's);
+ * the shapes below them are still written here.
  */
+import type { components } from '../../../src/client/openapi.generated.js';
+
 export const TASK_STATES = [
   'pending',
   'in_progress',
@@ -25,33 +28,11 @@ export const STEP_STATES = [
 ] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
-export interface Task {
-  readonly id: number;
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly state: TaskState;
-  readonly context: Record<string, unknown>;
-  readonly initiator: string | null;
-  readonly sourceSystem: string | null;
-  readonly reason: string | null;
-  readonly tags: readonly string[];
-  readonly bypassSteps: readonly string[];
-  readonly requestedAt: string;
-  /** When the task was asked to start; null: at once. */
-  readonly runAt: string | null;
-  readonly correlationId: string | null;
-  /** A child task: the task and the step that started it (older servers do not send them). */
-  readonly parentTaskId?: number | null;
-  readonly parentStepId?: number | null;
-  readonly stepCount: number;
-  readonly unfinishedSteps: number;
-  readonly failedSteps: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly startedAt: string | null;
-  readonly completedAt: string | null;
-}
+/**
+ * A task as the API serves it: the server's own type, generated from its OpenAPI document
+ * (src/client/openapi.generated.ts); every field is present in what GET /tasks and /tasks/:id return.
+ */
+export type Task = Required<components['schemas']['Task']>;
 
 export interface StepError {
   readonly class: string;
@@ -61,54 +42,11 @@ export interface StepError {
   readonly context?: Readonly<Record<string, unknown>>;
 }
 
-export interface Step {
-  readonly id: number;
-  readonly taskId: number;
-  readonly name: string;
-  readonly position: number;
-  readonly state: StepState;
-  readonly attempts: number;
-  readonly totalAttempts: number;
-  readonly retryLimit: number;
-  readonly retryable: boolean;
-  readonly timeoutMs: number | null;
-  readonly skippable: boolean;
-  readonly blocked: boolean;
-  readonly parentIds: readonly number[];
-  readonly childIds: readonly number[];
-  readonly inputs: unknown;
-  readonly results: unknown;
-  readonly lastError: StepError | null;
-  readonly runAt: string | null;
-  readonly backoffRequestSeconds: number | null;
-  readonly lastAttemptedAt: string | null;
-  readonly completedAt: string | null;
-  readonly workerId: string | null;
-  /** The worker's name (host:pid unless given one); older servers do not send it. */
-  readonly workerName?: string | null;
-  /** The state as shown to people (`blocked` below a failed step), derived by the server. */
-  readonly displayState?: StepState | 'blocked';
-  /** The display state in words ("blocked by a failed step"), the same wording as the CLI. */
-  readonly stateLabel?: string;
-  /** What a waiting step waits for (null: it does not wait); older servers do not send it. */
-  readonly waiting?: StepWait | null;
-  /** A batch worker: the batch step that created it, and its place in the batch. */
-  readonly batchParentId?: number | null;
-  readonly batchIndex?: number | null;
-  /** A compensation step created when the task failed. */
-  readonly compensation?: 'undo' | 'on_failure' | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+/** A step as the API serves it (generated from the server's OpenAPI document, as Task). */
+export type Step = Required<components['schemas']['Step']>;
 
-export interface StepWait {
-  readonly for: 'batch' | 'child' | 'signal' | 'sleep' | 'key' | 'rate_limit';
-  readonly since: string | null;
-  readonly until: string | null;
-  readonly name: string | null;
-  readonly taskId: number | null;
-  readonly pending: number | null;
-}
+/** What a waiting step waits for. */
+export type StepWait = NonNullable<Step['waiting']>;
 
 /** What `include=dependencies` may add; every part optional because servers differ in what they compute. */
 export interface DependencyInfo {

@@ -170,7 +170,8 @@ function ContextForm({ template }: { template: TemplateDetail }) {
               namespace: template.namespace,
               name: template.name,
               version: template.version,
-              context: result.value,
+              // The server checks it is an object (and against the template's schema) and says what is wrong.
+              context: result.value as Record<string, unknown>,
               initiator: initiator || undefined,
               reason: reason || undefined,
               tags: tagList.length ? tagList : undefined,
