@@ -11,7 +11,19 @@ import { HttpProblem } from './problems.js';
 import { problemResponses } from './schemas.js';
 
 const query = wireJsonSchema(failuresQuerySchema);
-const error = { type: 'object', additionalProperties: true } as const;
+const error = {
+  type: 'object',
+  properties: {
+    class: { type: 'string' },
+    message: { type: 'string' },
+    code: { type: 'string' },
+    stack: { type: 'string' },
+    category: { type: 'string' },
+    fingerprint: { type: 'string' },
+  },
+  required: ['class', 'message'],
+  additionalProperties: true,
+} as const;
 const template = {
   type: 'object',
   properties: {
@@ -20,6 +32,7 @@ const template = {
     version: { type: 'string' },
     step: { type: 'string' },
   },
+  required: ['namespace', 'name', 'version', 'step'],
 } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
 
@@ -48,11 +61,28 @@ const failureGroup = {
           reached: { type: 'integer' },
           succeeded: { type: 'integer' },
         },
+        required: ['attempt', 'reached', 'succeeded'],
       },
     },
     hint: { type: 'string', description: 'What to do about it' },
     hintRule: { type: 'string', description: 'The rule that gave the hint' },
   },
+  required: [
+    'fingerprint',
+    'category',
+    'steps',
+    'tasks',
+    'firstSeen',
+    'lastSeen',
+    'affected',
+    'sample',
+    'sampleTaskId',
+    'sampleStepId',
+    'retryingNow',
+    'retryStats',
+    'hint',
+    'hintRule',
+  ],
 } as const;
 
 const failedStep = {
@@ -68,6 +98,7 @@ const failedStep = {
     failedAt: dateTime,
     error,
   },
+  required: ['stepId', 'taskId', 'namespace', 'name', 'version', 'step', 'attempts', 'failedAt', 'error'],
 } as const;
 
 const filterOf = (q: FailuresQuery) => ({
@@ -86,7 +117,11 @@ export const failureRoutes: RouteModule = (app, { tasker }) => {
         summary: 'Steps that failed for good, grouped by fingerprint, with a category and a hint',
         querystring: query,
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: failureGroup } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: failureGroup } },
+            required: ['items'],
+          },
           ...problemResponses,
         },
       },
@@ -111,6 +146,7 @@ export const failureRoutes: RouteModule = (app, { tasker }) => {
           200: {
             type: 'object',
             properties: { fingerprint: { type: 'string' }, items: { type: 'array', items: failedStep } },
+            required: ['fingerprint', 'items'],
           },
           ...problemResponses,
         },

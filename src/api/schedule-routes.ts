@@ -44,9 +44,30 @@ const schedule = {
           firedAt: dateTime,
           manual: { type: 'boolean' },
         },
+        required: ['tickAt', 'taskId', 'firedAt', 'manual'],
       },
     },
   },
+  // recentFires: only in one schedule's detail.
+  required: [
+    'name',
+    'task',
+    'cron',
+    'intervalMs',
+    'timezone',
+    'context',
+    'catchUp',
+    'catchUpLimit',
+    'paused',
+    'nextFireAt',
+    'upcoming',
+    'lastFiredAt',
+    'lastTaskId',
+    'fires',
+    'skippedTicks',
+    'source',
+    'createdAt',
+  ],
 } as const;
 const nameParams = {
   type: 'object',
@@ -82,7 +103,11 @@ export const scheduleRoutes: RouteModule = (app, { tasker }) => {
         summary: 'Every schedule with its next fire times',
         querystring: upcomingQuery,
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: schedule } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: schedule } },
+            required: ['items'],
+          },
           ...problemResponses,
         },
       },

@@ -914,42 +914,48 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              items?: {
+              items: {
                   /** @description Same problem, same fingerprint */
-                  fingerprint?: string;
+                  fingerprint: string;
                   /** @description timeout, connection_refused, http_4xx, handler_bug, ... */
-                  category?: string;
+                  category: string;
                   /** @description Steps that failed for good with it */
-                  steps?: number;
-                  tasks?: number;
+                  steps: number;
+                  tasks: number;
                   /** Format: date-time */
-                  firstSeen?: string;
+                  firstSeen: string;
                   /** Format: date-time */
-                  lastSeen?: string;
+                  lastSeen: string;
                   /** @description Templates and steps it happens in */
-                  affected?: {
-                      namespace?: string;
-                      name?: string;
-                      version?: string;
-                      step?: string;
+                  affected: {
+                      namespace: string;
+                      name: string;
+                      version: string;
+                      step: string;
                     }[];
-                  sample?: {
+                  sample: {
+                    class: string;
+                    message: string;
+                    code?: string;
+                    stack?: string;
+                    category?: string;
+                    fingerprint?: string;
                     [key: string]: unknown;
                   };
-                  sampleTaskId?: number;
-                  sampleStepId?: number;
+                  sampleTaskId: number;
+                  sampleStepId: number;
                   /** @description Steps failing with it right now, waiting to retry */
-                  retryingNow?: number;
+                  retryingNow: number;
                   /** @description Steps that failed with it over the last 7 days: per attempt (from 2), how many reached it and succeeded there */
-                  retryStats?: {
-                      attempt?: number;
-                      reached?: number;
-                      succeeded?: number;
+                  retryStats: {
+                      attempt: number;
+                      reached: number;
+                      succeeded: number;
                     }[];
                   /** @description What to do about it */
-                  hint?: string;
+                  hint: string;
                   /** @description The rule that gave the hint */
-                  hintRule?: string;
+                  hintRule: string;
                 }[];
             };
           };
@@ -987,18 +993,24 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              fingerprint?: string;
-              items?: {
-                  stepId?: number;
-                  taskId?: number;
-                  namespace?: string;
-                  name?: string;
-                  version?: string;
-                  step?: string;
-                  attempts?: number;
+              fingerprint: string;
+              items: {
+                  stepId: number;
+                  taskId: number;
+                  namespace: string;
+                  name: string;
+                  version: string;
+                  step: string;
+                  attempts: number;
                   /** Format: date-time */
-                  failedAt?: string;
-                  error?: {
+                  failedAt: string;
+                  error: {
+                    class: string;
+                    message: string;
+                    code?: string;
+                    stack?: string;
+                    category?: string;
+                    fingerprint?: string;
                     [key: string]: unknown;
                   };
                 }[];
@@ -1033,40 +1045,40 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              items?: ({
-                  name?: string;
+              items: ({
+                  name: string;
                   /** @description NAMESPACE/NAME[@VERSION] of the template */
-                  task?: string;
-                  cron?: string | null;
-                  intervalMs?: number | null;
-                  timezone?: string;
-                  context?: {
+                  task: string;
+                  cron: string | null;
+                  intervalMs: number | null;
+                  timezone: string;
+                  context: {
                     [key: string]: unknown;
                   };
                   /** @enum {string} */
-                  catchUp?: "skip" | "once" | "all";
-                  catchUpLimit?: number;
-                  paused?: boolean;
+                  catchUp: "skip" | "once" | "all";
+                  catchUpLimit: number;
+                  paused: boolean;
                   /** Format: date-time */
-                  nextFireAt?: string | null;
+                  nextFireAt: string | null;
                   /** @description The next fire times (none while paused) */
-                  upcoming?: string[];
+                  upcoming: string[];
                   /** Format: date-time */
-                  lastFiredAt?: string | null;
-                  lastTaskId?: number | null;
-                  fires?: number;
-                  skippedTicks?: number;
+                  lastFiredAt: string | null;
+                  lastTaskId: number | null;
+                  fires: number;
+                  skippedTicks: number;
                   /** @enum {string} */
-                  source?: "api" | "config";
+                  source: "api" | "config";
                   /** Format: date-time */
-                  createdAt?: string;
+                  createdAt: string;
                   recentFires?: ({
                       /** Format: date-time */
-                      tickAt?: string;
-                      taskId?: number | null;
+                      tickAt: string;
+                      taskId: number | null;
                       /** Format: date-time */
-                      firedAt?: string;
-                      manual?: boolean;
+                      firedAt: string;
+                      manual: boolean;
                     })[];
                 })[];
             };
@@ -1111,39 +1123,39 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              name?: string;
+              name: string;
               /** @description NAMESPACE/NAME[@VERSION] of the template */
-              task?: string;
-              cron?: string | null;
-              intervalMs?: number | null;
-              timezone?: string;
-              context?: {
+              task: string;
+              cron: string | null;
+              intervalMs: number | null;
+              timezone: string;
+              context: {
                 [key: string]: unknown;
               };
               /** @enum {string} */
-              catchUp?: "skip" | "once" | "all";
-              catchUpLimit?: number;
-              paused?: boolean;
+              catchUp: "skip" | "once" | "all";
+              catchUpLimit: number;
+              paused: boolean;
               /** Format: date-time */
-              nextFireAt?: string | null;
+              nextFireAt: string | null;
               /** @description The next fire times (none while paused) */
-              upcoming?: string[];
+              upcoming: string[];
               /** Format: date-time */
-              lastFiredAt?: string | null;
-              lastTaskId?: number | null;
-              fires?: number;
-              skippedTicks?: number;
+              lastFiredAt: string | null;
+              lastTaskId: number | null;
+              fires: number;
+              skippedTicks: number;
               /** @enum {string} */
-              source?: "api" | "config";
+              source: "api" | "config";
               /** Format: date-time */
-              createdAt?: string;
+              createdAt: string;
               recentFires?: ({
                   /** Format: date-time */
-                  tickAt?: string;
-                  taskId?: number | null;
+                  tickAt: string;
+                  taskId: number | null;
                   /** Format: date-time */
-                  firedAt?: string;
-                  manual?: boolean;
+                  firedAt: string;
+                  manual: boolean;
                 })[];
             };
           };
@@ -1179,39 +1191,39 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              name?: string;
+              name: string;
               /** @description NAMESPACE/NAME[@VERSION] of the template */
-              task?: string;
-              cron?: string | null;
-              intervalMs?: number | null;
-              timezone?: string;
-              context?: {
+              task: string;
+              cron: string | null;
+              intervalMs: number | null;
+              timezone: string;
+              context: {
                 [key: string]: unknown;
               };
               /** @enum {string} */
-              catchUp?: "skip" | "once" | "all";
-              catchUpLimit?: number;
-              paused?: boolean;
+              catchUp: "skip" | "once" | "all";
+              catchUpLimit: number;
+              paused: boolean;
               /** Format: date-time */
-              nextFireAt?: string | null;
+              nextFireAt: string | null;
               /** @description The next fire times (none while paused) */
-              upcoming?: string[];
+              upcoming: string[];
               /** Format: date-time */
-              lastFiredAt?: string | null;
-              lastTaskId?: number | null;
-              fires?: number;
-              skippedTicks?: number;
+              lastFiredAt: string | null;
+              lastTaskId: number | null;
+              fires: number;
+              skippedTicks: number;
               /** @enum {string} */
-              source?: "api" | "config";
+              source: "api" | "config";
               /** Format: date-time */
-              createdAt?: string;
+              createdAt: string;
               recentFires?: ({
                   /** Format: date-time */
-                  tickAt?: string;
-                  taskId?: number | null;
+                  tickAt: string;
+                  taskId: number | null;
                   /** Format: date-time */
-                  firedAt?: string;
-                  manual?: boolean;
+                  firedAt: string;
+                  manual: boolean;
                 })[];
             };
           };
@@ -1270,39 +1282,39 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              name?: string;
+              name: string;
               /** @description NAMESPACE/NAME[@VERSION] of the template */
-              task?: string;
-              cron?: string | null;
-              intervalMs?: number | null;
-              timezone?: string;
-              context?: {
+              task: string;
+              cron: string | null;
+              intervalMs: number | null;
+              timezone: string;
+              context: {
                 [key: string]: unknown;
               };
               /** @enum {string} */
-              catchUp?: "skip" | "once" | "all";
-              catchUpLimit?: number;
-              paused?: boolean;
+              catchUp: "skip" | "once" | "all";
+              catchUpLimit: number;
+              paused: boolean;
               /** Format: date-time */
-              nextFireAt?: string | null;
+              nextFireAt: string | null;
               /** @description The next fire times (none while paused) */
-              upcoming?: string[];
+              upcoming: string[];
               /** Format: date-time */
-              lastFiredAt?: string | null;
-              lastTaskId?: number | null;
-              fires?: number;
-              skippedTicks?: number;
+              lastFiredAt: string | null;
+              lastTaskId: number | null;
+              fires: number;
+              skippedTicks: number;
               /** @enum {string} */
-              source?: "api" | "config";
+              source: "api" | "config";
               /** Format: date-time */
-              createdAt?: string;
+              createdAt: string;
               recentFires?: ({
                   /** Format: date-time */
-                  tickAt?: string;
-                  taskId?: number | null;
+                  tickAt: string;
+                  taskId: number | null;
                   /** Format: date-time */
-                  firedAt?: string;
-                  manual?: boolean;
+                  firedAt: string;
+                  manual: boolean;
                 })[];
             };
           };
@@ -1335,39 +1347,39 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              name?: string;
+              name: string;
               /** @description NAMESPACE/NAME[@VERSION] of the template */
-              task?: string;
-              cron?: string | null;
-              intervalMs?: number | null;
-              timezone?: string;
-              context?: {
+              task: string;
+              cron: string | null;
+              intervalMs: number | null;
+              timezone: string;
+              context: {
                 [key: string]: unknown;
               };
               /** @enum {string} */
-              catchUp?: "skip" | "once" | "all";
-              catchUpLimit?: number;
-              paused?: boolean;
+              catchUp: "skip" | "once" | "all";
+              catchUpLimit: number;
+              paused: boolean;
               /** Format: date-time */
-              nextFireAt?: string | null;
+              nextFireAt: string | null;
               /** @description The next fire times (none while paused) */
-              upcoming?: string[];
+              upcoming: string[];
               /** Format: date-time */
-              lastFiredAt?: string | null;
-              lastTaskId?: number | null;
-              fires?: number;
-              skippedTicks?: number;
+              lastFiredAt: string | null;
+              lastTaskId: number | null;
+              fires: number;
+              skippedTicks: number;
               /** @enum {string} */
-              source?: "api" | "config";
+              source: "api" | "config";
               /** Format: date-time */
-              createdAt?: string;
+              createdAt: string;
               recentFires?: ({
                   /** Format: date-time */
-                  tickAt?: string;
-                  taskId?: number | null;
+                  tickAt: string;
+                  taskId: number | null;
                   /** Format: date-time */
-                  firedAt?: string;
-                  manual?: boolean;
+                  firedAt: string;
+                  manual: boolean;
                 })[];
             };
           };

@@ -1,10 +1,15 @@
 /**
  * The HTTP API's JSON shapes as the dashboard receives them (the REST routes in docs/dashboard.md). The
- * dashboard is a client of the HTTP API only: Task, Step and the create-task body are the types generated
- * from the server's OpenAPI document (src/client/openapi.generated.ts, the same as tasker-ts/client's);
- * the shapes below them are still written here.
+ * dashboard is a client of the HTTP API only: Task, Step, failures, schedules and the create-task body are
+ * the types generated from the server's OpenAPI document (src/client/openapi.generated.ts, the same as
+ * tasker-ts/client's); the other shapes are still written here.
  */
-import type { components } from '../../../src/client/openapi.generated.js';
+import type { components, paths } from '../../../src/client/openapi.generated.js';
+
+/** The JSON body of a generated response or request type. */
+type JsonOf<T> = T extends { content: { 'application/json': infer B } } ? B : never;
+/** The element type of a list response ({ items: [...] }). */
+type ItemOf<T> = T extends { items: ReadonlyArray<infer I> } ? I : never;
 
 export const TASK_STATES = [
   'pending',
@@ -181,50 +186,10 @@ export type LiveEvent =
   | { readonly kind: 'resync' };
 
 /** A failure group of the dead-letter view (GET /failures). */
-export interface FailureGroup {
-  fingerprint: string;
-  category: string;
-  steps: number;
-  tasks: number;
-  firstSeen: string;
-  lastSeen: string;
-  affected: Array<{ namespace: string; name: string; version: string; step: string }>;
-  sample: { class: string; message: string; code?: string; stack?: string };
-  sampleTaskId: number;
-  sampleStepId: number;
-  hint: string;
-  hintRule: string;
-}
+export type FailureGroup = ItemOf<JsonOf<paths['/tasker/failures']['get']['responses'][200]>>;
 
 /** A failed step of one group (GET /failures/:fingerprint). */
-export interface FailedStep {
-  stepId: number;
-  taskId: number;
-  namespace: string;
-  name: string;
-  version: string;
-  step: string;
-  attempts: number;
-  failedAt: string;
-  error: { class: string; message: string; code?: string };
-}
+export type FailedStep = ItemOf<JsonOf<paths['/tasker/failures/{fingerprint}']['get']['responses'][200]>>;
 
 /** A schedule (GET /schedules). */
-export interface Schedule {
-  name: string;
-  task: string;
-  cron: string | null;
-  intervalMs: number | null;
-  timezone: string;
-  context: Record<string, unknown>;
-  catchUp: 'skip' | 'once' | 'all';
-  catchUpLimit: number;
-  paused: boolean;
-  nextFireAt: string | null;
-  upcoming: string[];
-  lastFiredAt: string | null;
-  lastTaskId: number | null;
-  fires: number;
-  skippedTicks: number;
-  source: 'api' | 'config';
-}
+export type Schedule = ItemOf<JsonOf<paths['/tasker/schedules']['get']['responses'][200]>>;
