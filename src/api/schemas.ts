@@ -165,19 +165,29 @@ export const stepSchema = {
   required: ['id', 'taskId', 'name', 'state'],
 } as const;
 
-const transitionProperties = {
-  sortKey: { type: 'integer' },
-  fromState: nullableString,
-  toState: { type: 'string' },
-  metadata: { type: ['object', 'null'], additionalProperties: true },
-  createdAt: dateTime,
-  mostRecent: { type: 'boolean' },
-} as const;
+const transitionProperties = <const S extends readonly string[]>(states: S) =>
+  ({
+    sortKey: { type: 'integer' },
+    fromState: { type: ['string', 'null'], enum: [...states, null] },
+    toState: { type: 'string', enum: [...states] },
+    metadata: { type: ['object', 'null'], additionalProperties: true },
+    createdAt: dateTime,
+    mostRecent: { type: 'boolean' },
+  }) as const;
+const TRANSITION_REQUIRED = [
+  'sortKey',
+  'fromState',
+  'toState',
+  'metadata',
+  'createdAt',
+  'mostRecent',
+] as const;
 
 export const taskTransitionSchema = {
   $id: 'TaskTransition',
   type: 'object',
-  properties: { taskId: { type: 'integer' }, ...transitionProperties },
+  properties: { taskId: { type: 'integer' }, ...transitionProperties(TASK_STATES) },
+  required: ['taskId', ...TRANSITION_REQUIRED],
 } as const;
 
 export const stepTransitionSchema = {
@@ -188,8 +198,9 @@ export const stepTransitionSchema = {
     taskId: { type: 'integer' },
     stepName: { type: 'string' },
     workerName: { ...nullableString, description: 'The worker an attempt started on, by name' },
-    ...transitionProperties,
+    ...transitionProperties(STEP_STATES),
   },
+  required: ['stepId', 'taskId', 'stepName', 'workerName', ...TRANSITION_REQUIRED],
 } as const;
 
 /** Audit entries are task or step transitions; the step fields are present for step entries. */
@@ -201,8 +212,9 @@ export const auditEntrySchema = {
     stepId: { type: 'integer' },
     stepName: { type: 'string' },
     workerName: { ...nullableString, description: 'The worker an attempt started on, by name' },
-    ...transitionProperties,
+    ...transitionProperties([...new Set([...TASK_STATES, ...STEP_STATES])]),
   },
+  required: ['taskId', ...TRANSITION_REQUIRED],
 } as const;
 
 export const taskWithStepsSchema = {

@@ -1932,48 +1932,54 @@ export type components = {
       updatedAt?: string;
     };
     TaskTransition: {
-      taskId?: number;
-      sortKey?: number;
-      fromState?: string | null;
-      toState?: string;
-      metadata?: {
+      taskId: number;
+      sortKey: number;
+      /** @enum {string|null} */
+      fromState: "pending" | "in_progress" | "complete" | "error" | "cancelled" | "resolved_manually" | null;
+      /** @enum {string} */
+      toState: "pending" | "in_progress" | "complete" | "error" | "cancelled" | "resolved_manually";
+      metadata: {
         [key: string]: unknown;
       } | null;
       /** Format: date-time */
-      createdAt?: string;
-      mostRecent?: boolean;
+      createdAt: string;
+      mostRecent: boolean;
     };
     StepTransition: {
-      stepId?: number;
-      taskId?: number;
-      stepName?: string;
+      stepId: number;
+      taskId: number;
+      stepName: string;
       /** @description The worker an attempt started on, by name */
-      workerName?: string | null;
-      sortKey?: number;
-      fromState?: string | null;
-      toState?: string;
-      metadata?: {
+      workerName: string | null;
+      sortKey: number;
+      /** @enum {string|null} */
+      fromState: "pending" | "in_progress" | "waiting_for_retry" | "complete" | "error" | "cancelled" | "resolved_manually" | "skipped" | null;
+      /** @enum {string} */
+      toState: "pending" | "in_progress" | "waiting_for_retry" | "complete" | "error" | "cancelled" | "resolved_manually" | "skipped";
+      metadata: {
         [key: string]: unknown;
       } | null;
       /** Format: date-time */
-      createdAt?: string;
-      mostRecent?: boolean;
+      createdAt: string;
+      mostRecent: boolean;
     };
     AuditEntry: {
-      taskId?: number;
+      taskId: number;
       stepId?: number;
       stepName?: string;
       /** @description The worker an attempt started on, by name */
       workerName?: string | null;
-      sortKey?: number;
-      fromState?: string | null;
-      toState?: string;
-      metadata?: {
+      sortKey: number;
+      /** @enum {string|null} */
+      fromState: "pending" | "in_progress" | "complete" | "error" | "cancelled" | "resolved_manually" | "waiting_for_retry" | "skipped" | null;
+      /** @enum {string} */
+      toState: "pending" | "in_progress" | "complete" | "error" | "cancelled" | "resolved_manually" | "waiting_for_retry" | "skipped";
+      metadata: {
         [key: string]: unknown;
       } | null;
       /** Format: date-time */
-      createdAt?: string;
-      mostRecent?: boolean;
+      createdAt: string;
+      mostRecent: boolean;
     };
     TaskWithSteps: {
       id: number;

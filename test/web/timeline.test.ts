@@ -17,6 +17,7 @@ function step(
     stepId,
     taskId: 1,
     stepName,
+    workerName: null,
     fromState: from,
     toState: to,
     metadata: null,

@@ -70,27 +70,10 @@ export interface TaskWithSteps extends Task {
   readonly dependencies?: DependencyInfo;
 }
 
-export interface TransitionBase<S extends string> {
-  readonly sortKey: number;
-  readonly fromState: S | null;
-  readonly toState: S;
-  readonly metadata: Record<string, unknown> | null;
-  readonly createdAt: string;
-  readonly mostRecent: boolean;
-}
-
-export interface TaskTransition extends TransitionBase<TaskState> {
-  readonly taskId: number;
-}
-
-export interface StepTransition extends TransitionBase<StepState> {
-  readonly stepId: number;
-  readonly taskId: number;
-  readonly stepName: string;
-  /** The worker an attempt started on, by name (older servers do not send it). */
-  readonly workerName?: string | null;
-}
-
+/** A row of the task's audit trail (generated, as Task). */
+export type TaskTransition = Required<components['schemas']['TaskTransition']>;
+/** A row of a step's audit trail (generated, as Task). */
+export type StepTransition = Required<components['schemas']['StepTransition']>;
 export type AuditEntry = TaskTransition | StepTransition;
 
 export function isStepTransition(entry: AuditEntry): entry is StepTransition {
