@@ -1,6 +1,7 @@
 /** REST routes of the registered task templates ("handlers"), with each template's dependency graph. */
 import { templateGraph } from '../analysis/template-graph.js';
 import type { TaskTemplate } from '../definitions/types.js';
+import { STEP_KINDS } from '../model/step-kinds.js';
 import type { RouteModule } from './context.js';
 import { HttpProblem } from './problems.js';
 import { problemResponses } from './schemas.js';
@@ -13,10 +14,12 @@ const templateSummary = {
     version: { type: 'string' },
     description: { type: ['string', 'null'] },
   },
+  required: ['name', 'version', 'description'],
 } as const;
 const namespaceSchema = {
   type: 'object',
   properties: { namespace: { type: 'string' }, templates: { type: 'array', items: templateSummary } },
+  required: ['namespace', 'templates'],
 } as const;
 const segment = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
@@ -37,7 +40,11 @@ export const handlerRoutes: RouteModule = (app, { tasker }) => {
         tags: ['handlers'],
         summary: 'Registered task templates by namespace',
         response: {
-          200: { type: 'object', properties: { namespaces: { type: 'array', items: namespaceSchema } } },
+          200: {
+            type: 'object',
+            properties: { namespaces: { type: 'array', items: namespaceSchema } },
+            required: ['namespaces'],
+          },
           ...problemResponses,
         },
       },
@@ -102,7 +109,23 @@ export const handlerRoutes: RouteModule = (app, { tasker }) => {
                     retryLimit: { type: 'integer' },
                     timeoutMs: { type: ['integer', 'null'] },
                     skippable: { type: 'boolean' },
+                    kind: {
+                      type: 'string',
+                      enum: [...STEP_KINDS],
+                      description: 'step, decision, sleep, signal, subtask, batch or compensation',
+                    },
+                    undo: { type: ['string', 'null'], description: 'The compensation step that undoes it' },
                   },
+                  required: [
+                    'name',
+                    'dependsOn',
+                    'retryable',
+                    'retryLimit',
+                    'timeoutMs',
+                    'skippable',
+                    'kind',
+                    'undo',
+                  ],
                 },
               },
               graph: {
@@ -113,6 +136,7 @@ export const handlerRoutes: RouteModule = (app, { tasker }) => {
                     items: {
                       type: 'object',
                       properties: { id: { type: 'string' }, level: { type: 'integer' } },
+                      required: ['id', 'level'],
                     },
                   },
                   edges: {
@@ -120,12 +144,28 @@ export const handlerRoutes: RouteModule = (app, { tasker }) => {
                     items: {
                       type: 'object',
                       properties: { from: { type: 'string' }, to: { type: 'string' } },
+                      required: ['from', 'to'],
                     },
                   },
                   executionOrder: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
                 },
+                required: ['nodes', 'edges', 'executionOrder'],
+              },
+              onFailure: {
+                type: ['string', 'null'],
+                description: 'The compensation step run when a task fails',
               },
             },
+            required: [
+              'namespace',
+              'name',
+              'version',
+              'description',
+              'contextSchema',
+              'steps',
+              'graph',
+              'onFailure',
+            ],
           },
           ...problemResponses,
         },
@@ -146,8 +186,11 @@ export const handlerRoutes: RouteModule = (app, { tasker }) => {
           retryLimit: s.retryLimit,
           timeoutMs: s.timeoutMs,
           skippable: s.skippable,
+          kind: s.kind,
+          undo: s.undo,
         })),
         graph: templateGraph(t.steps),
+        onFailure: t.onFailure,
       };
     },
   );

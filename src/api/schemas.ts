@@ -239,6 +239,17 @@ export const taskWithStepsSchema = {
         criticalPath: {
           type: 'object',
           description: 'The longest path by recorded durations (estimates for steps not run yet)',
+          properties: {
+            steps: { type: 'array', items: { type: 'string' } },
+            stepIds: { type: 'array', items: { type: 'integer' } },
+            durationMs: { type: 'number' },
+            estimated: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Steps on the path whose duration is an estimate (they have not finished)',
+            },
+          },
+          required: ['steps', 'stepIds', 'durationMs', 'estimated'],
           additionalProperties: true,
         },
         bottlenecks: { type: 'array', items: { type: 'object', additionalProperties: true } },

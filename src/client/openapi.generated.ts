@@ -639,12 +639,12 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              namespaces?: ({
-                  namespace?: string;
-                  templates?: ({
-                      name?: string;
-                      version?: string;
-                      description?: string | null;
+              namespaces: ({
+                  namespace: string;
+                  templates: ({
+                      name: string;
+                      version: string;
+                      description: string | null;
                     })[];
                 })[];
             };
@@ -678,11 +678,11 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              namespace?: string;
-              templates?: ({
-                  name?: string;
-                  version?: string;
-                  description?: string | null;
+              namespace: string;
+              templates: ({
+                  name: string;
+                  version: string;
+                  description: string | null;
                 })[];
             };
           };
@@ -719,32 +719,41 @@ export type paths = {
         200: {
           content: {
             "application/json": {
-              namespace?: string;
-              name?: string;
-              version?: string;
-              description?: string | null;
-              contextSchema?: {
+              namespace: string;
+              name: string;
+              version: string;
+              description: string | null;
+              contextSchema: {
                 [key: string]: unknown;
               } | null;
-              steps?: ({
-                  name?: string;
-                  dependsOn?: string[];
-                  retryable?: boolean;
-                  retryLimit?: number;
-                  timeoutMs?: number | null;
-                  skippable?: boolean;
+              steps: ({
+                  name: string;
+                  dependsOn: string[];
+                  retryable: boolean;
+                  retryLimit: number;
+                  timeoutMs: number | null;
+                  skippable: boolean;
+                  /**
+                   * @description step, decision, sleep, signal, subtask, batch or compensation
+                   * @enum {string}
+                   */
+                  kind: "step" | "decision" | "sleep" | "signal" | "subtask" | "batch" | "compensation";
+                  /** @description The compensation step that undoes it */
+                  undo: string | null;
                 })[];
-              graph?: {
-                nodes?: {
-                    id?: string;
-                    level?: number;
+              graph: {
+                nodes: {
+                    id: string;
+                    level: number;
                   }[];
-                edges?: {
-                    from?: string;
-                    to?: string;
+                edges: {
+                    from: string;
+                    to: string;
                   }[];
-                executionOrder?: string[][];
+                executionOrder: string[][];
               };
+              /** @description The compensation step run when a task fails */
+              onFailure: string | null;
             };
           };
         };
@@ -2036,6 +2045,11 @@ export type components = {
         };
         /** @description The longest path by recorded durations (estimates for steps not run yet) */
         criticalPath?: {
+          steps: string[];
+          stepIds: number[];
+          durationMs: number;
+          /** @description Steps on the path whose duration is an estimate (they have not finished) */
+          estimated: string[];
           [key: string]: unknown;
         };
         bottlenecks?: {

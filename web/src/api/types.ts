@@ -1,8 +1,9 @@
 /**
  * The HTTP API's JSON shapes as the dashboard receives them (the REST routes in docs/dashboard.md). The
- * dashboard is a client of the HTTP API only: Task, Step, failures, schedules and the create-task body are
- * the types generated from the server's OpenAPI document (src/client/openapi.generated.ts, the same as
- * tasker-ts/client's); the other shapes are still written here.
+ * dashboard is a client of the HTTP API only: its shapes are the types generated from the server's
+ * OpenAPI document (src/client/openapi.generated.ts, the same as tasker-ts/client's), made exact where the
+ * routes it reads always send every field (`Required`). Written here: the state lists, the page wrapper
+ * and the live events (server-sent events are not in the OpenAPI document).
  */
 import type { components, paths } from '../../../src/client/openapi.generated.js';
 
@@ -39,13 +40,7 @@ export type StepState = (typeof STEP_STATES)[number];
  */
 export type Task = Required<components['schemas']['Task']>;
 
-export interface StepError {
-  readonly class: string;
-  readonly message: string;
-  readonly stack?: string;
-  readonly code?: string;
-  readonly context?: Readonly<Record<string, unknown>>;
-}
+export type StepError = NonNullable<Step['lastError']>;
 
 /** A step as the API serves it (generated from the server's OpenAPI document, as Task). */
 export type Step = Required<components['schemas']['Step']>;
@@ -54,21 +49,13 @@ export type Step = Required<components['schemas']['Step']>;
 export type StepWait = NonNullable<Step['waiting']>;
 
 /** What `include=dependencies` may add; every part optional because servers differ in what they compute. */
-export interface DependencyInfo {
-  readonly criticalPath?: {
-    readonly stepIds?: readonly number[];
-    readonly steps?: readonly string[];
-    readonly durationMs?: number;
-    /** Steps on the path still running (counted until now) or not run yet (estimated). */
-    readonly estimated?: readonly string[];
-  };
-  readonly [key: string]: unknown;
-}
+export type DependencyInfo = NonNullable<components['schemas']['TaskWithSteps']['dependencies']>;
 
-export interface TaskWithSteps extends Task {
+/** A task with its steps (GET /tasks/:id); `dependencies` only with include=dependencies. */
+export type TaskWithSteps = Task & {
   readonly steps: readonly Step[];
   readonly dependencies?: DependencyInfo;
-}
+};
 
 /** A row of the task's audit trail (generated, as Task). */
 export type TaskTransition = Required<components['schemas']['TaskTransition']>;
@@ -85,68 +72,23 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
-export interface TemplateSummary {
-  readonly name: string;
-  readonly version: string;
-  readonly description?: string | null;
-}
+export type TemplateSummary = NamespaceTemplates['templates'][number];
 
-export interface NamespaceTemplates {
-  readonly namespace: string;
-  readonly templates: readonly TemplateSummary[];
-}
+export type NamespaceTemplates = JsonOf<
+  paths['/tasker/handlers']['get']['responses'][200]
+>['namespaces'][number];
 
-export interface TemplateStepInfo {
-  readonly name: string;
-  readonly dependsOn: readonly string[];
-  readonly retryable: boolean;
-  readonly retryLimit: number;
-  readonly timeoutMs: number | null;
-  readonly skippable: boolean;
-}
+export type TemplateStepInfo = TemplateDetail['steps'][number];
 
-export interface TemplateDetail {
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly description: string | null;
-  readonly contextSchema: Record<string, unknown> | null;
-  readonly steps: readonly TemplateStepInfo[];
-  readonly graph: {
-    readonly nodes: ReadonlyArray<{ readonly id: string; readonly level: number }>;
-    readonly edges: ReadonlyArray<{ readonly from: string; readonly to: string }>;
-    readonly executionOrder: readonly (readonly string[])[];
-  };
-}
+export type TemplateDetail = JsonOf<paths['/tasker/handlers/{namespace}/{name}']['get']['responses'][200]>;
 
 /** Unfinished steps by what they wait for (steps of finished tasks never count as waiting). */
-export interface StepQueue {
-  readonly ready?: number;
-  readonly waitingForRetry?: number;
-  readonly waitingForParents?: number;
-  readonly running?: number;
-  readonly blocked?: number;
-}
+export type StepQueue = NonNullable<HealthStatus['queue']>;
 
-export interface HealthStatus {
-  readonly tasks?: { readonly byState?: Readonly<Record<string, number>> };
-  readonly steps?: { readonly byState?: Readonly<Record<string, number>> };
-  /** Older servers do not send it. */
-  readonly queue?: StepQueue;
-  readonly workers?: ReadonlyArray<Readonly<Record<string, unknown>>>;
-  readonly pool?: unknown;
-  readonly [key: string]: unknown;
-}
+export type HealthStatus = JsonOf<paths['/tasker/health/status']['get']['responses'][200]>;
 
 /** RFC 9457 problem details. */
-export interface ProblemDetails {
-  readonly type?: string;
-  readonly title?: string;
-  readonly status?: number;
-  readonly detail?: string;
-  readonly code?: string;
-  readonly errors?: ReadonlyArray<{ readonly path: string; readonly message: string }>;
-}
+export type ProblemDetails = Partial<components['schemas']['Problem']>;
 
 /** A live update from the server's event stream. */
 export type LiveEvent =
