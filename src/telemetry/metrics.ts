@@ -193,17 +193,21 @@ export function createMetrics(
   });
   // Cluster gauges share one query per scrape.
   let cluster: Promise<ClusterGauges | null> | null = null;
+  /** The scrape's one cluster query, shared by every cluster gauge (null when it failed). */
+  const clusterOnce = (): Promise<ClusterGauges | null> => {
+    cluster ??= sources.clusterGauges().catch((error) => {
+      sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
+      return null;
+    });
+    return cluster;
+  };
   const clusterGauge = (name: string, help: string, pick: (g: ClusterGauges) => number) =>
     new Gauge({
       name,
       help,
       registers,
       async collect() {
-        cluster ??= sources.clusterGauges().catch((error) => {
-          sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
-          return null;
-        });
-        const g = await cluster;
+        const g = await clusterOnce();
         if (g) this.set(pick(g));
       },
     });
@@ -220,11 +224,7 @@ export function createMetrics(
       labelNames: ['state'],
       registers,
       async collect() {
-        cluster ??= sources.clusterGauges().catch((error) => {
-          sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
-          return null;
-        });
-        const g = await cluster;
+        const g = await clusterOnce();
         if (!g) return;
         const counts = pick(g);
         for (const state of new Set([...states, ...Object.keys(counts)])) {
@@ -243,11 +243,7 @@ export function createMetrics(
       labelNames: ['limit'],
       registers,
       async collect() {
-        cluster ??= sources.clusterGauges().catch((error) => {
-          sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
-          return null;
-        });
-        const g = await cluster;
+        const g = await clusterOnce();
         if (!g) return;
         this.reset();
         for (const l of g.rateLimits) this.set({ limit: l.name }, pick(l));
@@ -280,11 +276,7 @@ export function createMetrics(
     labelNames: ['for'],
     registers,
     async collect() {
-      cluster ??= sources.clusterGauges().catch((error) => {
-        sources.logger.warn({ err: error }, 'metrics: cluster gauges unavailable');
-        return null;
-      });
-      const g = await cluster;
+      const g = await clusterOnce();
       if (!g) return;
       for (const [kind, count] of Object.entries(g.waitingSteps)) this.set({ for: kind }, count);
     },
