@@ -135,19 +135,23 @@ const definitionSchema = z
 // Kept importable from here for older imports; the helpers live beside the errors.
 export { formatPath, zodProblems };
 
+/** The fields of a parsed step that the checks below read. */
+interface StepShape {
+  name: string;
+  dependsOn?: readonly string[];
+  kind?: string;
+  handler?: unknown;
+  sleep?: unknown;
+  signal?: unknown;
+  subtask?: unknown;
+  batch?: unknown;
+  undo?: string | undefined;
+  concurrency?: unknown;
+  rateLimits?: unknown;
+}
+
 /** A step's kind and the fields that go with it: a handler for `step` and `decision`, the wait for the others. */
-function kindProblems(
-  step: {
-    name: string;
-    kind?: string;
-    handler?: unknown;
-    sleep?: unknown;
-    signal?: unknown;
-    subtask?: unknown;
-    batch?: unknown;
-  },
-  i: number,
-): Problem[] {
+function kindProblems(step: StepShape, i: number): Problem[] {
   const kind = step.kind ?? 'step';
   const problems: Problem[] = [];
   const waits = kind === 'sleep' || kind === 'signal' || kind === 'subtask';
@@ -221,20 +225,6 @@ function waitOf(step: {
     });
   }
   return null;
-}
-
-interface StepShape {
-  name: string;
-  dependsOn?: readonly string[];
-  kind?: string;
-  handler?: unknown;
-  sleep?: unknown;
-  signal?: unknown;
-  subtask?: unknown;
-  batch?: unknown;
-  undo?: string | undefined;
-  concurrency?: unknown;
-  rateLimits?: unknown;
 }
 
 /**

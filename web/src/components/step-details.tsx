@@ -4,7 +4,13 @@
  * (shown beside the graph), and the audit trail.
  */
 import { type AuditEntry, isStepTransition, type Step, type TaskWithSteps } from '../api/types.js';
-import { batchProgress, batchWorkers, compensationLabel, describeProgress } from '../lib/batches.js';
+import {
+  batchProgress,
+  batchWorkers,
+  childTaskOf,
+  compensationLabel,
+  describeProgress,
+} from '../lib/batches.js';
 import { formatDuration, formatTime, humanState } from '../lib/format.js';
 import { JsonBlock, StateBadge } from './ui.js';
 
@@ -306,16 +312,6 @@ export function StepPanel({
       </dl>
     </section>
   );
-}
-
-/** The child task a step started (kept in its inputs while it waits, in its results once done). */
-function childTaskOf(step: Step): number | null {
-  for (const source of [step.inputs, step.results]) {
-    const value = (source as { child_task_id?: unknown; childTaskId?: unknown } | null) ?? null;
-    const id = value?.child_task_id ?? value?.childTaskId;
-    if (typeof id === 'number') return id;
-  }
-  return null;
 }
 
 /** Audit metadata as shown: the worker by name (as everywhere else) instead of its id. */

@@ -1,6 +1,7 @@
 /**
- * Batch workers as the dashboard shows them: grouped under their batch step (a batch may have
- * thousands), with a count and progress, instead of one row or node each.
+ * The dynamic steps as the dashboard shows them: batch workers grouped under their batch step (a batch
+ * may have thousands) with a count and progress instead of one row or node each, compensation steps in
+ * words, and the child task a step started.
  */
 import type { Step } from '../api/types.js';
 
@@ -48,6 +49,16 @@ export function compensationLabel(step: Step): string | null {
   if (step.compensation === 'undo') {
     const undoing = (step.inputs as { undoing?: unknown } | null)?.undoing;
     return typeof undoing === 'string' ? `undoes ${undoing}` : 'undo step';
+  }
+  return null;
+}
+
+/** The child task a step started (kept in its inputs while it waits, in its results once done); null: none. */
+export function childTaskOf(step: Pick<Step, 'inputs' | 'results'>): number | null {
+  for (const source of [step.inputs, step.results]) {
+    const value = (source as { child_task_id?: unknown; childTaskId?: unknown } | null) ?? null;
+    const id = value?.child_task_id ?? value?.childTaskId;
+    if (typeof id === 'number') return id;
   }
   return null;
 }

@@ -18,7 +18,13 @@ import {
 import { TimelineChart } from '../components/timeline-chart.js';
 import { ErrorBanner, JsonBlock, LiveIndicator, Section, StateBadge } from '../components/ui.js';
 import { useApi, useAsync, useLive, useThrottled } from '../hooks.js';
-import { batchProgress, batchWorkers, compensationLabel, describeProgress } from '../lib/batches.js';
+import {
+  batchProgress,
+  batchWorkers,
+  childTaskOf,
+  compensationLabel,
+  describeProgress,
+} from '../lib/batches.js';
 import { criticalPathOf } from '../lib/critical-path.js';
 import { formatDuration, formatTime, sinceMs } from '../lib/format.js';
 import { buildTimeline } from '../lib/timeline.js';
@@ -146,7 +152,7 @@ function TaskSummary({ task }: { task: TaskWithSteps }) {
 function ChildTasks({ task }: { task: TaskWithSteps }) {
   const api = useApi();
   // Only a task with a step that started a child has any; the others skip the request.
-  const started = task.steps.some((s) => s.waiting?.for === 'child' || childStarted(s.inputs, s.results));
+  const started = task.steps.some((s) => s.waiting?.for === 'child' || childTaskOf(s) !== null);
   const children = useAsync(
     () =>
       started
@@ -169,13 +175,6 @@ function ChildTasks({ task }: { task: TaskWithSteps }) {
       </dd>
     </>
   );
-}
-
-function childStarted(...values: unknown[]): boolean {
-  return values.some((v) => {
-    const o = v as { child_task_id?: unknown; childTaskId?: unknown } | null;
-    return typeof o?.child_task_id === 'number' || typeof o?.childTaskId === 'number';
-  });
 }
 
 type Audit = Parameters<typeof buildTimeline>[0];
