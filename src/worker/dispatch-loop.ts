@@ -1,0 +1,181 @@
+/**
+ * The worker's dispatch loop: the round trips that record outcomes and claim steps.
+ *
+ * One round trip is `finish_steps` with every outcome collected since the last one, asking for as many new
+ * steps as there are free slots (the children those outcomes make ready come back first, in the same
+ * reply), or `claim_steps` when there is nothing to record. At low load an outcome goes out at once; under
+ * load outcomes and claims batch up by themselves. A second round trip may go out while one is out, to
+ * report outcomes without waiting for it (its claims are counted in `reserved`, so the two never claim
+ * more than the free slots); on PGlite there is one connection, so one at a time.
+ *
+ * A failed round trip keeps its outcomes (a late one is fenced by its lease, so sending it again is always
+ * safe) and is retried with backoff; the poll neither claims nor looks up meanwhile.
+ */
+
+import { isTransientDatabaseError } from '../db/sql-errors.js';
+import type { TaskTemplate } from '../definitions/types.js';
+import { claimSteps, type DispatchRow, finishSteps } from '../engine/sql/dispatch-queries.js';
+import type { SqlContext } from '../engine/sql/sql-context.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../model/logger.js';
+import { emitOutcomeEvents, emitTaskFinished } from './outcome-events.js';
+import type { PendingOutcome, WorkerSlots } from './worker-slots.js';
+
+export interface DispatchLoopDeps {
+  readonly sql: SqlContext;
+  readonly slots: WorkerSlots;
+  /** The stored ids of the templates served. */
+  readonly namedTaskIds: readonly number[];
+  readonly templates: ReadonlyMap<number, TaskTemplate>;
+  readonly maxBatchSize: number;
+  readonly log: Logger;
+  readonly events: EventBus;
+  /** Starts a claimed step. */
+  readonly start: (row: DispatchRow) => void;
+  /** A retry this worker learnt of: wake at its time. */
+  readonly wakeAt: (at: number) => void;
+  /** Looks up the next run time of anyone's step (and wakes then). */
+  readonly lookUpNextRun: () => Promise<void>;
+  /** A round trip came back (the worker may have become idle). */
+  readonly onRoundTrip: () => void;
+}
+
+export interface DispatchLoop {
+  /** Queues an outcome and sends it soon. */
+  record(pending: PendingOutcome): void;
+  /** Something may be claimable: claim at the next round trip. */
+  requestClaim(): void;
+  /** Sends a round trip after the current burst of completions, if one may go out. */
+  kick(): void;
+  /** Sends a round trip now, if one may go out (shutdown uses it to flush outcomes). */
+  roundTrip(): Promise<void>;
+  /** The slow poll's turn: claim, and look up the next run time when idle. */
+  poll(): void;
+  /** Round trips out now. */
+  readonly inFlight: number;
+}
+
+export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
+  const { sql, slots, log } = deps;
+  let inFlight = 0;
+  let reserved = 0;
+  const maxInFlight = sql.db.kind === 'pglite' ? 1 : 2;
+  const canSend = (): boolean => inFlight === 0 || (inFlight < maxInFlight && slots.outcomes.length > 0);
+  let kickScheduled = false;
+  /** Something may be claimable (set by wake-ups, cleared when a claim comes back short). */
+  let wantClaim = true;
+  /** Counts wake-ups, so a wake-up that arrives during a round trip is not forgotten when it returns. */
+  let wakeUps = 0;
+  let failureDelay = 0;
+  /** Until then the database is given time to come back: the poll neither claims nor looks up. */
+  let backingOffUntil = 0;
+
+  function requestClaim(): void {
+    wantClaim = true;
+    wakeUps++;
+  }
+
+  function kick(): void {
+    if (kickScheduled || !canSend() || slots.state === 'stopped') return;
+    kickScheduled = true;
+    // After the current burst of handler completions, so they share one round trip.
+    setImmediate(() => {
+      kickScheduled = false;
+      void roundTrip();
+    });
+  }
+
+  async function roundTrip(): Promise<void> {
+    if (!canSend() || slots.state === 'stopped') return;
+    const free =
+      slots.state === 'running' ? Math.max(0, slots.concurrency - slots.running.size - reserved) : 0;
+    const claimLimit = wantClaim || slots.outcomes.length > 0 ? free : 0;
+    const wakeUpsBefore = wakeUps;
+    if (slots.outcomes.length === 0 && claimLimit === 0) return;
+    const batch = slots.outcomes.splice(0, deps.maxBatchSize);
+    inFlight++;
+    reserved += claimLimit;
+    let rows: DispatchRow[];
+    try {
+      rows =
+        batch.length > 0
+          ? await finishSteps(
+              sql,
+              slots.id,
+              batch.map((p) => p.outcome),
+              claimLimit,
+              deps.namedTaskIds,
+            )
+          : await claimSteps(sql, slots.id, deps.namedTaskIds, claimLimit);
+      if (failureDelay > 0) {
+        // The failed attempt may have committed with its reply lost: a retry it scheduled is then
+        // unknown here, so look up the next run time now rather than at the next poll.
+        void deps.lookUpNextRun();
+      }
+      failureDelay = 0;
+      backingOffUntil = 0;
+    } catch (error) {
+      slots.outcomes.unshift(...batch);
+      failureDelay = Math.min(Math.max(100, failureDelay * 2), 5000);
+      (isTransientDatabaseError(error) ? log.warn : log.error).call(
+        log,
+        { err: error, retryInMs: failureDelay },
+        'worker round trip failed; retrying',
+      );
+      inFlight--;
+      reserved -= claimLimit;
+      backingOffUntil = Date.now() + failureDelay;
+      setTimeout(kick, failureDelay).unref();
+      return;
+    }
+    inFlight--;
+    reserved -= claimLimit;
+    let claimed = 0;
+    const refused = new Set<number>();
+    const retries = new Map<number, Date | null>();
+    for (const row of rows) {
+      if (row.kind === 'claimed') {
+        claimed++;
+        deps.start(row);
+      } else if (row.kind === 'retry') {
+        retries.set(row.step_id!, row.run_at);
+        if (row.run_at) deps.wakeAt(row.run_at.getTime());
+      } else if (row.kind === 'refused') {
+        refused.add(row.step_id!);
+      } else if (row.kind === 'task') {
+        emitTaskFinished(deps.events, deps.templates, row);
+      }
+    }
+    emitOutcomeEvents(deps.events, log, slots.id, batch, refused, retries);
+    // A short claim means nothing more is ready, unless a wake-up came in while the claim was running.
+    if (claimLimit > 0 && wakeUps === wakeUpsBefore) wantClaim = claimed >= claimLimit;
+    if (
+      slots.outcomes.length > 0 ||
+      (wantClaim && slots.state === 'running' && slots.running.size < slots.concurrency)
+    ) {
+      kick();
+    }
+    deps.onRoundTrip();
+  }
+
+  return {
+    record(pending) {
+      slots.outcomes.push(pending);
+      kick();
+    },
+    requestClaim,
+    kick,
+    roundTrip,
+    poll() {
+      requestClaim();
+      // While the database is failing, the backoff's own timer sends the next round trip.
+      if (Date.now() < backingOffUntil) return;
+      kick();
+      if (slots.state !== 'running' || inFlight > 0) return;
+      void deps.lookUpNextRun();
+    },
+    get inFlight() {
+      return inFlight;
+    },
+  };
+}
