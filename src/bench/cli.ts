@@ -6,6 +6,8 @@ import { runBench } from './runner.js';
 import { findSections, SECTIONS } from './sections.js';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/** Where the peers' harness sits beside a checkout of this project. */
+const DEFAULT_PEERS_DIR = '../shared/peers';
 
 function positiveNumber(name: string) {
   return (value: string): number => {
@@ -64,6 +66,10 @@ export function buildCommand(): Command {
     .option('--pool <n>', "the engine's connection pool size on PostgreSQL", positiveInt('--pool'), 10)
     .option('--database-url <url>', 'PostgreSQL URL (default: DATABASE_URL, then a local test database)')
     .option('--timeout <s>', 'give up on one workload after this many seconds', positiveInt('--timeout'), 600)
+    .option(
+      '--peers [dir]',
+      "also run the peers' harness (a copy of ../shared/peers) in this sitting and print ratios against it",
+    )
     .option('--out <dir>', 'where the JSON goes', 'bench-results')
     .option('--list', 'list the sections and exit')
     .option('--quiet', 'no progress lines');
@@ -90,6 +96,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     databaseUrl?: string;
     timeout: number;
     out: string;
+    peers?: string | boolean;
     list?: boolean;
     quiet?: boolean;
   }>();
@@ -108,6 +115,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     databaseUrl: o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_URL,
     poolSize: o.pool,
     timeoutMs: o.timeout * 1000,
+    ...(o.peers ? { peers: { dir: o.peers === true ? DEFAULT_PEERS_DIR : o.peers, reps: o.runs } } : {}),
     log: o.quiet ? () => {} : (message) => console.error(message),
   });
   console.log(renderReport(report));

@@ -25,10 +25,15 @@ function status(m: MetricSummary): string {
   return m.met ? 'met' : 'MISSED';
 }
 
-function peers(m: MetricSummary, limit = 3): string {
+function peers(m: MetricSummary, measured: boolean): string {
   return m.peers
-    .slice(0, limit)
-    .map((p) => `${p.peer} ${formatNumber(p.value)}`)
+    .slice(0, measured ? 5 : 3)
+    .map((p) => {
+      // In one sitting the ratio is the figure to judge by (ours / theirs; for times, below 1 is better).
+      const ratio =
+        measured && m.median !== null && p.value > 0 ? ` (${formatNumber(m.median / p.value)}x)` : '';
+      return `${p.peer} ${formatNumber(p.value)}${ratio}`;
+    })
     .join('; ');
 }
 
@@ -73,9 +78,19 @@ export function renderReport(report: BenchReport): string {
       out.push('', `-- ${section.key}. ${section.title}: ${section.description}`);
       for (const r of section.runs) if (r.error) out.push(`   run ${r.run} FAILED: ${r.error}`);
       if (section.summary.length === 0) continue;
-      const rows = [['metric', 'unit', 'ours', 'target', '', 'peers (published medians)']];
+      const peerColumn = report.peersMeasured
+        ? 'peers (medians of this sitting; ours / theirs)'
+        : 'peers (published medians)';
+      const rows = [['metric', 'unit', 'ours', 'target', '', peerColumn]];
       for (const s of section.summary) {
-        rows.push([s.label, s.unit, ours(s, s.values.length), target(s), status(s), peers(s)]);
+        rows.push([
+          s.label,
+          s.unit,
+          ours(s, s.values.length),
+          target(s),
+          status(s),
+          peers(s, report.peersMeasured),
+        ]);
       }
       out.push(table(rows));
     }

@@ -4,6 +4,7 @@
  */
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { type BackendName, type BenchBackend, pgliteBackend, postgresBackend } from './backend.js';
+import { type PeerRun, peerFiguresOf, peerLabelFilter, runPeerSitting } from './peer-sitting.js';
 import { PEER_FIGURES, PEERS_SOURCE, type PeerFigure } from './peers.js';
 import type { BenchSection, Metric, SectionContext, SectionRun } from './section.js';
 import { roundFigure, summarize } from './stats.js';
@@ -22,6 +23,8 @@ export interface BenchOptions {
   readonly databaseUrl: string;
   readonly poolSize: number;
   readonly timeoutMs: number;
+  /** Run the peers' harness (a copy of ../shared/peers) after our sections, `reps` runs each. */
+  readonly peers?: { readonly dir: string; readonly reps: number };
   readonly log: (message: string) => void;
 }
 
@@ -77,6 +80,10 @@ export interface BenchReport {
   };
   readonly options: Omit<BenchOptions, 'sections' | 'log'> & { readonly sections: readonly string[] };
   readonly peersSource: string;
+  /** The peers' figures were measured in this sitting (`--peers`), not copied from their published table. */
+  readonly peersMeasured: boolean;
+  /** The peers' runs of this sitting, as their harness reported them. */
+  readonly peerRuns?: readonly PeerRun[];
   readonly backends: readonly BackendResult[];
   /** True when every run of every section completed. */
   readonly ok: boolean;
@@ -212,6 +219,45 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
   }
 
+  let peersSource = PEERS_SOURCE;
+  let peerRuns: PeerRun[] | undefined;
+  let measured = results;
+  const only = options.peers ? peerLabelFilter(options.sections.map((s) => s.key)) : null;
+  if (options.peers && !only)
+    options.log('--peers: none of the sections run has a peer workload (a, b, c, d)');
+  if (options.peers && only) {
+    const load = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+    try {
+      peerRuns = await runPeerSitting({
+        dir: options.peers.dir,
+        reps: options.peers.reps,
+        only,
+        log: options.log,
+      });
+      const better = new Map(
+        results.flatMap((b) =>
+          b.sections.flatMap((sec) => sec.summary.map((m) => [m.id, m.better] as const)),
+        ),
+      );
+      const figures = peerFiguresOf(peerRuns, (id) => better.get(id) ?? 'higher');
+      measured = results.map((b) => ({
+        ...b,
+        sections: b.sections.map((sec) => ({
+          ...sec,
+          summary: sec.summary.map((m) =>
+            figures[m.id] ? { ...m, peers: figures[m.id]! } : { ...m, peers: [] },
+          ),
+        })),
+      }));
+      peersSource = `measured in this sitting: ${options.peers.dir}/run-all.sh, REPS=${options.peers.reps}, load average ${load} at its start (${peerRuns.filter((r) => r.ok).length} of ${peerRuns.length} runs ok)`;
+    } catch (error) {
+      ok = false;
+      options.log(`peers failed: ${errorText(error)}`);
+    }
+  }
+
   const { sections, log: _log, ...rest } = options;
   return {
     schemaVersion: 1,
@@ -229,8 +275,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       postgres: pgVersion,
     },
     options: { ...rest, databaseUrl: redact(rest.databaseUrl), sections: sections.map((s) => s.key) },
-    peersSource: PEERS_SOURCE,
-    backends: results,
+    peersSource,
+    peersMeasured: peerRuns !== undefined,
+    ...(peerRuns ? { peerRuns } : {}),
+    backends: measured,
     ok,
   };
 }
