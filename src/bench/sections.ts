@@ -8,6 +8,7 @@ import { costSection } from './workloads/cost-section.js';
 import { childrenSection, fanoutSection } from './workloads/dynamic-sections.js';
 import { flowControlSection } from './workloads/flow-control-section.js';
 import { httpSection, telemetrySection } from './workloads/overhead-sections.js';
+import { scaleOutSection } from './workloads/scale-out-section.js';
 import { statusSection } from './workloads/status-section.js';
 import {
   chainSection,
@@ -29,6 +30,7 @@ export const SECTIONS: readonly BenchSection[] = [
   childrenSection,
   telemetrySection,
   httpSection,
+  scaleOutSection,
 ];
 
 export function findSections(

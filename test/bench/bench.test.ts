@@ -63,7 +63,9 @@ describe('npm run bench at a tiny scale', () => {
     expect(report.backends.map((b) => b.backend)).toEqual(BACKENDS);
     for (const backend of report.backends) {
       const b = backend.backend;
-      expect(backend.sections.map((s) => s.key)).toEqual(SECTIONS.map((s) => s.key));
+      expect(backend.sections.map((s) => s.key)).toEqual(
+        SECTIONS.filter((s) => !s.backends || s.backends.includes(b)).map((s) => s.key),
+      );
       const section = (key: string) => backend.sections.find((s) => s.key === key)!;
       const details = (key: string) =>
         section(key).runs[0]!.details as Record<string, Record<string, number>>;
@@ -88,6 +90,20 @@ describe('npm run bench at a tiny scale', () => {
       });
       const w2s = scaled(b, 100, 2);
       expect(details('d').w2s).toMatchObject({ tasks: w2s, stepRuns: 3 * w2s, handoffSamples: 2 * w2s });
+
+      // Scale-out (PostgreSQL only): 1, 2 and 4 worker processes each drained every task; the one-process
+      // W1d run's tasks were then pruned, all of them.
+      if (b === 'pg') {
+        const scale = details('scale') as unknown as Record<string, { tasks: number; processes: number }> & {
+          prune: { tasks: number; schemaBytesBefore: number; schemaBytesAfterVacuum: number };
+        };
+        for (const p of [1, 2, 4]) {
+          expect(scale[`w1d_${p}p`]).toMatchObject({ tasks: w1, processes: p });
+          expect(scale[`w3_${p}p`]).toMatchObject({ tasks: scaled(b, 5_000, 4), processes: p });
+        }
+        expect(scale.prune.tasks).toBe(w1);
+        expect(scale.prune.schemaBytesAfterVacuum).toBeLessThanOrEqual(scale.prune.schemaBytesBefore);
+      }
 
       // Flow control: each workload ran every task (runWorkload checks the step count).
       const flow = details('flow');
