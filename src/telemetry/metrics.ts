@@ -301,34 +301,54 @@ export function createMetrics(
     (g) => g.liveWorkers,
   );
 
-  const seconds = (from: Date | null | undefined, to: Date) =>
-    from ? Math.max(0, (to.getTime() - new Date(from).getTime()) / 1000) : null;
+  /** Seconds from `from` to the event's ISO timestamp; null without a start. */
+  const seconds = (from: Date | string | null | undefined, to: string) =>
+    from ? Math.max(0, (Date.parse(to) - new Date(from).getTime()) / 1000) : null;
 
   return {
     registry,
     subscriberErrors,
     attach(events) {
+      // The per-step series are looked up once per label set: prom-client hashes a label object on every
+      // call (sorting its keys), which cost more than the counting itself at thousands of steps a second.
+      const completedSeries = seriesCache((e: StepLabels) => ({
+        outcome: stepOutcomes.labels({ ...labels(e), step: e.stepName, outcome: 'completed' }),
+        duration: stepDuration.labels({ ...labels(e), step: e.stepName, outcome: 'completed' }),
+      }));
+      const taskSeries = seriesCache((e: TemplateLabels) => ({
+        completed: tasksCompleted.labels(labels(e)),
+        duration: taskDuration.labels({ ...labels(e), state: 'complete' }),
+      }));
+      const createdSeries = seriesCache((e: TemplateLabels) => tasksCreated.labels(labels(e)));
+      const handoffSeries = new Map<string, { observe(value: number): void }>();
       const offs = [
-        events.on('task.created', (e) => tasksCreated.inc(labels(e))),
+        events.on('task.created', (e) => createdSeries(e).inc()),
         events.on('task.completed', (e) => {
-          tasksCompleted.inc(labels(e));
-          const s = seconds(e.createdAt, new Date(e.timestamp));
-          if (s !== null) taskDuration.observe({ ...labels(e), state: 'complete' }, s);
+          const series = taskSeries(e);
+          series.completed.inc();
+          const s = seconds(e.createdAt, e.timestamp);
+          if (s !== null) series.duration.observe(s);
         }),
         events.on('task.failed', (e) => {
           tasksFailed.inc(labels(e));
-          const s = seconds(e.createdAt, new Date(e.timestamp));
+          const s = seconds(e.createdAt, e.timestamp);
           if (s !== null) taskDuration.observe({ ...labels(e), state: 'error' }, s);
         }),
         events.on('task.cancelled', (e) => tasksCancelled.inc(labels(e))),
         events.on('step.execution_requested', (e) => {
-          const s = seconds(e.readyAt, new Date(e.timestamp));
-          if (s !== null) handoff.observe({ namespace: e.namespace }, s);
+          const s = seconds(e.readyAt, e.timestamp);
+          if (s === null) return;
+          let series = handoffSeries.get(e.namespace);
+          if (!series) {
+            series = handoff.labels({ namespace: e.namespace });
+            handoffSeries.set(e.namespace, series);
+          }
+          series.observe(s);
         }),
         events.on('step.completed', (e) => {
-          const l = { ...labels(e), step: e.stepName };
-          stepOutcomes.inc({ ...l, outcome: 'completed' });
-          stepDuration.observe({ ...l, outcome: 'completed' }, e.durationMs / 1000);
+          const series = completedSeries(e);
+          series.outcome.inc();
+          series.duration.observe(e.durationMs / 1000);
         }),
         events.on('step.failed', (e) => {
           const l = { ...labels(e), step: e.stepName };
@@ -368,6 +388,29 @@ export function createMetrics(
   };
 }
 
-function labels(e: { namespace: string; name: string; version: string }) {
+interface TemplateLabels {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+}
+interface StepLabels extends TemplateLabels {
+  readonly stepName: string;
+}
+
+function labels(e: TemplateLabels) {
   return { namespace: e.namespace, name: e.name, version: e.version };
+}
+
+/** Memoizes the series of a template (and step), keyed by their names. */
+function seriesCache<E extends TemplateLabels, T>(make: (e: E) => T): (e: E) => T {
+  const cache = new Map<string, T>();
+  return (e) => {
+    const key = `${e.namespace}\u0000${e.name}\u0000${e.version}\u0000${'stepName' in e ? e.stepName : ''}`;
+    let series = cache.get(key);
+    if (series === undefined) {
+      series = make(e);
+      cache.set(key, series);
+    }
+    return series;
+  };
 }
