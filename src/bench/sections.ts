@@ -7,6 +7,7 @@ import { claimSection } from './workloads/claim-section.js';
 import { costSection } from './workloads/cost-section.js';
 import { childrenSection, fanoutSection } from './workloads/dynamic-sections.js';
 import { flowControlSection } from './workloads/flow-control-section.js';
+import { growthSection } from './workloads/growth-section.js';
 import { httpSection, telemetrySection } from './workloads/overhead-sections.js';
 import { scaleOutSection } from './workloads/scale-out-section.js';
 import { statusSection } from './workloads/status-section.js';
@@ -23,6 +24,7 @@ export const SECTIONS: readonly BenchSection[] = [
   diamondSection,
   serialSection,
   claimSection,
+  growthSection,
   statusSection,
   costSection,
   flowControlSection,

@@ -102,6 +102,9 @@ describe('npm run bench at a tiny scale', () => {
           expect(scale[`w3_${p}p`]).toMatchObject({ tasks: scaled(b, 5_000, 4), processes: p });
         }
         expect(scale.prune.tasks).toBe(w1);
+        const grow = details('grow') as unknown as { tasks: number; stepRuns: number };
+        expect(grow.stepRuns).toBe(grow.tasks);
+        expect(grow.tasks).toBe(20 + 2 * w1 + scaled(b, 100_000, 20));
         expect(scale.prune.schemaBytesAfterVacuum).toBeLessThanOrEqual(scale.prune.schemaBytesBefore);
       }
 
