@@ -1,5 +1,5 @@
 /** Reading tasks, steps and their audit trail (the Tasker's read methods). */
-import { type ListTasksFilter, listTasks, type TaskPage } from '../engine/list-tasks.js';
+import { listTasks } from '../engine/list-tasks.js';
 import { assertId } from '../engine/operations.js';
 import type { SqlContext } from '../engine/sql/sql-context.js';
 import {
@@ -10,19 +10,22 @@ import {
   findTaskTransitions,
 } from '../engine/sql/task-queries.js';
 import { TaskerError } from '../errors.js';
-import type { Step, StepTransition, Task, TaskTransition, TaskWithSteps } from '../model/types.js';
+import type { Step, Task } from '../model/types.js';
 import type { OpenGuard } from './open-guard.js';
+import type { Tasker } from './tasker-api.js';
 
-export interface TaskReads {
-  getTask(id: number): Promise<TaskWithSteps>;
-  getTaskSummary(id: number): Promise<Task>;
-  getStep(id: number): Promise<Step>;
-  listTasks(filter?: ListTasksFilter): Promise<TaskPage>;
-  getTaskTransitions(taskId: number): Promise<TaskTransition[]>;
-  getStepTransitions(stepId: number): Promise<StepTransition[]>;
-  getAuditTrail(taskId: number): Promise<Array<TaskTransition | StepTransition>>;
-  getStepsOfTasks(taskIds: readonly number[]): Promise<Step[]>;
-}
+/** The read methods of a Tasker (their contract and documentation: tasker-api.ts). */
+export type TaskReads = Pick<
+  Tasker,
+  | 'getTask'
+  | 'getTaskSummary'
+  | 'getStep'
+  | 'listTasks'
+  | 'getTaskTransitions'
+  | 'getStepTransitions'
+  | 'getAuditTrail'
+  | 'getStepsOfTasks'
+>;
 
 export function createTaskReads(sql: SqlContext, { db }: OpenGuard): TaskReads {
   const getTaskSummary = async (id: number): Promise<Task> => {
