@@ -235,6 +235,10 @@ export async function createTasker(
       assertOpen();
       return retention.applyRetention(retentionOptions);
     },
+    archivePartitions: () => {
+      assertOpen();
+      return retention.archivePartitions();
+    },
 
     async close() {
       if (!guard.close()) return;

@@ -5,10 +5,12 @@
  */
 
 import type { PruneRule } from './retention-policy.js';
-import { countPrunable, type PrunedCounts, pruneBatch } from './sql/retention-queries.js';
+import { countPrunable, type PrunedCounts, type PruneMode, pruneBatch } from './sql/retention-queries.js';
 import type { SqlContext } from './sql/sql-context.js';
 
 export interface PruneReport extends PrunedCounts {
+  /** 'archive': the tasks were moved into the archive; 'delete': removed. */
+  readonly mode: PruneMode;
   /** Nothing was removed: only counted. */
   readonly dryRun: boolean;
   /** Another process was pruning, so this run stopped (the retention job only). */
@@ -23,6 +25,8 @@ export interface PruneRunOptions {
   /** Wait for another pruner (true: by hand) or give way to it (false: the periodic job). */
   readonly wait: boolean;
   readonly dryRun?: boolean;
+  /** @defaultValue 'delete' */
+  readonly mode?: PruneMode;
   /** Checked between batches: stop early (a worker shutting down). */
   readonly signal?: AbortSignal;
 }
@@ -33,6 +37,7 @@ export async function runPruneRules(
   options: PruneRunOptions,
 ): Promise<PruneReport> {
   const started = performance.now();
+  const mode = options.mode ?? 'delete';
   let tasks = 0;
   let steps = 0;
   let transitions = 0;
@@ -50,7 +55,7 @@ export async function runPruneRules(
     }
     for (;;) {
       if (options.signal?.aborted) break;
-      const batch = await pruneBatch(sql, rule, options.batchSize, options.wait);
+      const batch = await pruneBatch(sql, rule, options.batchSize, options.wait, mode);
       if (!batch.locked) {
         skipped = true;
         break;
@@ -66,6 +71,7 @@ export async function runPruneRules(
     steps,
     transitions,
     batches,
+    mode,
     dryRun: options.dryRun === true,
     skipped,
     durationMs: Math.round(performance.now() - started),

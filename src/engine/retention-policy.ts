@@ -50,6 +50,19 @@ export const retentionOptionsSchema = z
     intervalMs: z.number().int().min(1000).optional(),
     /** Tasks removed per transaction. @defaultValue 500 */
     batchSize: z.number().int().min(1).max(10_000).optional(),
+    /**
+     * Move expired tasks into the archive (monthly partitions, read back through the API) instead of
+     * deleting them. docs/operations.md#archiving
+     */
+    archive: z
+      .object({
+        /** Drop an archive partition this many months after its month ended. @defaultValue kept forever */
+        keepMonths: z.union([z.number().int().min(0).max(1200), z.literal('forever')]).optional(),
+        /** Partitions created ahead of the current month. @defaultValue 2 */
+        createAheadMonths: z.number().int().min(0).max(24).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -134,6 +147,8 @@ export const pruneRequestSchema = z
     dryRun: z.boolean().optional(),
     /** Tasks removed per transaction. @defaultValue the retention batchSize (500) */
     batchSize: z.number().int().min(1).max(10_000).optional(),
+    /** Move the tasks into the archive instead of deleting them. @defaultValue false */
+    archive: z.boolean().optional(),
   })
   .strict()
   .refine((r) => r.name === undefined || r.namespace !== undefined, {
@@ -153,11 +168,19 @@ export function pruneRequestRule(request: z.output<typeof pruneRequestSchema>): 
   };
 }
 
+export interface ResolvedArchive {
+  /** Months a partition is kept after its month ended; null: forever. */
+  readonly keepMonths: number | null;
+  readonly createAheadMonths: number;
+}
+
 export interface ResolvedRetention {
   /** Empty: no retention job (everything is kept). */
   readonly rules: readonly PruneRule[];
   readonly intervalMs: number;
   readonly batchSize: number;
+  /** Set: expired tasks are archived, not deleted. */
+  readonly archive: ResolvedArchive | null;
 }
 
 export function resolveRetention(
@@ -167,5 +190,11 @@ export function resolveRetention(
     rules: options ? retentionRules(options) : [],
     intervalMs: options?.intervalMs ?? 3_600_000,
     batchSize: options?.batchSize ?? 500,
+    archive: options?.archive
+      ? {
+          keepMonths: options.archive.keepMonths === 'forever' ? null : (options.archive.keepMonths ?? null),
+          createAheadMonths: options.archive.createAheadMonths ?? 2,
+        }
+      : null,
   };
 }

@@ -98,12 +98,21 @@ export interface StepResolvedPayload {
 export interface RetentionPrunedPayload {
   /** 'retention': the periodic job of the configured policy; 'manual': tasker.prune / tasker prune. */
   readonly trigger: 'retention' | 'manual';
+  /** 'archive': moved into the archive (retention.archive set, or prune with archive); 'delete': removed. */
+  readonly mode: 'delete' | 'archive';
   readonly tasks: number;
   readonly steps: number;
   /** Audit rows (task and step transitions) removed with them. */
   readonly transitions: number;
   readonly batches: number;
   readonly durationMs: number;
+}
+
+/** The retention job created archive partitions ahead or dropped old ones (docs/operations.md#archiving). */
+export interface RetentionArchiveMaintainedPayload {
+  /** Partition names (archived_tasks_YYYY_MM). */
+  readonly created: readonly string[];
+  readonly dropped: readonly string[];
 }
 
 /** A schedule's tick (or a run-now) created its task. */
@@ -180,6 +189,8 @@ export interface SystemEvents {
   'worker.steps_reclaimed': StepsReclaimedPayload;
   /** Finished tasks older than a retention age were removed, with their steps and audit trail. */
   'retention.pruned': RetentionPrunedPayload;
+  /** The archive's partitions were created ahead or dropped past retention.archive.keepMonths. */
+  'retention.archive_maintained': RetentionArchiveMaintainedPayload;
   /** A schedule created its task for a tick (or by run-now). */
   'schedule.fired': ScheduleFiredPayload;
   /** A schedule skipped ticks (catch-up policy). */
@@ -205,6 +216,7 @@ export const SYSTEM_EVENT_NAMES: readonly SystemEventName[] = Object.freeze([
   'step.resolved_manually',
   'worker.steps_reclaimed',
   'retention.pruned',
+  'retention.archive_maintained',
   'schedule.fired',
   'schedule.skipped',
 ] satisfies SystemEventName[]);

@@ -100,11 +100,21 @@ const listFilterFields = {
 };
 const LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
 
+/**
+ * Which tasks a listing reads (docs/operations.md#archiving): `active` (not finished), `recent` (finished,
+ * still in the live tables), `archived` (moved into the archive by retention), `all` (the three).
+ * The default is active and recent: what the live tables hold.
+ */
+export const TASK_TIERS = ['active', 'recent', 'archived', 'all'] as const;
+export type TaskTier = (typeof TASK_TIERS)[number];
+
 /** The filter of listTasks (library). */
 export const listTasksFilterSchema = z
   .object({
     ...listFilterFields,
     state: z.union([z.enum(TASK_STATES), z.array(z.enum(TASK_STATES)).min(1)]).optional(),
+    /** Active, recent, archived or all tasks (one or a list). @defaultValue ['active', 'recent'] */
+    tier: z.union([z.enum(TASK_TIERS), z.array(z.enum(TASK_TIERS)).min(1)]).optional(),
     createdAfter: z.coerce.date().optional(),
     createdBefore: z.coerce.date().optional(),
     /** Newest first (desc, the default) or oldest first. */
@@ -120,6 +130,7 @@ export const listTasksQuerySchema = z
   .object({
     ...listFilterFields,
     state: z.array(z.enum(TASK_STATES)).max(TASK_STATES.length).optional(),
+    tier: z.array(z.enum(TASK_TIERS)).max(TASK_TIERS.length).optional(),
     createdAfter: isoDateTime.optional(),
     createdBefore: isoDateTime.optional(),
     sort: z.enum(['createdAt', '-createdAt']).default('-createdAt'),

@@ -38,6 +38,8 @@ export interface Task {
   readonly updatedAt: Date;
   readonly startedAt: Date | null;
   readonly completedAt: Date | null;
+  /** When retention moved it into the archive (read-only from then on); null: a live task. */
+  readonly archivedAt: Date | null;
 }
 
 export interface StepError {

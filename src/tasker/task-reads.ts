@@ -1,4 +1,7 @@
-/** Reading tasks, steps and their audit trail (the Tasker's read methods). */
+/**
+ * Reading tasks, steps and their audit trail (the Tasker's read methods). A task not in the live tables is
+ * looked for in the archive (retention's archive mode), so an archived task reads back whole by its id.
+ */
 import { listTasks } from '../engine/list-tasks.js';
 import { assertId } from '../engine/operations.js';
 import type { SqlContext } from '../engine/sql/sql-context.js';
@@ -8,6 +11,7 @@ import {
   findStepTransitions,
   findTask,
   findTaskTransitions,
+  type TaskSource,
 } from '../engine/sql/task-queries.js';
 import { TaskerError } from '../errors.js';
 import type { Step, Task } from '../model/types.js';
@@ -29,12 +33,13 @@ export type TaskReads = Pick<
 
 export function createTaskReads(sql: SqlContext, { db }: OpenGuard): TaskReads {
   const getTaskSummary = async (id: number): Promise<Task> => {
-    const task = await db(() => findTask(sql, id));
+    const task = (await db(() => findTask(sql, id))) ?? (await db(() => findTask(sql, id, 'archive')));
     if (!task) throw new TaskerError('TASKER_TASK_NOT_FOUND', `task ${id} does not exist`);
     return task;
   };
+  const sourceOf = (task: Task): TaskSource => (task.archivedAt ? 'archive' : 'live');
   const getStep = async (id: number): Promise<Step> => {
-    const step = await db(() => findStep(sql, id));
+    const step = (await db(() => findStep(sql, id))) ?? (await db(() => findStep(sql, id, 'archive')));
     if (!step) throw new TaskerError('TASKER_STEP_NOT_FOUND', `step ${id} does not exist`);
     return step;
   };
@@ -44,29 +49,35 @@ export function createTaskReads(sql: SqlContext, { db }: OpenGuard): TaskReads {
     getStep,
     async getTask(id) {
       const task = await getTaskSummary(id);
-      return { ...task, steps: await db(() => findSteps(sql, [id])) };
+      return { ...task, steps: await db(() => findSteps(sql, [id], sourceOf(task))) };
     },
     listTasks: (filter = {}) => db(() => listTasks(sql, filter)),
     async getTaskTransitions(taskId) {
-      await getTaskSummary(taskId);
-      return db(() => findTaskTransitions(sql, taskId));
+      const task = await getTaskSummary(taskId);
+      return db(() => findTaskTransitions(sql, taskId, sourceOf(task)));
     },
     async getStepTransitions(stepId) {
-      await getStep(stepId);
-      return db(() => findStepTransitions(sql, 'step', stepId));
+      const live = await db(() => findStep(sql, stepId));
+      if (!live) await getStep(stepId);
+      return db(() => findStepTransitions(sql, 'step', stepId, live ? 'live' : 'archive'));
     },
     async getAuditTrail(taskId) {
-      await getTaskSummary(taskId);
+      const source = sourceOf(await getTaskSummary(taskId));
       const [own, steps] = await Promise.all([
-        db(() => findTaskTransitions(sql, taskId)),
-        db(() => findStepTransitions(sql, 'task', taskId)),
+        db(() => findTaskTransitions(sql, taskId, source)),
+        db(() => findStepTransitions(sql, 'task', taskId, source)),
       ]);
       return [...own, ...steps].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     },
     async getStepsOfTasks(taskIds) {
       for (const id of taskIds) assertId(id, 'taskId');
       if (taskIds.length === 0) return [];
-      return db(() => findSteps(sql, [...taskIds]));
+      const live = await db(() => findSteps(sql, [...taskIds]));
+      const found = new Set(live.map((s) => s.taskId));
+      const rest = taskIds.filter((id) => !found.has(id));
+      if (rest.length === 0) return live;
+      const archived = await db(() => findSteps(sql, rest, 'archive'));
+      return [...live, ...archived].sort((a, b) => a.taskId - b.taskId || a.position - b.position);
     },
   };
 }

@@ -24,7 +24,7 @@ import type {
   TaskWithSteps,
 } from '../model/types.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { PruneReport, PruneRequest } from '../worker/retention-job.js';
+import type { ArchivePartition, PruneReport, PruneRequest } from '../worker/retention-job.js';
 import type { Worker, WorkerInstrumentation, WorkerOptions } from '../worker/worker.js';
 /** What a Tasker offers of its schedules (docs/schedules.md); firing them is the workers' (tick). */
 export type ScheduleOperations = Omit<Schedules, 'tick' | 'nextDueAt'>;
@@ -94,11 +94,14 @@ export interface Tasker extends Operations, EditOperations, Introspection, Analy
 
   /**
    * Removes finished tasks older than `olderThan` with their steps and audit trail, in small batches
-   * (`dryRun`: only counts). Waits while another process prunes. docs/operations.md#retention
+   * (`dryRun`: only counts; `archive`: moves them into the archive instead). Waits while another process
+   * prunes. docs/operations.md#retention
    */
   prune(request: PruneRequest): Promise<PruneReport>;
   /** Runs the configured retention policy now (the workers also run it every retention.intervalMs). */
   applyRetention(options?: { dryRun?: boolean }): Promise<PruneReport>;
+  /** The archive's monthly partitions, oldest first (docs/operations.md#archiving). */
+  archivePartitions(): Promise<ArchivePartition[]>;
 
   /**
    * Retries the tasks whose steps failed for good, resolves those steps with `results`, or cancels

@@ -126,8 +126,8 @@ export function createMetrics(
   );
   const pruned = counter(
     'tasker_pruned_tasks_total',
-    'Finished tasks this process removed (with their steps and audit trail), by trigger: retention or manual.',
-    ['trigger'],
+    'Finished tasks this process removed or archived (with their steps and audit trail), by trigger (retention or manual) and mode (delete or archive).',
+    ['trigger', 'mode'],
   );
   const subscriberErrors = counter(
     'tasker_event_subscriber_errors_total',
@@ -366,7 +366,7 @@ export function createMetrics(
         ),
         events.on('step.outcome_refused', () => refused.inc()),
         events.on('worker.steps_reclaimed', (e) => reclaimed.inc(e.count)),
-        events.on('retention.pruned', (e) => pruned.inc({ trigger: e.trigger }, e.tasks)),
+        events.on('retention.pruned', (e) => pruned.inc({ trigger: e.trigger, mode: e.mode }, e.tasks)),
         events.on('schedule.fired', (e) => {
           scheduleFires.inc({ schedule: e.schedule, manual: String(e.manual) });
           if (!e.manual && e.lateMs > 5000) scheduleLateFires.inc({ schedule: e.schedule });

@@ -33,6 +33,7 @@ interface TaskRow {
   updated_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  archived_at: Date | null;
 }
 
 interface StepRow {
@@ -71,11 +72,26 @@ interface StepRow {
   updated_at: Date;
 }
 
-export function taskColumns(schema: string): string {
-  return `t.id, ns.name AS namespace, nt.name, nt.version, t.state, t.context, t.initiator, t.source_system, t.reason,
+const TASK_COLUMNS = `t.id, ns.name AS namespace, nt.name, nt.version, t.state, t.context, t.initiator, t.source_system, t.reason,
     t.tags, t.bypass_steps, t.requested_at, t.run_at AS task_run_at, t.priority, t.concurrency_key, t.parent_task_id, t.parent_step_id, t.identity_key, t.correlation_id, t.traceparent, t.step_count,
-    t.unfinished_steps, t.failed_steps, t.created_at, t.updated_at, t.started_at, t.completed_at
+    t.unfinished_steps, t.failed_steps, t.created_at, t.updated_at, t.started_at, t.completed_at`;
+
+/** The task columns and the FROM clause of live tasks (alias t); add WHERE and ORDER BY. */
+export function taskColumns(schema: string): string {
+  return `${TASK_COLUMNS}, NULL::timestamptz AS archived_at
     FROM ${schema}.tasks t
+    JOIN ${schema}.named_tasks nt ON nt.id = t.named_task_id
+    JOIN ${schema}.task_namespaces ns ON ns.id = nt.namespace_id`;
+}
+
+/**
+ * The same columns read from the archive (migration 28): the archived row is `a` (filter and order on its
+ * copied columns: id, state, tags, parent_task_id, created_at, completed_at), the task row rebuilt from it `t`.
+ */
+export function archivedTaskColumns(schema: string): string {
+  return `${TASK_COLUMNS}, a.archived_at
+    FROM ${schema}.archived_tasks a
+    CROSS JOIN LATERAL jsonb_populate_record(NULL::${schema}.tasks, a.task) t
     JOIN ${schema}.named_tasks nt ON nt.id = t.named_task_id
     JOIN ${schema}.task_namespaces ns ON ns.id = nt.namespace_id`;
 }
@@ -109,6 +125,7 @@ export function toTask(r: TaskRow): Task {
     updatedAt: r.updated_at,
     startedAt: r.started_at,
     completedAt: r.completed_at,
+    archivedAt: r.archived_at,
   };
 }
 
@@ -155,14 +172,31 @@ const STEP_COLUMNS = `s.id, s.task_id, s.name, s.position, s.state, s.attempts, 
   s.timeout_ms, s.skippable, s.blocked, s.parent_ids, s.child_ids, s.inputs, s.results, s.last_error, s.run_at,
   s.parked_on, s.throttled_at, s.batch_parent_id, s.batch_index, s.compensation, s.batch_pending, s.waiting_since, s.wait, s.backoff_request_seconds, s.last_attempted_at, s.completed_at, s.worker_id, s.created_at, s.updated_at`;
 
-/** Steps with the name of their worker (the one a person recognises: host:pid, unless it was given one). */
-function stepsFrom(schema: string): string {
+/**
+ * Where a read looks: the live tables, or the archive (tasks moved there by retention, migration 28),
+ * whose rows read back with the same columns.
+ */
+export type TaskSource = 'live' | 'archive';
+
+/**
+ * Steps with the name of their worker (the one a person recognises: host:pid, unless it was given one),
+ * from the steps table or a function returning archived steps rows (`rows`).
+ */
+function stepsFrom(schema: string, rows = `${schema}.steps`): string {
   return `${STEP_COLUMNS}, w.name AS worker_name
-    FROM ${schema}.steps s LEFT JOIN ${schema}.workers w ON w.id = s.worker_id`;
+    FROM ${rows} s LEFT JOIN ${schema}.workers w ON w.id = s.worker_id`;
 }
 
-export async function findTask(sql: SqlContext, id: number): Promise<Task | null> {
-  const { rows } = await sql.db.query<TaskRow>(`SELECT ${taskColumns(sql.schema)} WHERE t.id = $1`, [id]);
+export async function findTask(
+  sql: SqlContext,
+  id: number,
+  source: TaskSource = 'live',
+): Promise<Task | null> {
+  const text =
+    source === 'live'
+      ? `SELECT ${taskColumns(sql.schema)} WHERE t.id = $1`
+      : `SELECT ${archivedTaskColumns(sql.schema)} WHERE a.id = $1`;
+  const { rows } = await sql.db.query<TaskRow>(text, [id]);
   return rows[0] ? toTask(rows[0]) : null;
 }
 
@@ -174,16 +208,29 @@ export async function findTasks(sql: SqlContext, ids: readonly number[]): Promis
   return rows.map(toTask);
 }
 
-export async function findSteps(sql: SqlContext, taskIds: readonly number[]): Promise<Step[]> {
-  const { rows } = await sql.db.query<StepRow>(
-    `SELECT ${stepsFrom(sql.schema)} WHERE s.task_id = ANY ($1) ORDER BY s.task_id, s.position`,
-    [taskIds],
-  );
+export async function findSteps(
+  sql: SqlContext,
+  taskIds: readonly number[],
+  source: TaskSource = 'live',
+): Promise<Step[]> {
+  const text =
+    source === 'live'
+      ? `SELECT ${stepsFrom(sql.schema)} WHERE s.task_id = ANY ($1) ORDER BY s.task_id, s.position`
+      : `SELECT ${stepsFrom(sql.schema, `${sql.schema}.archived_step_rows($1)`)} ORDER BY s.task_id, s.position`;
+  const { rows } = await sql.db.query<StepRow>(text, [taskIds]);
   return rows.map(toStep);
 }
 
-export async function findStep(sql: SqlContext, id: number): Promise<Step | null> {
-  const { rows } = await sql.db.query<StepRow>(`SELECT ${stepsFrom(sql.schema)} WHERE s.id = $1`, [id]);
+export async function findStep(
+  sql: SqlContext,
+  id: number,
+  source: TaskSource = 'live',
+): Promise<Step | null> {
+  const text =
+    source === 'live'
+      ? `SELECT ${stepsFrom(sql.schema)} WHERE s.id = $1`
+      : `SELECT ${stepsFrom(sql.schema, `${sql.schema}.archived_step_row($1)`)}`;
+  const { rows } = await sql.db.query<StepRow>(text, [id]);
   return rows[0] ? toStep(rows[0]) : null;
 }
 
@@ -195,7 +242,15 @@ export async function taskStates(sql: SqlContext, ids: readonly number[]): Promi
   return new Map(rows.map((r) => [r.id, r.state]));
 }
 
-export async function findTaskTransitions(sql: SqlContext, taskId: number): Promise<TaskTransition[]> {
+export async function findTaskTransitions(
+  sql: SqlContext,
+  taskId: number,
+  source: TaskSource = 'live',
+): Promise<TaskTransition[]> {
+  const from =
+    source === 'live'
+      ? `${sql.schema}.task_transition_history WHERE task_id = $1`
+      : `${sql.schema}.archived_task_transition_history($1)`;
   const { rows } = await sql.db.query<{
     task_id: number;
     sort_key: number;
@@ -204,7 +259,7 @@ export async function findTaskTransitions(sql: SqlContext, taskId: number): Prom
     metadata: Record<string, unknown> | null;
     created_at: Date;
     most_recent: boolean;
-  }>(`SELECT * FROM ${sql.schema}.task_transition_history WHERE task_id = $1 ORDER BY sort_key`, [taskId]);
+  }>(`SELECT * FROM ${from} ORDER BY sort_key`, [taskId]);
   return rows.map((r) => ({
     taskId: r.task_id,
     sortKey: r.sort_key,
@@ -221,7 +276,16 @@ export async function findStepTransitions(
   sql: SqlContext,
   by: 'step' | 'task',
   id: number,
+  source: TaskSource = 'live',
 ): Promise<StepTransition[]> {
+  const from =
+    source === 'live'
+      ? `${sql.schema}.step_transition_history h JOIN ${sql.schema}.steps s ON s.id = h.step_id
+         LEFT JOIN ${sql.schema}.workers w ON w.id::text = h.metadata->>'worker_id'
+         WHERE ${by === 'step' ? 'h.step_id' : 'h.task_id'} = $1`
+      : `${sql.schema}.archived_step_transition_history(${by === 'task' ? '$1, NULL' : 'NULL, $1'}) h
+         LEFT JOIN ${sql.schema}.workers w ON w.id::text = h.metadata->>'worker_id'`;
+  const stepName = source === 'live' ? 's.name' : 'h.step_name';
   const { rows } = await sql.db.query<{
     step_id: number;
     task_id: number;
@@ -235,10 +299,8 @@ export async function findStepTransitions(
     worker_name: string | null;
   }>(
     // An attempt's start names its worker by id in the metadata; people know workers by name.
-    `SELECT h.*, s.name AS step_name, w.name AS worker_name FROM ${sql.schema}.step_transition_history h
-     JOIN ${sql.schema}.steps s ON s.id = h.step_id
-     LEFT JOIN ${sql.schema}.workers w ON w.id::text = h.metadata->>'worker_id'
-     WHERE ${by === 'step' ? 'h.step_id' : 'h.task_id'} = $1
+    `SELECT h.step_id, h.task_id, ${stepName} AS step_name, h.sort_key, h.from_state, h.to_state, h.metadata,
+       h.created_at, h.most_recent, w.name AS worker_name FROM ${from}
      ORDER BY h.created_at, h.step_id, h.sort_key`,
     [id],
   );
