@@ -78,6 +78,11 @@ export const ERROR_CODES = {
   TASKER_TASK_NOT_FOUND: { status: 404, exitCode: EXIT.NOT_FOUND, summary: 'No task has that id.' },
   TASKER_STEP_NOT_FOUND: { status: 404, exitCode: EXIT.NOT_FOUND, summary: 'No step has that id.' },
   TASKER_SCHEDULE_NOT_FOUND: { status: 404, exitCode: EXIT.NOT_FOUND, summary: 'No schedule has that name.' },
+  TASKER_TASK_ARCHIVED: {
+    status: 409,
+    exitCode: EXIT.CONFLICT,
+    summary: 'The task (or the task of the step) is in the archive, where it can be read but not changed.',
+  },
   TASKER_DUPLICATE_TASK: {
     status: 409,
     exitCode: EXIT.CONFLICT,

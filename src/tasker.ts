@@ -35,6 +35,7 @@ import { createHandlerRegistry } from './tasker/handler-registry.js';
 import { createLocalWorkers } from './tasker/local-workers.js';
 import { openDatabase } from './tasker/open-database.js';
 import { createOpenGuard } from './tasker/open-guard.js';
+import { refuseArchived } from './tasker/refuse-archived.js';
 import { createTaskReads } from './tasker/task-reads.js';
 import type { Tasker, TaskerDependencies } from './tasker/tasker-api.js';
 import { createTemplateIds } from './tasker/template-ids.js';
@@ -156,13 +157,28 @@ export async function createTasker(
     logger,
     database,
     telemetry,
-    ...operations,
+    ...refuseArchived(sql, db, operations, {
+      cancelTask: 'task',
+      retryTask: 'task',
+      resolveStep: 'step',
+      signal: 'task',
+      annotateTask: 'task',
+    }),
     bulk: (action, request) => {
       assertOpen();
       return bulk(action, request);
     },
-    ...createEditOperations(sql, db),
-    ...createIntrospection(sql, db),
+    ...refuseArchived(sql, db, createEditOperations(sql, db), {
+      updateTask: 'task',
+      updateStep: 'step',
+      cancelStep: 'step',
+      retryStep: 'step',
+    }),
+    ...refuseArchived(sql, db, createIntrospection(sql, db), {
+      stepReadiness: 'task',
+      executionContext: 'task',
+      dependencyLevels: 'task',
+    }),
     ...analytics,
     ...reads,
     metrics: async () => (telemetry.metrics ? telemetry.metrics.text() : ''),

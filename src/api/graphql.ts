@@ -56,6 +56,8 @@ const schema = /* GraphQL */ `
     updatedAt: DateTime!
     startedAt: DateTime
     completedAt: DateTime
+    "When retention moved it into the archive (read-only from then on); null: live."
+    archivedAt: DateTime
     steps: [Step!]!
     transitions: [TaskTransition!]!
   }
@@ -190,9 +192,19 @@ const schema = /* GraphQL */ `
     priority: Int
   }
 
+  "Which tasks a listing reads: active (unfinished), recent (finished, live), archived, or all."
+  enum TaskTier {
+    active
+    recent
+    archived
+    all
+  }
+
   type Query {
     tasks(
       state: [String!]
+      "Default: active and recent (docs/operations.md#archiving)."
+      tier: [TaskTier!]
       namespace: String
       name: String
       version: String
@@ -429,6 +441,7 @@ export async function graphqlRoutes(
         'tasker.task:index',
         async (args: {
           state?: string[];
+          tier?: Array<'active' | 'recent' | 'archived' | 'all'>;
           namespace?: string;
           name?: string;
           version?: string;
@@ -444,10 +457,11 @@ export async function graphqlRoutes(
               { path: 'limit', message: `expected 1-${maxLimit}` },
             ]);
           }
-          const { sort, state, ...filter } = args;
+          const { sort, state, tier, ...filter } = args;
           const page = await tasker.listTasks({
             ...filter,
             state: state as never,
+            ...(tier && tier.length > 0 ? { tier } : {}),
             order: sort === 'CREATED_AT_ASC' ? 'asc' : 'desc',
           });
           return { items: page.tasks, nextCursor: page.nextCursor };

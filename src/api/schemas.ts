@@ -68,6 +68,10 @@ const taskProperties = {
   updatedAt: dateTime,
   startedAt: nullableDateTime,
   completedAt: nullableDateTime,
+  archivedAt: {
+    ...nullableDateTime,
+    description: 'When retention moved it into the archive (read-only from then on); null: live',
+  },
 } as const;
 
 export const taskSchema = {

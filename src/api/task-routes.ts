@@ -36,7 +36,8 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
       config: { permission: 'tasker.task:index' },
       schema: {
         tags: ['tasks'],
-        summary: 'List tasks (filters, stable cursor pagination)',
+        summary:
+          'List tasks (filters, stable cursor pagination; tier: active, recent, archived, all; default active and recent)',
         querystring: listQuery,
         response: {
           200: {
@@ -55,6 +56,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
       const q = request.query;
       const page = await tasker.listTasks({
         state: q.state && q.state.length > 0 ? q.state : undefined,
+        ...(q.tier && q.tier.length > 0 ? { tier: q.tier } : {}),
         namespace: q.namespace,
         name: q.name,
         version: q.version,

@@ -10,7 +10,7 @@ import { registerDb } from './commands/db.js';
 import { registerFailures } from './commands/failures.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerOperate } from './commands/operate.js';
-import { registerPrune } from './commands/prune.js';
+import { registerArchive, registerPrune } from './commands/prune.js';
 import { registerRun } from './commands/run.js';
 import { registerScaffold } from './commands/scaffold.js';
 import { registerSchedule } from './commands/schedule.js';
@@ -93,6 +93,7 @@ Exit codes: 0 ok, 1 task failed / check failed, 2 usage, 3 invalid config or tem
   registerInspect(program, output, run);
   registerOperate(program, output, run);
   registerPrune(program, output, run);
+  registerArchive(program, output, run);
   registerFailures(program, output, run);
   registerSchedule(program, output, run);
   registerBulk(program, output, run);

@@ -52,7 +52,9 @@ export function renderTask(task: TaskWithSteps, output: Pick<Output, 'colour'>):
     output,
     stateColour(task.state),
     task.state,
-  )}  ${done}/${task.steps.length} steps done`;
+  )}  ${done}/${task.steps.length} steps done${
+    task.archivedAt ? `  (archived ${task.archivedAt.toISOString()}: read-only)` : ''
+  }`;
   // The step id is what `tasker resolve` and `tasker retry` take.
   const rows = task.steps.map((s) => [
     `  ${paint(output, stateColour(s.state), SYMBOLS[s.state])} ${s.name}`,

@@ -15,7 +15,7 @@ type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A
 
 export type paths = {
   "/tasker/tasks": {
-    /** List tasks (filters, stable cursor pagination) */
+    /** List tasks (filters, stable cursor pagination; tier: active, recent, archived, all; default active and recent) */
     get: {
       parameters: {
         query?: {
@@ -26,6 +26,7 @@ export type paths = {
           parentTaskId?: number;
           cursor?: string;
           state?: ("pending" | "in_progress" | "complete" | "error" | "cancelled" | "resolved_manually")[];
+          tier?: ("active" | "recent" | "archived" | "all")[];
           createdAfter?: string;
           createdBefore?: string;
           sort?: "createdAt" | "-createdAt";
@@ -1852,6 +1853,11 @@ export type components = {
       startedAt?: string | null;
       /** Format: date-time */
       completedAt?: string | null;
+      /**
+       * Format: date-time
+       * @description When retention moved it into the archive (read-only from then on); null: live
+       */
+      archivedAt?: string | null;
     };
     Step: {
       id: number;
@@ -2031,6 +2037,11 @@ export type components = {
       startedAt?: string | null;
       /** Format: date-time */
       completedAt?: string | null;
+      /**
+       * Format: date-time
+       * @description When retention moved it into the archive (read-only from then on); null: live
+       */
+      archivedAt?: string | null;
       steps: components["schemas"]["Step"][];
       /** @description Present with include=dependencies */
       dependencies?: {

@@ -91,10 +91,19 @@ describe.each(BACKENDS)('archive on %s', { timeout: 120_000 }, (backend) => {
     expect(rows[0]!.annotations).toEqual([
       expect.objectContaining({ annotation_type: 'note', annotation: { by: 'test' } }),
     ]);
-    // Archived tasks are not live: operations cannot reach them.
-    expect(
-      isTaskerError(await t.tasker.cancelTask(id!).catch((e: unknown) => e), 'TASKER_TASK_NOT_FOUND'),
-    ).toBe(true);
+    // Archived tasks are read-only: changes are refused as such, not as a task that does not exist.
+    for (const attempt of [
+      () => t.tasker.cancelTask(id!),
+      () => t.tasker.retryTask(id!),
+      () => t.tasker.updateTask(id!, { tags: ['x'] }),
+      () => t.tasker.resolveStep(before.steps[0]!.id, {}),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(isTaskerError(error, 'TASKER_TASK_ARCHIVED'), String(error)).toBe(true);
+      expect((error as Error).message).toContain('in the archive');
+    }
+    const missing = await t.tasker.cancelTask(999_999).catch((e: unknown) => e);
+    expect(isTaskerError(missing, 'TASKER_TASK_NOT_FOUND')).toBe(true);
   });
 
   test('listings read the tiers asked for, one cursor across live and archive', async () => {

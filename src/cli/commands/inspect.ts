@@ -1,5 +1,6 @@
 /** Read commands: `tasker status TASK_ID` and `tasker list`. Both take --json. */
 import type { Command } from 'commander';
+import { TASK_TIERS, type TaskTier } from '../../model/contracts.js';
 import { TASK_STATES, type TaskState } from '../../model/states.js';
 import type { StepTransition, TaskTransition } from '../../model/types.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
@@ -62,18 +63,31 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
     .option('--name <name>', 'only this task name')
     .option('--tag <tag>', 'only tasks with this tag')
     .option('--parent <task-id>', 'only the child tasks of this task')
+    .option(
+      '--tier <tier...>',
+      `which tasks: ${TASK_TIERS.join(', ')} (default: active and recent, the live tables)`,
+    )
     .option('--limit <n>', 'at most this many (1-500)', '20')
     .option('--cursor <cursor>', 'the next page, from a previous --json output')
     .option('--json', 'print as JSON ({ tasks, nextCursor })')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ tasker list --state error\n  $ tasker list --namespace ecommerce --limit 5 --json\n  $ tasker list --parent 42',
+      '\nExamples:\n  $ tasker list --state error\n  $ tasker list --tier archived --namespace ecommerce\n  $ tasker list --namespace ecommerce --limit 5 --json\n  $ tasker list --parent 42',
     )
     .action((options: Record<string, string | string[] | boolean | undefined>, command: Command) =>
       run(async () => {
         const limit = parseIntOption(options.limit as string | undefined, '--limit', { max: 500 }) ?? 20;
         const parent = parseIntOption(options.parent as string | undefined, '--parent');
         const states = options.state as string[] | undefined;
+        const tiers = options.tier as string[] | undefined;
+        for (const tier of tiers ?? []) {
+          if (!(TASK_TIERS as readonly string[]).includes(tier)) {
+            throw new CliError(
+              EXIT.USAGE,
+              `--tier: unknown tier "${tier}"; expected one of ${TASK_TIERS.join(', ')}`,
+            );
+          }
+        }
         for (const state of states ?? []) {
           if (!(TASK_STATES as readonly string[]).includes(state)) {
             throw new CliError(
@@ -86,6 +100,7 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
           const page = await tasker.listTasks({
             limit,
             ...(states ? { state: states as TaskState[] } : {}),
+            ...(tiers ? { tier: tiers as TaskTier[] } : {}),
             ...(options.namespace ? { namespace: options.namespace as string } : {}),
             ...(options.name ? { name: options.name as string } : {}),
             ...(options.tag ? { tag: options.tag as string } : {}),
@@ -103,12 +118,16 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
           const rows = page.tasks.map((t) => [
             String(t.id),
             `${t.namespace}/${t.name}@${t.version}`,
-            paint(output, stateColour(t.state), t.state),
+            paint(output, stateColour(t.state), t.archivedAt ? `${t.state} (archived)` : t.state),
             `${t.stepCount}${t.failedSteps > 0 ? ` (${t.failedSteps} failed)` : ''}`,
             t.createdAt.toISOString(),
           ]);
           output.out(table([['ID', 'TASK', 'STATE', 'STEPS', 'CREATED'], ...rows]));
-          if (page.nextCursor) output.out(`more: tasker list --cursor ${page.nextCursor}`);
+          if (page.nextCursor) {
+            output.out(
+              `more: tasker list${tiers ? ` --tier ${tiers.join(' ')}` : ''} --cursor ${page.nextCursor}`,
+            );
+          }
           return EXIT.OK;
         });
       }),

@@ -1,8 +1,11 @@
-/** `tasker prune`: remove old finished tasks by hand, or run the configured retention policy now. */
+/**
+ * `tasker prune`: remove (or archive) old finished tasks by hand, or run the configured retention policy
+ * now; `tasker archive`: the archive's monthly partitions.
+ */
 import type { Command } from 'commander';
 import type { PruneReport, PruneRequest } from '../../worker/retention-job.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
-import type { Output } from '../output.js';
+import { type Output, table } from '../output.js';
 import { type GlobalOptions, parseIntOption, withProject } from '../project.js';
 
 type Runner = (fn: () => Promise<ExitCode>) => Promise<void>;
@@ -13,15 +16,21 @@ interface PruneOptions {
   task?: string;
   policy?: boolean;
   dryRun?: boolean;
+  archive?: boolean;
   batchSize?: string;
   json?: boolean;
 }
 
 function describe(r: PruneReport): string {
   const what = `${r.tasks} finished task(s), ${r.steps} step(s) and ${r.transitions} audit row(s)`;
+  const verb = r.mode === 'archive' ? 'archive' : 'remove';
   return r.dryRun
-    ? `would remove ${what} (dry run: nothing removed)`
-    : `removed ${what} in ${r.durationMs} ms`;
+    ? `would ${verb} ${what} (dry run: nothing changed)`
+    : `${verb}d ${what} in ${r.durationMs} ms`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MB`;
 }
 
 export function registerPrune(program: Command, output: Output, run: Runner) {
@@ -36,6 +45,10 @@ export function registerPrune(program: Command, output: Output, run: Runner) {
     .option('--task <ns[/name]>', 'only tasks of this namespace, or of one template')
     .option('--policy', 'run the configured retention policy (the `retention` config group) instead')
     .option('--dry-run', 'count what would be removed; remove nothing')
+    .option(
+      '--archive',
+      'move the tasks into the archive instead of deleting them (docs/operations.md#archiving)',
+    )
     .option('--batch-size <n>', 'tasks removed per transaction (default: retention.batchSize, 500)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
@@ -47,14 +60,18 @@ workers are not held up. When another process is pruning (a worker's retention j
 Examples:
   $ tasker prune --older-than 30d --dry-run
   $ tasker prune --older-than 7d --state complete --task ecommerce/order_processing
+  $ tasker prune --older-than 90d --archive
   $ tasker prune --policy`,
     )
     .action((options: PruneOptions, command: Command) =>
       run(async () => {
-        if (options.policy && (options.olderThan || options.state || options.task || options.batchSize)) {
+        if (
+          options.policy &&
+          (options.olderThan || options.state || options.task || options.batchSize || options.archive)
+        ) {
           throw new CliError(
             EXIT.USAGE,
-            '--policy runs the configured policy: leave out --older-than, --state, --task and --batch-size',
+            '--policy runs the configured policy: leave out --older-than, --state, --task, --batch-size and --archive',
           );
         }
         if (!options.policy && !options.olderThan) {
@@ -84,17 +101,53 @@ Examples:
                 ...(namespace ? { namespace } : {}),
                 ...(name ? { name } : {}),
                 ...(options.dryRun ? { dryRun: true } : {}),
+                ...(options.archive ? { archive: true } : {}),
                 ...(batchSize ? { batchSize } : {}),
               });
           if (options.json) output.json(report);
           else
             output.out(
-              options.policy && tasker.config.retention.rules.length === 0
+              options.policy && tasker.config.retention.rules.length === 0 && !tasker.config.retention.archive
                 ? 'no retention policy is configured: every task is kept'
                 : describe(report),
             );
           return EXIT.OK;
         });
       }),
+    );
+}
+
+export function registerArchive(program: Command, output: Output, run: Runner) {
+  program
+    .command('archive')
+    .description("list the archive's monthly partitions: tasks (estimated) and size")
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      `
+Retention in archive mode (the retention.archive config group) or \`tasker prune --archive\` moves
+finished tasks here; \`tasker list --tier archived\` lists them and \`tasker show ID\` reads one back.`,
+    )
+    .action((options: { json?: boolean }, command: Command) =>
+      run(() =>
+        withProject(command.optsWithGlobals<GlobalOptions>(), {}, async ({ tasker }) => {
+          const partitions = await tasker.archivePartitions();
+          if (options.json) output.json(partitions);
+          else if (partitions.length === 0) output.out('the archive is empty: no partitions');
+          else
+            output.out(
+              table([
+                ['PARTITION', 'MONTH', 'TASKS (EST.)', 'SIZE'],
+                ...partitions.map((p) => [
+                  p.name,
+                  p.month.slice(0, 7),
+                  p.tasks === null ? 'not analyzed yet' : String(p.tasks),
+                  megabytes(p.bytes),
+                ]),
+              ]),
+            );
+          return EXIT.OK;
+        }),
+      ),
     );
 }

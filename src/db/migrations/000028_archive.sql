@@ -57,7 +57,7 @@ CREATE FUNCTION :TASKER_SCHEMA.archive_partitions()
 RETURNS TABLE (name text, month date, tasks bigint, bytes bigint)
 LANGUAGE sql STABLE AS $$
   SELECT c.relname::text, to_date(right(c.relname, 7), 'YYYY_MM'),
-    greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid)
+    CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END, pg_total_relation_size(c.oid)
   FROM pg_inherits i
   JOIN pg_class c ON c.oid = i.inhrelid
   WHERE i.inhparent = (quote_ident(:TASKER_SCHEMA_LITERAL) || '.archived_tasks')::regclass
@@ -66,7 +66,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION :TASKER_SCHEMA.archive_partitions() IS
   'The archive''s monthly partitions, oldest first, with their estimated row count (as of the last '
-  'ANALYZE) and size on disk.';
+  'ANALYZE or VACUUM; NULL before the first) and size on disk.';
 
 CREATE FUNCTION :TASKER_SCHEMA.maintain_archive(p_ahead integer, p_keep_months integer)
 RETURNS TABLE (created text[], dropped text[])

@@ -71,14 +71,19 @@ export interface ArchivePartition {
   readonly name: string;
   /** The first day of its month (UTC). */
   readonly month: string;
-  /** Estimated (as of the partition's last ANALYZE). */
-  readonly tasks: number;
+  /** Estimated (as of the partition's last ANALYZE or VACUUM); null before the first. */
+  readonly tasks: number | null;
   readonly bytes: number;
 }
 
 export async function archivePartitions(sql: SqlContext): Promise<ArchivePartition[]> {
-  const { rows } = await sql.db.query<{ name: string; month: string; tasks: string; bytes: string }>(
+  const { rows } = await sql.db.query<{ name: string; month: string; tasks: string | null; bytes: string }>(
     `SELECT name, to_char(month, 'YYYY-MM-DD') AS month, tasks, bytes FROM ${sql.schema}.archive_partitions()`,
   );
-  return rows.map((r) => ({ name: r.name, month: r.month, tasks: Number(r.tasks), bytes: Number(r.bytes) }));
+  return rows.map((r) => ({
+    name: r.name,
+    month: r.month,
+    tasks: r.tasks === null ? null : Number(r.tasks),
+    bytes: Number(r.bytes),
+  }));
 }

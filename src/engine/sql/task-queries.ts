@@ -200,6 +200,16 @@ export async function findTask(
   return rows[0] ? toTask(rows[0]) : null;
 }
 
+/** When the task (or the task of the step) was archived; null when it is not in the archive. */
+export async function archivedAt(sql: SqlContext, kind: 'task' | 'step', id: number): Promise<Date | null> {
+  const where = kind === 'task' ? 'id = $1' : 'step_ids @> ARRAY[$1::bigint]';
+  const { rows } = await sql.db.query<{ archived_at: Date }>(
+    `SELECT archived_at FROM ${sql.schema}.archived_tasks WHERE ${where} LIMIT 1`,
+    [id],
+  );
+  return rows[0]?.archived_at ?? null;
+}
+
 export async function findTasks(sql: SqlContext, ids: readonly number[]): Promise<Task[]> {
   const { rows } = await sql.db.query<TaskRow>(
     `SELECT ${taskColumns(sql.schema)} WHERE t.id = ANY ($1) ORDER BY t.id`,
