@@ -166,8 +166,8 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
       const task = await tasker.getTask(id);
       if (request.query.include !== 'dependencies') return task;
       // The analysis is pure: it works on the task already loaded (levels included), so the only other
-      // read is the execution context.
-      const executionContext = await tasker.executionContext(id);
+      // read is the execution context (of live rows: an archived task, finished for good, has none).
+      const executionContext = task.archivedAt ? undefined : await tasker.executionContext(id);
       const analysis = analyzeTask(task, { weights: tasker.telemetry.config.bottleneckWeights });
       const levels = new Map(analysis.levels.map((l) => [l.stepId, l.level]));
       const named = task.steps.map((s) => ({ stepId: s.id, name: s.name, level: levels.get(s.id) ?? 0 }));
@@ -182,7 +182,7 @@ export const taskRoutes: RouteModule = (app, { tasker }) => {
         dependencies: {
           levels: named,
           executionOrder,
-          executionContext,
+          ...(executionContext ? { executionContext } : {}),
           criticalPath,
           bottlenecks,
           parallelism,

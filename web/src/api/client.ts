@@ -49,6 +49,8 @@ export function localTokenStore(storage: Storage = window.localStorage): TokenSt
 }
 
 export interface TaskFilter {
+  /** active, recent, archived or all (default: active and recent). */
+  tier?: string;
   state?: string;
   namespace?: string;
   name?: string;

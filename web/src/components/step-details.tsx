@@ -222,30 +222,32 @@ export function StepPanel({
           ✕
         </button>
       </div>
-      <div class="row step-actions">
-        <button
-          type="button"
-          disabled={step.state !== 'error'}
-          onClick={() => onAction({ kind: 'retry-step', step })}
-        >
-          Retry step
-        </button>
-        <button
-          type="button"
-          disabled={!STEP_RESOLVABLE.has(step.state)}
-          onClick={() => onAction({ kind: 'resolve-step', step })}
-        >
-          Resolve with results…
-        </button>
-        <button
-          type="button"
-          class="danger"
-          disabled={!STEP_CANCELLABLE.has(step.state)}
-          onClick={() => onAction({ kind: 'cancel-step', step })}
-        >
-          Cancel step
-        </button>
-      </div>
+      {task.archivedAt ? null : (
+        <div class="row step-actions">
+          <button
+            type="button"
+            disabled={step.state !== 'error'}
+            onClick={() => onAction({ kind: 'retry-step', step })}
+          >
+            Retry step
+          </button>
+          <button
+            type="button"
+            disabled={!STEP_RESOLVABLE.has(step.state)}
+            onClick={() => onAction({ kind: 'resolve-step', step })}
+          >
+            Resolve with results…
+          </button>
+          <button
+            type="button"
+            class="danger"
+            disabled={!STEP_CANCELLABLE.has(step.state)}
+            onClick={() => onAction({ kind: 'cancel-step', step })}
+          >
+            Cancel step
+          </button>
+        </div>
+      )}
       <div class="step-json">
         <div>
           <h3>Results</h3>

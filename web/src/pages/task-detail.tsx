@@ -71,14 +71,20 @@ export function TaskDetailPage({ id }: { id: number }) {
           </span>
         </h1>
         <StateBadge state={t.state} />
-        <LiveIndicator status={status} />
+        {t.archivedAt ? (
+          <span class="badge archived" title="Moved into the archive by retention: read-only">
+            archived
+          </span>
+        ) : (
+          <LiveIndicator status={status} />
+        )}
         <div class="spacer" />
-        {TASK_CANCELLABLE.has(t.state) ? (
+        {TASK_CANCELLABLE.has(t.state) && !t.archivedAt ? (
           <button type="button" class="danger" onClick={() => setAction({ kind: 'cancel-task' })}>
             Cancel task
           </button>
         ) : null}
-        {t.state === 'error' ? (
+        {t.state === 'error' && !t.archivedAt ? (
           <button type="button" onClick={() => setAction({ kind: 'retry-task' })}>
             Retry task
           </button>
@@ -122,6 +128,12 @@ function TaskSummary({ task }: { task: TaskWithSteps }) {
       <dd>{formatTime(task.startedAt)}</dd>
       <dt>Finished</dt>
       <dd>{formatTime(task.completedAt)}</dd>
+      {task.archivedAt ? (
+        <>
+          <dt>Archived</dt>
+          <dd data-archived-at={task.archivedAt}>{formatTime(task.archivedAt)} (read-only)</dd>
+        </>
+      ) : null}
       <dt>Duration</dt>
       <dd>{formatDuration(sinceMs(task.startedAt, task.completedAt, now) ?? Number.NaN)}</dd>
       <dt>Steps</dt>

@@ -11,6 +11,7 @@ import { formatTime, humanState } from '../lib/format.js';
 import { href } from '../lib/route.js';
 
 const FILTER_KEYS = [
+  'tier',
   'state',
   'namespace',
   'name',
@@ -38,6 +39,7 @@ export function TaskListPage({ query }: { query: URLSearchParams }) {
   const key = query.toString();
   const cursor = cursors[cursors.length - 1];
   const filter: TaskFilter = {
+    tier: query.get('tier') ?? undefined,
     state: query.get('state') ?? undefined,
     namespace: query.get('namespace') ?? undefined,
     name: query.get('name') ?? undefined,
@@ -89,6 +91,16 @@ export function TaskListPage({ query }: { query: URLSearchParams }) {
       </div>
       <div class="toolbar">
         <form class="filters" onSubmit={applyFilters} aria-label="Filter tasks">
+          <label title="Live tasks by default; archived ones are those retention moved into the archive">
+            Tier
+            <select name="tier" value={value('tier')}>
+              <option value="">active and recent</option>
+              <option value="active">active (unfinished)</option>
+              <option value="recent">recent (finished, live)</option>
+              <option value="archived">archived</option>
+              <option value="all">all</option>
+            </select>
+          </label>
           <label>
             State
             <select name="state" value={value('state')}>
@@ -211,6 +223,7 @@ function TaskTable({ tasks, live }: { tasks: readonly Task[]; live: ReadonlyMap<
               </td>
               <td>
                 <StateBadge state={state} />
+                {task.archivedAt ? <span class="badge archived">archived</span> : null}
               </td>
               <td>
                 {task.stepCount}
