@@ -65,6 +65,11 @@ export function buildCommand(): Command {
     .option('--workers <n>', 'workers started in this process', positiveInt('--workers'), 1)
     .option('--pool <n>', "the engine's connection pool size on PostgreSQL", positiveInt('--pool'), 10)
     .option('--database-url <url>', 'PostgreSQL URL (default: DATABASE_URL, then a local test database)')
+    .option(
+      '--history <n>',
+      'finished tasks of history in section e (default: 1,000,000 x --scale)',
+      positiveInt('--history'),
+    )
     .option('--timeout <s>', 'give up on one workload after this many seconds', positiveInt('--timeout'), 600)
     .option(
       '--peers [dir]',
@@ -95,6 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     pool: number;
     databaseUrl?: string;
     timeout: number;
+    history?: number;
     out: string;
     peers?: string | boolean;
     list?: boolean;
@@ -115,6 +121,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     databaseUrl: o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_URL,
     poolSize: o.pool,
     timeoutMs: o.timeout * 1000,
+    ...(o.history !== undefined ? { historyTasks: o.history } : {}),
     ...(o.peers ? { peers: { dir: o.peers === true ? DEFAULT_PEERS_DIR : o.peers, reps: o.runs } } : {}),
     log: o.quiet ? () => {} : (message) => console.error(message),
   });

@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly databaseUrl: string;
   readonly poolSize: number;
   readonly timeoutMs: number;
+  /** Finished tasks of history in section e (default 1,000,000 × scale). */
+  readonly historyTasks?: number;
   /** Run the peers' harness (a copy of ../shared/peers) after our sections, `reps` runs each. */
   readonly peers?: { readonly dir: string; readonly reps: number };
   readonly log: (message: string) => void;
@@ -177,6 +179,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             run,
             runs: options.runs,
             timeoutMs: options.timeoutMs,
+            ...(options.historyTasks !== undefined ? { historyTasks: options.historyTasks } : {}),
             scaled: (n, minimum = 1) => Math.max(minimum, Math.round(n * scale)),
             log,
             shared<T>(key: string, create: () => Promise<T>, dispose: (value: T) => Promise<void>) {

@@ -34,6 +34,8 @@ export interface SectionContext {
   readonly runs: number;
   /** Give up on one workload after this long. */
   readonly timeoutMs: number;
+  /** --history: finished tasks of history in section e, instead of 1,000,000 × scale. */
+  readonly historyTasks?: number;
   /** Sizes scaled: max(minimum, round(n × scale)). */
   scaled(n: number, minimum?: number): number;
   log(message: string): void;

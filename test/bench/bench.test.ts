@@ -92,16 +92,24 @@ describe('npm run bench at a tiny scale', () => {
       expect(details('d').w2s).toMatchObject({ tasks: w2s, stepRuns: 3 * w2s, handoffSamples: 2 * w2s });
 
       // Scale-out (PostgreSQL only): 1, 2 and 4 worker processes each drained every task; the one-process
-      // W1d run's tasks were then pruned, all of them.
+      // W1d run's tasks were then pruned, all of them, and the two-process run's archived.
       if (b === 'pg') {
+        type Retired = {
+          mode: string;
+          tasks: number;
+          schemaBytesBefore: number;
+          schemaBytesAfterVacuum: number;
+        };
         const scale = details('scale') as unknown as Record<string, { tasks: number; processes: number }> & {
-          prune: { tasks: number; schemaBytesBefore: number; schemaBytesAfterVacuum: number };
+          prune: Retired;
+          archive: Retired;
         };
         for (const p of [1, 2, 4]) {
           expect(scale[`w1d_${p}p`]).toMatchObject({ tasks: w1, processes: p });
           expect(scale[`w3_${p}p`]).toMatchObject({ tasks: scaled(b, 5_000, 4), processes: p });
         }
-        expect(scale.prune.tasks).toBe(w1);
+        expect(scale.prune).toMatchObject({ mode: 'delete', tasks: w1 });
+        expect(scale.archive).toMatchObject({ mode: 'archive', tasks: w1 });
         const grow = details('grow') as unknown as { tasks: number; stepRuns: number };
         expect(grow.stepRuns).toBe(grow.tasks);
         expect(grow.tasks).toBe(20 + 2 * w1 + scaled(b, 100_000, 20));
@@ -131,8 +139,12 @@ describe('npm run bench at a tiny scale', () => {
         historyTasks: number;
         empty: { tasks: number; stepRuns: number };
         history: { tasks: number; stepRuns: number };
+        chains: { empty: { samples: number }; history: { samples: number } };
       };
       expect(e.historyTasks).toBe(scaled(b, 1_000_000, 1000) + 1);
+      // Every chain handed off twice, on both schemas.
+      expect(e.chains.empty.samples).toBe(2 * scaled(b, 2_000, 10));
+      expect(e.chains.history.samples).toBe(2 * scaled(b, 2_000, 10));
       expect(e.empty.stepRuns).toBe(e.empty.tasks);
       expect(e.history.stepRuns).toBe(e.history.tasks);
 

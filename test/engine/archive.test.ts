@@ -195,6 +195,34 @@ describe.each(BACKENDS)('archive on %s', { timeout: 120_000 }, (backend) => {
     ]);
   });
 
+  test('archiving while tasks run moves each task whole, once it has finished', async () => {
+    const t = await setup();
+    const ids: number[] = [];
+    for (let i = 0; i < 30; i++)
+      ids.push((await t.tasker.createTask({ namespace: 'shop', name: 'order' })).id);
+    let moved = 0;
+    // olderThan 0: whatever has finished by then moves, while the rest is still running.
+    for (let i = 0; i < 10; i++) {
+      moved += (await t.tasker.prune({ olderThan: 0, batchSize: 4, archive: true })).tasks;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const id of ids) await t.tasker.waitForTask(id, { timeoutMs: 30_000 });
+    moved += (await t.tasker.prune({ olderThan: 0, archive: true })).tasks;
+    expect(moved).toBe(30);
+    expect(await t.count('tasks', ids)).toBe(0);
+    for (const id of ids) {
+      const task = await t.tasker.getTask(id);
+      expect(task.state).toBe('complete');
+      expect(task.steps.map((s) => s.state)).toEqual(['complete', 'complete']);
+      const trail = await t.tasker.getAuditTrail(id);
+      expect(trail.filter((x) => !('stepId' in x)).map((x) => x.toState)).toEqual([
+        'in_progress',
+        'complete',
+      ]);
+      expect(trail.filter((x) => 'stepId' in x)).toHaveLength(4);
+    }
+  });
+
   test('archive settings are validated with the field named', async () => {
     const error = await testTasker(backend, {
       retention: { complete: '30d', archive: { keepMonths: -1 } },

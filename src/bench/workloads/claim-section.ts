@@ -16,11 +16,16 @@ interface History {
   readonly seconds: number;
 }
 
-async function drain(ctx: SectionContext, tasks: number, schema?: string): Promise<WorkloadResult> {
+async function drain(
+  ctx: SectionContext,
+  tasks: number,
+  schema?: string,
+  shape: 'single' | 'chain3' = 'single',
+): Promise<WorkloadResult> {
   const env = await ctx.backend.openRun(schema ? { schema, keepSchema: true } : {});
   try {
     return await runWorkload(env, {
-      shape: 'single',
+      shape,
       mode: 'predrain',
       tasks,
       concurrency: ctx.concurrency,
@@ -48,9 +53,9 @@ export const claimSection: BenchSection = {
   key: 'e',
   title: 'claim cost with history',
   description:
-    'drain of single-step tasks on an empty schema vs one holding 1,000,000 finished tasks (cloned with generate_series): dispatch round-trip latency p50/p95 and drain rate',
+    'drain of single-step tasks and of 3-step chains on an empty schema vs one holding 1,000,000 finished tasks (--history; cloned with generate_series): dispatch round-trip latency p50/p95, drain rate, chain rate and hand-off',
   async run(ctx) {
-    const historySize = ctx.scaled(1_000_000, 1000);
+    const historySize = ctx.historyTasks ?? ctx.scaled(1_000_000, 1000);
     const history = await ctx.shared<History>(
       'history',
       async () => {
@@ -87,6 +92,11 @@ export const claimSection: BenchSection = {
       loaded = await drainLoaded();
       empty = await drainEmpty();
     }
+    // Chains: each step's hand-off to the next (W2's shape), the other half of the hot path.
+    const chains = ctx.scaled(2_000, 10);
+    ctx.log(`claim: ${chains} chains, empty schema and with history`);
+    const chainsEmpty = await drain(ctx, chains, undefined, 'chain3');
+    const chainsLoaded = await drain(ctx, chains, history.schema, 'chain3');
     const e = dispatchStats(empty);
     const h = dispatchStats(loaded);
     const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
@@ -114,12 +124,48 @@ export const claimSection: BenchSection = {
           ratio(empty.tasksPerS, loaded.tasksPerS),
           'lower',
         ),
+        metric(
+          'claim.chains_empty_per_s',
+          'chains (3 steps) drained/s, empty',
+          'chains/s',
+          chainsEmpty.tasksPerS,
+          'higher',
+        ),
+        metric(
+          'claim.chains_history_per_s',
+          'chains (3 steps) drained/s, with history',
+          'chains/s',
+          chainsLoaded.tasksPerS,
+          'higher',
+        ),
+        metric(
+          'claim.chains_ratio',
+          'chain rate empty / with history',
+          'x',
+          ratio(chainsEmpty.tasksPerS, chainsLoaded.tasksPerS),
+          'lower',
+        ),
+        metric(
+          'claim.handoff_empty_p50_ms',
+          'chain hand-off p50, empty',
+          'ms',
+          chainsEmpty.handoff.p50Ms,
+          'lower',
+        ),
+        metric(
+          'claim.handoff_history_p50_ms',
+          'chain hand-off p50, with history',
+          'ms',
+          chainsLoaded.handoff.p50Ms,
+          'lower',
+        ),
       ],
       details: {
         historyTasks: history.tasks,
         historyGenerationS: history.seconds,
         empty: { tasks: empty.tasks, stepRuns: empty.stepRuns, dispatch: e },
         history: { tasks: loaded.tasks, stepRuns: loaded.stepRuns, dispatch: h },
+        chains: { empty: chainsEmpty.handoff, history: chainsLoaded.handoff },
       },
     };
   },

@@ -51,6 +51,8 @@ export interface DrainFigures {
 }
 
 interface PruneFigures {
+  /** Deleted, or moved into the archive (migration 28). */
+  readonly mode: 'delete' | 'archive';
   readonly tasks: number;
   readonly seconds: number;
   readonly tasksPerS: number;
@@ -114,7 +116,7 @@ async function drain(
   ctx: SectionContext,
   shape: Shape,
   processes: number,
-  prune: boolean,
+  retire: 'delete' | 'archive' | null,
 ): Promise<{ drain: DrainFigures; prune: PruneFigures | null }> {
   const env = await ctx.backend.openRun();
   const children: ChildProcess[] = [];
@@ -219,11 +221,11 @@ async function drain(
       ),
       samples,
     };
-    if (!prune) return { drain: figures, prune: null };
+    if (!retire) return { drain: figures, prune: null };
 
     const before = await schemaBytes(env);
     const pruneStart = performance.now();
-    const report = await tasker.prune({ olderThan: 0 });
+    const report = await tasker.prune({ olderThan: 0, archive: retire === 'archive' });
     const seconds = (performance.now() - pruneStart) / 1000;
     if (report.tasks !== tasks) {
       throw new BenchError('BENCH_WRONG_COUNT', `pruned ${report.tasks} tasks, expected ${tasks}`);
@@ -235,6 +237,7 @@ async function drain(
     return {
       drain: figures,
       prune: {
+        mode: retire,
         tasks: report.tasks,
         seconds,
         tasksPerS: report.tasks / seconds,
@@ -257,7 +260,7 @@ export const scaleOutSection: BenchSection = {
   title: 'scale-out',
   backends: ['pg'],
   description:
-    'W1d and W3 drains by 1, 2 and 4 worker processes on one PostgreSQL (speed-up, active backends, transactions/s, wait events); then pruning the finished W1d tasks against creating them',
+    'W1d and W3 drains by 1, 2 and 4 worker processes on one PostgreSQL (speed-up, active backends, transactions/s, wait events); then deleting (1 process) and archiving (2 processes) the finished W1d tasks against creating them',
   async run(ctx) {
     const metrics = [];
     const details: Record<string, unknown> = {};
@@ -265,7 +268,10 @@ export const scaleOutSection: BenchSection = {
       const tag = shape === 'single' ? 'w1d' : 'w3';
       let one = 0;
       for (const processes of PROCESSES) {
-        const r = await drain(ctx, shape, processes, shape === 'single' && processes === 1);
+        // The finished w1d tasks of one process are deleted, those of two processes archived.
+        const retire =
+          shape !== 'single' ? null : processes === 1 ? 'delete' : processes === 2 ? 'archive' : null;
+        const r = await drain(ctx, shape, processes, retire);
         details[`${tag}_${processes}p`] = r.drain;
         if (processes === 1) one = r.drain.tasksPerS;
         metrics.push(
@@ -305,32 +311,33 @@ export const scaleOutSection: BenchSection = {
           ),
         );
         if (r.prune) {
-          details.prune = r.prune;
+          const what = r.prune.mode === 'delete' ? 'prune' : 'archive';
+          details[what] = r.prune;
           metrics.push(
             metric(
-              'scale.prune_tasks_per_s',
-              'prune of the finished w1d tasks',
+              `scale.${what}_tasks_per_s`,
+              `${what} of the finished w1d tasks`,
               'tasks/s',
               r.prune.tasksPerS,
               'higher',
             ),
             metric(
-              'scale.prune_vs_create',
-              'prune rate / bulk creation rate',
+              `scale.${what}_vs_create`,
+              `${what} rate / bulk creation rate`,
               'x',
               r.prune.tasksPerS / r.prune.createTasksPerS,
               'higher',
             ),
             metric(
-              'scale.schema_mb_before_prune',
-              'schema size before pruning',
+              `scale.schema_mb_before_${what}`,
+              `schema size before ${what === 'prune' ? 'pruning' : 'archiving'}`,
               'MB',
               r.prune.schemaBytesBefore / 1e6,
               'lower',
             ),
             metric(
-              'scale.schema_mb_after_vacuum',
-              'after pruning and VACUUM',
+              `scale.schema_mb_after_${what}_vacuum`,
+              `after ${what === 'prune' ? 'pruning' : 'archiving'} and VACUUM`,
               'MB',
               r.prune.schemaBytesAfterVacuum / 1e6,
               'lower',

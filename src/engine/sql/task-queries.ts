@@ -244,9 +244,11 @@ export async function findStep(
   return rows[0] ? toStep(rows[0]) : null;
 }
 
+/** The states of these tasks, live or archived (a task archived while someone waits on it has finished). */
 export async function taskStates(sql: SqlContext, ids: readonly number[]): Promise<Map<number, TaskState>> {
   const { rows } = await sql.db.query<{ id: number; state: TaskState }>(
-    `SELECT id, state FROM ${sql.schema}.tasks WHERE id = ANY ($1)`,
+    `SELECT id, state FROM ${sql.schema}.tasks WHERE id = ANY ($1)
+     UNION ALL SELECT id, state FROM ${sql.schema}.archived_tasks WHERE id = ANY ($1)`,
     [ids],
   );
   return new Map(rows.map((r) => [r.id, r.state]));
