@@ -54,7 +54,7 @@ export function registerPrune(program: Command, output: Output, run: Runner) {
     .addHelpText(
       'after',
       `
-Tasks go oldest first, in small transactions that lock only the finished tasks they remove; running
+Tasks go in small transactions that lock only the finished tasks they remove; running
 workers are not held up. When another process is pruning (a worker's retention job), this waits for it.
 
 Examples:
