@@ -107,12 +107,21 @@ COMMENT ON FUNCTION :TASKER_SCHEMA.maintain_archive(integer, integer) IS
 
 CREATE FUNCTION :TASKER_SCHEMA._expired_tasks(
   p_states text[], p_older_than_ms bigint, p_limit integer,
-  p_namespace text, p_name text, p_exclude text[]
-) RETURNS bigint[]
-LANGUAGE sql
+  p_namespace text, p_name text, p_exclude text[], p_wait boolean
+) RETURNS TABLE (ids bigint[], locked boolean)
+LANGUAGE plpgsql
 SET plan_cache_mode = force_custom_plan
 AS $$
-  SELECT array_agg(x.id) FROM (
+DECLARE
+  v_lock bigint := hashtext(:TASKER_SCHEMA_LITERAL || '/prune_tasks');
+BEGIN
+  IF p_wait THEN
+    PERFORM pg_advisory_xact_lock(v_lock);
+  ELSIF NOT pg_try_advisory_xact_lock(v_lock) THEN
+    RETURN QUERY SELECT NULL::bigint[], false;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT array_agg(x.id), true FROM (
     SELECT t.id
     FROM :TASKER_SCHEMA.tasks t
     JOIN :TASKER_SCHEMA.named_tasks nt ON nt.id = t.named_task_id
@@ -129,11 +138,13 @@ AS $$
     -- anyway, and the scan stops at the batch's size.
     LIMIT p_limit
     FOR UPDATE OF t SKIP LOCKED
-  ) x
-$$;
-COMMENT ON FUNCTION :TASKER_SCHEMA._expired_tasks(text[], bigint, integer, text, text, text[]) IS
-  'Locks and returns up to p_limit finished tasks that retention takes (in no particular order: all are '
-  'expired), skipping tasks locked by someone else. NULL when there are none.';
+  ) x;
+END $$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._expired_tasks(text[], bigint, integer, text, text, text[], boolean) IS
+  'Takes the pruners'' lock (one pruner at a time across processes; p_wait false gives up at once when '
+  'another holds it: locked = false), then locks and returns up to p_limit finished tasks that retention '
+  'takes (in no particular order: all are expired), skipping tasks locked by someone else. ids is NULL '
+  'when there are none.';
 
 -- _delete_tasks and archive_tasks plan each statement for its own batch (custom plans). archive_tasks
 -- also rules out sequential scans and hash or merge joins, as migration 27 does for the dispatch
@@ -182,17 +193,12 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
   v_ids bigint[];
-  v_lock bigint := hashtext(:TASKER_SCHEMA_LITERAL || '/prune_tasks');
+  v_locked boolean;
 BEGIN
-  IF p_wait THEN
-    PERFORM pg_advisory_xact_lock(v_lock);
-  ELSIF NOT pg_try_advisory_xact_lock(v_lock) THEN
-    RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, false;
-    RETURN;
-  END IF;
-  v_ids := :TASKER_SCHEMA._expired_tasks(p_states, p_older_than_ms, p_limit, p_namespace, p_name, p_exclude);
+  SELECT e.ids, e.locked INTO v_ids, v_locked
+  FROM :TASKER_SCHEMA._expired_tasks(p_states, p_older_than_ms, p_limit, p_namespace, p_name, p_exclude, p_wait) e;
   IF v_ids IS NULL THEN
-    RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, true;
+    RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, v_locked;
     RETURN;
   END IF;
   RETURN QUERY SELECT d.tasks, d.steps, d.transitions, true FROM :TASKER_SCHEMA._delete_tasks(v_ids) d;
@@ -218,17 +224,12 @@ SET jit = off
 AS $$
 DECLARE
   v_ids bigint[];
-  v_lock bigint := hashtext(:TASKER_SCHEMA_LITERAL || '/prune_tasks');
+  v_locked boolean;
 BEGIN
-  IF p_wait THEN
-    PERFORM pg_advisory_xact_lock(v_lock);
-  ELSIF NOT pg_try_advisory_xact_lock(v_lock) THEN
-    RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, false;
-    RETURN;
-  END IF;
-  v_ids := :TASKER_SCHEMA._expired_tasks(p_states, p_older_than_ms, p_limit, p_namespace, p_name, p_exclude);
+  SELECT e.ids, e.locked INTO v_ids, v_locked
+  FROM :TASKER_SCHEMA._expired_tasks(p_states, p_older_than_ms, p_limit, p_namespace, p_name, p_exclude, p_wait) e;
   IF v_ids IS NULL THEN
-    RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, true;
+    RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, v_locked;
     RETURN;
   END IF;
   -- A batch may reach back into months without a partition yet (archiving turned on over old history).
