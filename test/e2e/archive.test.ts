@@ -32,7 +32,12 @@ it.skipIf(!hasChromium)(
       await page.goto(`${server.apiUrl}/ui/#/tasks`);
       await expect.poll(ids).toEqual([server.ids.slow]);
 
+      // A choice not yet applied survives the live refresh that a new task causes (the form once put the
+      // applied value back on every re-render, so Apply sent the old tier).
       await page.getByLabel('Tier').selectOption('archived');
+      const another = await server.tasker.createTask({ namespace: 'demo', name: 'slow', context: {} });
+      await expect.poll(ids).toEqual([another.id, server.ids.slow]);
+      expect(await page.getByLabel('Tier').inputValue()).toBe('archived');
       await page.getByRole('button', { name: 'Apply filters' }).click();
       await expect.poll(ids).toEqual([server.ids.failing, server.ids.pipeline]);
       expect(await rows.locator('.badge.archived').count()).toBe(2);

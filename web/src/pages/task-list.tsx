@@ -81,7 +81,16 @@ export function TaskListPage({ query }: { query: URLSearchParams }) {
     }
     window.location.hash = `#/tasks/${searchId.trim()}`;
   };
+  // The fields are uncontrolled and the form is keyed by the URL: a live refresh re-rendering the page
+  // must not put back the applied values over what the user is choosing; a new URL (Apply, Clear, a link)
+  // starts the form afresh from it.
   const value = (k: FilterKey) => query.get(k) ?? '';
+  const options = (k: FilterKey, choices: readonly (readonly [string, string])[], fallback = '') =>
+    choices.map(([v, label]) => (
+      <option key={v} value={v} selected={(value(k) || fallback) === v}>
+        {label}
+      </option>
+    ));
 
   return (
     <div class="page">
@@ -90,51 +99,56 @@ export function TaskListPage({ query }: { query: URLSearchParams }) {
         <LiveIndicator status={status} />
       </div>
       <div class="toolbar">
-        <form class="filters" onSubmit={applyFilters} aria-label="Filter tasks">
+        <form key={key} class="filters" onSubmit={applyFilters} aria-label="Filter tasks">
           <label title="Live tasks by default; archived ones are those retention moved into the archive">
             Tier
-            <select name="tier" value={value('tier')}>
-              <option value="">active and recent</option>
-              <option value="active">active (unfinished)</option>
-              <option value="recent">recent (finished, live)</option>
-              <option value="archived">archived</option>
-              <option value="all">all</option>
+            <select name="tier">
+              {options('tier', [
+                ['', 'active and recent'],
+                ['active', 'active (unfinished)'],
+                ['recent', 'recent (finished, live)'],
+                ['archived', 'archived'],
+                ['all', 'all'],
+              ])}
             </select>
           </label>
           <label>
             State
-            <select name="state" value={value('state')}>
-              <option value="">any</option>
-              {TASK_STATES.map((s) => (
-                <option key={s} value={s}>
-                  {humanState(s)}
-                </option>
-              ))}
+            <select name="state">
+              {options('state', [['', 'any'], ...TASK_STATES.map((s) => [s, humanState(s)] as const)])}
             </select>
           </label>
           <label>
-            Namespace <input name="namespace" value={value('namespace')} size={12} />
+            Namespace <input name="namespace" defaultValue={value('namespace')} size={12} />
           </label>
           <label>
-            Name <input name="name" value={value('name')} size={14} />
+            Name <input name="name" defaultValue={value('name')} size={14} />
           </label>
           <label>
-            Version <input name="version" value={value('version')} size={7} />
+            Version <input name="version" defaultValue={value('version')} size={7} />
           </label>
           <label>
-            Tag <input name="tag" value={value('tag')} size={10} />
+            Tag <input name="tag" defaultValue={value('tag')} size={10} />
           </label>
           <label>
-            Created after <input type="datetime-local" name="createdAfter" value={value('createdAfter')} />
+            Created after{' '}
+            <input type="datetime-local" name="createdAfter" defaultValue={value('createdAfter')} />
           </label>
           <label>
-            Created before <input type="datetime-local" name="createdBefore" value={value('createdBefore')} />
+            Created before{' '}
+            <input type="datetime-local" name="createdBefore" defaultValue={value('createdBefore')} />
           </label>
           <label>
             Order
-            <select name="sort" value={value('sort') || '-createdAt'}>
-              <option value="-createdAt">newest first</option>
-              <option value="createdAt">oldest first</option>
+            <select name="sort">
+              {options(
+                'sort',
+                [
+                  ['-createdAt', 'newest first'],
+                  ['createdAt', 'oldest first'],
+                ],
+                '-createdAt',
+              )}
             </select>
           </label>
           <button type="submit" class="primary">
@@ -142,8 +156,10 @@ export function TaskListPage({ query }: { query: URLSearchParams }) {
           </button>
           <button
             type="button"
-            onClick={() => {
+            onClick={(event) => {
               setCursors([]);
+              // Unapplied choices go too, also when no filter was applied (the URL, then, does not change).
+              (event.currentTarget as HTMLButtonElement).form?.reset();
               window.location.hash = '#/tasks';
             }}
           >
