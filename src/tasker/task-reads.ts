@@ -38,11 +38,15 @@ export function createTaskReads(sql: SqlContext, { db }: OpenGuard): TaskReads {
     return task;
   };
   const sourceOf = (task: Task): TaskSource => (task.archivedAt ? 'archive' : 'live');
-  const getStep = async (id: number): Promise<Step> => {
-    const step = (await db(() => findStep(sql, id))) ?? (await db(() => findStep(sql, id, 'archive')));
-    if (!step) throw new TaskerError('TASKER_STEP_NOT_FOUND', `step ${id} does not exist`);
-    return step;
+  /** The step, live or else archived, and where it was found. */
+  const locateStep = async (id: number): Promise<{ step: Step; source: TaskSource }> => {
+    const live = await db(() => findStep(sql, id));
+    if (live) return { step: live, source: 'live' };
+    const archived = await db(() => findStep(sql, id, 'archive'));
+    if (archived) return { step: archived, source: 'archive' };
+    throw new TaskerError('TASKER_STEP_NOT_FOUND', `step ${id} does not exist`);
   };
+  const getStep = async (id: number): Promise<Step> => (await locateStep(id)).step;
 
   return {
     getTaskSummary,
@@ -57,9 +61,8 @@ export function createTaskReads(sql: SqlContext, { db }: OpenGuard): TaskReads {
       return db(() => findTaskTransitions(sql, taskId, sourceOf(task)));
     },
     async getStepTransitions(stepId) {
-      const live = await db(() => findStep(sql, stepId));
-      if (!live) await getStep(stepId);
-      return db(() => findStepTransitions(sql, 'step', stepId, live ? 'live' : 'archive'));
+      const { source } = await locateStep(stepId);
+      return db(() => findStepTransitions(sql, 'step', stepId, source));
     },
     async getAuditTrail(taskId) {
       const source = sourceOf(await getTaskSummary(taskId));

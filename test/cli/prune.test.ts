@@ -134,6 +134,15 @@ describe.skipIf(!PG_URL)('pruning with several processes on PostgreSQL', { timeo
     expect(tasks).toHaveLength(240);
     expect(tasks.every((t) => t.archivedAt !== null)).toBe(true);
     expect((await cli(['list', '--json'], dir, env)).stdout).toContain('"tasks": []');
+    // A page's "more:" hint repeats the filters, so following it continues this listing.
+    const first = await cli(['list', '--tier', 'archived', '--namespace', 'demo', '--limit', '1'], dir, env);
+    const hint = /^more: tasker (.+)$/m.exec(first.stdout)?.[1];
+    expect(hint).toMatch(/^list --tier archived --namespace demo --limit 1 --cursor \S+$/);
+    const next = await cli(hint!.split(' '), dir, env);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toMatch(new RegExp(`^${tasks[1]!.id} `, 'm'));
+    expect(first.stdout).toMatch(new RegExp(`^${tasks[0]!.id} `, 'm'));
+    expect(next.stdout).toContain('more: tasker list --tier archived');
     const shown = await cli(['status', String(tasks[0]!.id)], dir, env);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('archived');

@@ -124,12 +124,27 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
           ]);
           output.out(table([['ID', 'TASK', 'STATE', 'STEPS', 'CREATED'], ...rows]));
           if (page.nextCursor) {
-            output.out(
-              `more: tasker list${tiers ? ` --tier ${tiers.join(' ')}` : ''} --cursor ${page.nextCursor}`,
-            );
+            // The same filters again, so the hint continues this listing rather than starting another.
+            const again: string[] = [];
+            const add = (flag: string, values: string | readonly string[] | undefined) => {
+              if (values !== undefined) again.push(flag, ...[values].flat().map(shellWord));
+            };
+            add('--state', states);
+            add('--tier', tiers);
+            add('--namespace', options.namespace as string | undefined);
+            add('--name', options.name as string | undefined);
+            add('--tag', options.tag as string | undefined);
+            add('--parent', parent === undefined ? undefined : String(parent));
+            if (limit !== 20) add('--limit', String(limit));
+            output.out(`more: ${['tasker list', ...again, '--cursor', page.nextCursor].join(' ')}`);
           }
           return EXIT.OK;
         });
       }),
     );
+}
+
+/** A value as one word for a POSIX shell: as it is when plainly safe, else in single quotes. */
+function shellWord(value: string): string {
+  return /^[\w./:@%+=,-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
