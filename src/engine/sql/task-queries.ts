@@ -91,7 +91,7 @@ export function taskColumns(schema: string): string {
 export function archivedTaskColumns(schema: string): string {
   return `${TASK_COLUMNS}, a.archived_at
     FROM ${schema}.archived_tasks a
-    CROSS JOIN LATERAL jsonb_populate_record(NULL::${schema}.tasks, a.task) t
+    CROSS JOIN LATERAL json_populate_record(NULL::${schema}.tasks, a.task) t
     JOIN ${schema}.named_tasks nt ON nt.id = t.named_task_id
     JOIN ${schema}.task_namespaces ns ON ns.id = nt.namespace_id`;
 }
