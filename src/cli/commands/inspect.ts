@@ -22,6 +22,9 @@ function describeTransition(t: TaskTransition | StepTransition): string {
   return `${t.createdAt.toISOString()}  ${who}: ${t.fromState ?? '(new)'} -> ${t.toState}${meta}`;
 }
 
+/** `tasker list`'s page size when --limit is not given. */
+const LIST_LIMIT = 20;
+
 export function registerInspect(program: Command, output: Output, run: Runner) {
   program
     .command('status')
@@ -67,7 +70,7 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
       '--tier <tier...>',
       `which tasks: ${TASK_TIERS.join(', ')} (default: active and recent, the live tables)`,
     )
-    .option('--limit <n>', 'at most this many (1-500)', '20')
+    .option('--limit <n>', 'at most this many (1-500)', String(LIST_LIMIT))
     .option('--cursor <cursor>', 'the next page, from a previous --json output')
     .option('--json', 'print as JSON ({ tasks, nextCursor })')
     .addHelpText(
@@ -76,7 +79,8 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
     )
     .action((options: Record<string, string | string[] | boolean | undefined>, command: Command) =>
       run(async () => {
-        const limit = parseIntOption(options.limit as string | undefined, '--limit', { max: 500 }) ?? 20;
+        const limit =
+          parseIntOption(options.limit as string | undefined, '--limit', { max: 500 }) ?? LIST_LIMIT;
         const parent = parseIntOption(options.parent as string | undefined, '--parent');
         const states = options.state as string[] | undefined;
         const tiers = options.tier as string[] | undefined;
@@ -135,8 +139,10 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
             add('--name', options.name as string | undefined);
             add('--tag', options.tag as string | undefined);
             add('--parent', parent === undefined ? undefined : String(parent));
-            if (limit !== 20) add('--limit', String(limit));
-            output.out(`more: ${['tasker list', ...again, '--cursor', page.nextCursor].join(' ')}`);
+            if (limit !== LIST_LIMIT) add('--limit', String(limit));
+            output.out(
+              `more: ${['tasker list', ...again, '--cursor', shellWord(page.nextCursor)].join(' ')}`,
+            );
           }
           return EXIT.OK;
         });
