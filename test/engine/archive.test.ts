@@ -3,10 +3,10 @@
 // archived, all) with one cursor across them; partitions are created ahead and whole old months dropped.
 // PostgreSQL and PGlite.
 import { describe, expect, test } from 'vitest';
-import { quoteIdent } from '../../src/db/database.js';
 import { tierStates } from '../../src/engine/list-tasks.js';
 import { defineTask, isTaskerError } from '../../src/index.js';
 import { BACKENDS, testTasker } from '../helpers.js';
+import { finishedTasks } from './finished-tasks.js';
 
 const order = defineTask({
   namespace: 'shop',
@@ -35,29 +35,8 @@ describe.each(BACKENDS)('archive on %s', { timeout: 120_000 }, (backend) => {
     const t = await testTasker(backend, options);
     t.tasker.register(order);
     await t.tasker.startWorker();
-    const s = quoteIdent(t.schema);
-    const run = async (n: number) => {
-      const ids: number[] = [];
-      for (let i = 0; i < n; i++)
-        ids.push((await t.tasker.createTask({ namespace: 'shop', name: 'order' })).id);
-      for (const id of ids) await t.tasker.waitForTask(id, { timeoutMs: 30_000 });
-      return ids;
-    };
-    /** Pretends the tasks finished `days` ago. */
-    const age = (ids: number[], days: number) =>
-      t.db.query(
-        `UPDATE ${s}.tasks SET completed_at = now() - make_interval(days => $1) WHERE id = ANY ($2)`,
-        [days, ids],
-      );
-    const count = async (table: string, ids: number[]) =>
-      Number(
-        (
-          await t.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${s}.${table} WHERE id = ANY ($1)`, [
-            ids,
-          ])
-        ).rows[0]!.n,
-      );
-    return { ...t, s, run, age, count };
+    const tasks = finishedTasks(t);
+    return { ...t, ...tasks, run: (n: number) => tasks.run('shop', 'order', n) };
   }
 
   test('an archived task reads back whole: task, steps, audit trail, by task and by step id', async () => {

@@ -2,10 +2,10 @@
 // and other templates' tasks stay; policies per template override the default; the maintained counts
 // follow; a prune while tasks run leaves every task whole. PostgreSQL and PGlite.
 import { describe, expect, test } from 'vitest';
-import { quoteIdent } from '../../src/db/database.js';
 import { retentionRules } from '../../src/engine/retention-policy.js';
 import { defineTask, isTaskerError } from '../../src/index.js';
 import { BACKENDS, sleep, testTasker } from '../helpers.js';
+import { finishedTasks } from './finished-tasks.js';
 
 const ok = (namespace: string, name: string) =>
   defineTask({
@@ -67,24 +67,9 @@ describe.each(BACKENDS)('retention on %s', { timeout: 120_000 }, (backend) => {
     for (const d of [ok('shop', 'order'), ok('shop', 'audit'), ok('crm', 'signup'), failing])
       t.tasker.register(d);
     await t.tasker.startWorker();
-    const s = quoteIdent(t.schema);
-    const run = async (namespace: string, name: string, n: number) => {
-      const ids: number[] = [];
-      for (let i = 0; i < n; i++) ids.push((await t.tasker.createTask({ namespace, name })).id);
-      for (const id of ids) await t.tasker.waitForTask(id, { timeoutMs: 30_000 });
-      return ids;
-    };
-    /** Pretends the tasks finished `days` ago (tasks rows are not audit rows: they may be updated). */
-    const age = (ids: number[], days: number) =>
-      t.db.query(
-        `UPDATE ${s}.tasks SET completed_at = now() - make_interval(days => $1) WHERE id = ANY ($2)`,
-        [days, ids],
-      );
-    const exists = async (ids: number[]) =>
-      Number(
-        (await t.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${s}.tasks WHERE id = ANY ($1)`, [ids]))
-          .rows[0]!.n,
-      );
+    const tasks = finishedTasks(t);
+    const { s } = tasks;
+    const exists = (ids: number[]) => tasks.count('tasks', ids);
     const auditRows = async (ids: number[]) =>
       Number(
         (
@@ -103,7 +88,7 @@ describe.each(BACKENDS)('retention on %s', { timeout: 120_000 }, (backend) => {
           )
         ).rows.map((r) => [`${r.entity}:${r.state}`, Number(r.n)]),
       );
-    return { ...t, s, run, age, exists, auditRows, counted };
+    return { ...t, ...tasks, exists, auditRows, counted };
   }
 
   test('prune removes old finished tasks in batches with their audit trail; a dry run only counts', async () => {
@@ -219,15 +204,7 @@ describe.each(BACKENDS)('retention on %s', { timeout: 120_000 }, (backend) => {
     expect(pruned).toBe(40);
     expect(await t.exists(ids)).toBe(0);
     expect(await t.auditRows(ids)).toBe(0);
-    expect(
-      Number(
-        (
-          await t.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${t.s}.steps WHERE task_id = ANY ($1)`, [
-            ids,
-          ])
-        ).rows[0]!.n,
-      ),
-    ).toBe(0);
+    expect(await t.count('steps', ids, 'task_id')).toBe(0);
     expect(await t.counted()).toEqual({});
   });
 
