@@ -24,8 +24,34 @@ export function createEventBus(
   options: { onSubscriberError?: (error: unknown, name: string) => void } = {},
 ): EventBus {
   const listeners = new Map<string, Set<EventListener<never>>>();
+  // The listeners of each event name, worked out once per subscription change: matching every pattern
+  // on every emit cost more than delivering (thousands of events a second, a dozen patterns).
+  const targetsByName = new Map<string, readonly EventListener<never>[]>();
+  const targetsOf = (name: string): readonly EventListener<never>[] => {
+    let targets = targetsByName.get(name);
+    if (!targets) {
+      const found: EventListener<never>[] = [];
+      for (const [pattern, set] of listeners) if (matches(pattern, name)) found.push(...set);
+      targets = found;
+      // Names are a template's own few, but nothing stops a caller from making up names: stay bounded.
+      if (targetsByName.size >= 1000) targetsByName.clear();
+      targetsByName.set(name, targets);
+    }
+    return targets;
+  };
+  // Events emitted in the same millisecond share one timestamp string.
+  let stampMs = -1;
+  let stamp = '';
+  const timestamp = (): string => {
+    const now = Date.now();
+    if (now !== stampMs) {
+      stampMs = now;
+      stamp = new Date(now).toISOString();
+    }
+    return stamp;
+  };
   const report = options.onSubscriberError ?? (() => {});
-  const queue: Array<{ name: string; event: unknown; targets: EventListener<never>[] }> = [];
+  const queue: Array<{ name: string; event: unknown; targets: readonly EventListener<never>[] }> = [];
   let scheduled = false;
 
   function deliver(): void {
@@ -50,24 +76,19 @@ export function createEventBus(
         listeners.set(pattern, set);
       }
       set.add(listener as EventListener<never>);
+      targetsByName.clear();
       return () => this.off(pattern, listener as EventListener<never>);
     },
     off(pattern, listener) {
-      listeners.get(pattern)?.delete(listener);
+      if (listeners.get(pattern)?.delete(listener)) targetsByName.clear();
     },
     has(name) {
-      for (const [pattern, set] of listeners) if (set.size > 0 && matches(pattern, name)) return true;
-      return false;
+      return targetsOf(name).length > 0;
     },
     emit(name, payload) {
-      const targets: EventListener<never>[] = [];
-      for (const [pattern, set] of listeners) if (matches(pattern, name)) targets.push(...set);
+      const targets = targetsOf(name);
       if (targets.length === 0) return;
-      queue.push({
-        name,
-        event: Object.freeze({ ...payload, timestamp: new Date().toISOString() }),
-        targets,
-      });
+      queue.push({ name, event: Object.freeze({ ...payload, timestamp: timestamp() }), targets });
       // One deferred delivery for every event emitted in this turn, not one per event: a round trip that
       // records 50 outcomes emits about 150 events.
       if (!scheduled) {
