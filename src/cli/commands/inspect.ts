@@ -71,7 +71,7 @@ export function registerInspect(program: Command, output: Output, run: Runner) {
       `which tasks: ${TASK_TIERS.join(', ')} (default: active and recent, the live tables)`,
     )
     .option('--limit <n>', 'at most this many (1-500)', String(LIST_LIMIT))
-    .option('--cursor <cursor>', 'the next page, from a previous --json output')
+    .option('--cursor <cursor>', 'the next page: the "more:" line of a page, or nextCursor of --json')
     .option('--json', 'print as JSON ({ tasks, nextCursor })')
     .addHelpText(
       'after',
