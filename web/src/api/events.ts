@@ -27,7 +27,12 @@ export function subscribe(
   }
   const source = new EventSource(url);
   onStatus('connecting');
-  source.onopen = () => onStatus('live');
+  source.onopen = () => {
+    onStatus('live');
+    // Nothing from before this moment is in the stream: changes between the page's first load and the
+    // stream opening, or while a dropped stream reconnected, would be missed. Pages reload what they show.
+    onEvent({ kind: 'resync' });
+  };
   source.onerror = () => onStatus(source.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
   source.addEventListener('task', (message) => {
     const data = parse((message as MessageEvent<string>).data);
