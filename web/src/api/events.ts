@@ -16,6 +16,11 @@ function parse(data: string): Record<string, unknown> | null {
   }
 }
 
+/** An event's text (written without the DOM's generic MessageEvent, so Node-typed tests compile it too). */
+function dataOf(message: Event): string {
+  return String((message as MessageEvent).data);
+}
+
 export function subscribe(
   url: string,
   onEvent: (event: LiveEvent) => void,
@@ -35,7 +40,7 @@ export function subscribe(
   };
   source.onerror = () => onStatus(source.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
   source.addEventListener('task', (message) => {
-    const data = parse((message as MessageEvent<string>).data);
+    const data = parse(dataOf(message));
     if (!data || typeof data.id !== 'number') return;
     onEvent({
       kind: 'task',
@@ -47,7 +52,7 @@ export function subscribe(
     });
   });
   source.addEventListener('step', (message) => {
-    const data = parse((message as MessageEvent<string>).data);
+    const data = parse(dataOf(message));
     if (!data || typeof data.id !== 'number' || typeof data.taskId !== 'number') return;
     onEvent({
       kind: 'step',
