@@ -5,7 +5,9 @@
 --
 -- 1. _expired_tasks joined every candidate task to its template and namespace to apply the namespace,
 --    name and exclusion filters: two index lookups per task. The filters are about templates, so they
---    now pick the template ids first (a few rows), and tasks are matched on named_task_id.
+--    now pick the template ids first (a few rows: _retention_templates), and tasks are matched on
+--    named_task_id. The dry run (count_prunable_tasks) uses the same function, so what is counted and
+--    what is removed cannot drift apart.
 -- 2. It also returns the months the batch's tasks finished in, read from the rows it locks anyway, so
 --    archive_tasks no longer reads the batch's tasks again to find which partitions it needs.
 -- 3. archive_tasks aggregated each task's steps and transitions with ORDER BY inside the aggregate, which
@@ -15,6 +17,20 @@
 -- Measured in SQL (schemas of 20,000 single-step tasks drained by two worker processes, archive_tasks in
 -- batches of 500, six interleaved pairs): median 10,990 -> 11,616 tasks/s (+5.7 %; the pairs' ratios
 -- 0.93-1.54, median 1.05).
+
+CREATE FUNCTION :TASKER_SCHEMA._retention_templates(p_namespace text, p_name text, p_exclude text[])
+RETURNS integer[]
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(array_agg(nt.id), '{}')
+  FROM :TASKER_SCHEMA.named_tasks nt
+  JOIN :TASKER_SCHEMA.task_namespaces ns ON ns.id = nt.namespace_id
+  WHERE (p_namespace IS NULL OR ns.name = p_namespace)
+    AND (p_name IS NULL OR nt.name = p_name)
+    AND NOT (ns.name = ANY (p_exclude) OR (ns.name || '/' || nt.name) = ANY (p_exclude))
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA._retention_templates(text, text, text[]) IS
+  'Internal: the ids of the templates a retention run takes: of namespace p_namespace and name p_name '
+  '(NULL: any), except those p_exclude lists as ''namespace'' or ''namespace/name''.';
 
 DROP FUNCTION :TASKER_SCHEMA._expired_tasks(text[], bigint, integer, text, text, text[], boolean);
 CREATE FUNCTION :TASKER_SCHEMA._expired_tasks(
@@ -38,13 +54,7 @@ BEGIN
     RETURN QUERY SELECT NULL::bigint[], NULL::date[], false;
     RETURN;
   END IF;
-  v_templates := ARRAY(
-    SELECT nt.id
-    FROM :TASKER_SCHEMA.named_tasks nt
-    JOIN :TASKER_SCHEMA.task_namespaces ns ON ns.id = nt.namespace_id
-    WHERE (p_namespace IS NULL OR ns.name = p_namespace)
-      AND (p_name IS NULL OR nt.name = p_name)
-      AND NOT (ns.name = ANY (p_exclude) OR (ns.name || '/' || nt.name) = ANY (p_exclude)));
+  v_templates := :TASKER_SCHEMA._retention_templates(p_namespace, p_name, p_exclude);
   RETURN QUERY
   SELECT array_agg(x.id), array_agg(DISTINCT date_trunc('month', x.completed_at AT TIME ZONE 'UTC')::date), true
   FROM (
@@ -67,6 +77,23 @@ COMMENT ON FUNCTION :TASKER_SCHEMA._expired_tasks(text[], bigint, integer, text,
   'another holds it: locked = false), then locks and returns up to p_limit finished tasks that retention '
   'takes (in no particular order: all are expired), skipping tasks locked by someone else, with the '
   'months (UTC) they finished in. ids is NULL when there are none.';
+
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.count_prunable_tasks(
+  p_states text[], p_older_than_ms bigint, p_namespace text, p_name text, p_exclude text[]
+) RETURNS TABLE (tasks bigint, steps bigint, transitions bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT count(*)::bigint, coalesce(sum(t.step_count), 0)::bigint,
+    coalesce(sum(t.transition_count + (SELECT coalesce(sum(s.transition_count), 0)
+      FROM :TASKER_SCHEMA.steps s WHERE s.task_id = t.id)), 0)::bigint
+  FROM :TASKER_SCHEMA.tasks t
+  WHERE t.state IN ('complete', 'error', 'cancelled', 'resolved_manually')
+    AND t.state = ANY (p_states)
+    AND t.completed_at < now() - p_older_than_ms * interval '1 millisecond'
+    AND t.named_task_id = ANY (:TASKER_SCHEMA._retention_templates(p_namespace, p_name, p_exclude))
+$$;
+COMMENT ON FUNCTION :TASKER_SCHEMA.count_prunable_tasks(text[], bigint, text, text, text[]) IS
+  'What prune_tasks would remove with the same arguments, without a limit (the dry run): tasks, steps '
+  'and audit rows.';
 
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.archive_tasks(
   p_states text[], p_older_than_ms bigint, p_limit integer,
