@@ -17,6 +17,8 @@ export interface BackendSettings {
   readonly databaseUrl: string;
   /** The engine's pool size on PostgreSQL. */
   readonly poolSize: number;
+  /** execution.prefetch of every tasker opened (a workload's own options win). */
+  readonly prefetch: number;
 }
 
 /** Rows written to a schema's tables (pg_stat_user_tables counters). */
@@ -80,12 +82,13 @@ async function readRowCounts(db: Database, schema: string): Promise<RowCounts> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function taskerFor(engineDb: Database, schema: string, poolSize: number) {
+function taskerFor(engineDb: Database, schema: string, poolSize: number, prefetch: number) {
   return (options: TaskerOptions = {}) =>
     createTasker(
       {
         ...options,
         database: { schema, maxConnections: poolSize, ...(options.database ?? {}) },
+        execution: { prefetch, ...(options.execution ?? {}) },
       },
       { database: engineDb },
     );
@@ -120,7 +123,7 @@ export function postgresBackend(settings: BackendSettings): BenchBackend {
         schema,
         admin,
         engineDb,
-        openTasker: taskerFor(engineDb, schema, settings.poolSize),
+        openTasker: taskerFor(engineDb, schema, settings.poolSize, settings.prefetch),
         readRows,
         async closeEngineAndReadRows() {
           if (engineOpen) {
@@ -156,7 +159,7 @@ export function postgresBackend(settings: BackendSettings): BenchBackend {
   };
 }
 
-export function pgliteBackend(): BenchBackend {
+export function pgliteBackend(settings: { readonly prefetch: number }): BenchBackend {
   let instance: Promise<Database> | null = null;
   const get = () => {
     instance ??= createPgliteDatabase();
@@ -180,7 +183,7 @@ export function pgliteBackend(): BenchBackend {
         schema,
         admin: db,
         engineDb,
-        openTasker: taskerFor(engineDb, schema, 1),
+        openTasker: taskerFor(engineDb, schema, 1, settings.prefetch),
         readRows,
         closeEngineAndReadRows: readRows,
         async dispose() {

@@ -27,6 +27,15 @@ function positiveInt(name: string) {
   };
 }
 
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be an integer of 0 or more, got "${value}"`);
+    return n;
+  };
+}
+
 function backendList(value: string): BackendName[] {
   if (value === 'both') return ['pg', 'pglite'];
   if (value === 'pg' || value === 'pglite') return [value];
@@ -62,6 +71,12 @@ export function buildCommand(): Command {
       0.1,
     )
     .option('--concurrency <n>', 'steps each worker runs at once', positiveInt('--concurrency'), 50)
+    .option(
+      '--prefetch <n>',
+      "steps each worker claims beyond --concurrency, started as slots free (execution.prefetch; graphile-worker's local queue in the peers' c50+batching)",
+      nonNegativeInt('--prefetch'),
+      50,
+    )
     .option('--workers <n>', 'workers started in this process', positiveInt('--workers'), 1)
     .option('--pool <n>', "the engine's connection pool size on PostgreSQL", positiveInt('--pool'), 10)
     .option('--database-url <url>', 'PostgreSQL URL (default: DATABASE_URL, then a local test database)')
@@ -96,6 +111,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     scale: number;
     pgliteScale: number;
     concurrency: number;
+    prefetch: number;
     workers: number;
     pool: number;
     databaseUrl?: string;
@@ -117,6 +133,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     scale: o.scale,
     pgliteScale: o.pgliteScale,
     concurrency: o.concurrency,
+    prefetch: o.prefetch,
     workers: o.workers,
     databaseUrl: o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_URL,
     poolSize: o.pool,

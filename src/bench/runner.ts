@@ -19,6 +19,8 @@ export interface BenchOptions {
   /** Further multiplier on PGlite (the smaller run). */
   readonly pgliteScale: number;
   readonly concurrency: number;
+  /** Steps each worker claims beyond `concurrency` (execution.prefetch). */
+  readonly prefetch: number;
   readonly workers: number;
   readonly databaseUrl: string;
   readonly poolSize: number;
@@ -153,8 +155,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const scale = name === 'pglite' ? options.scale * options.pgliteScale : options.scale;
     const backend =
       name === 'pg'
-        ? postgresBackend({ databaseUrl: options.databaseUrl, poolSize: options.poolSize })
-        : pgliteBackend();
+        ? postgresBackend({
+            databaseUrl: options.databaseUrl,
+            poolSize: options.poolSize,
+            prefetch: options.prefetch,
+          })
+        : pgliteBackend({ prefetch: options.prefetch });
     const sections: SectionResult[] = [];
     try {
       if (name === 'pg') {
@@ -175,6 +181,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             databaseUrl: name === 'pg' ? options.databaseUrl : null,
             scale,
             concurrency: options.concurrency,
+            prefetch: options.prefetch,
             workers: options.workers,
             run,
             runs: options.runs,

@@ -1,6 +1,6 @@
 /**
  * One worker process of the scale-out section (`node dist/bench/scale-worker.js <url> <schema> <shape>
- * <concurrency> <pool>`): opens the run's schema (already migrated by the harness), registers the bench
+ * <concurrency> <pool> <prefetch>`): opens the run's schema (already migrated by the harness), registers the bench
  * template, says `ready`, starts its worker on a `go` line, and stops gracefully when stdin closes.
  */
 import { createInterface } from 'node:readline';
@@ -13,15 +13,18 @@ import { type Shape, Tracker } from './workloads/tracker.js';
 const SHAPES: readonly Shape[] = ['single', 'chain3', 'diamond'];
 
 async function main(argv: readonly string[]): Promise<void> {
-  const [url, schema, shape, concurrency, pool] = argv;
+  const [url, schema, shape, concurrency, pool, prefetch] = argv;
   if (
     !url ||
     !schema ||
     !SHAPES.includes(shape as Shape) ||
     !(Number(concurrency) > 0) ||
-    !(Number(pool) > 0)
+    !(Number(pool) > 0) ||
+    !(Number(prefetch) >= 0)
   ) {
-    throw new Error('usage: scale-worker.js <url> <schema> <single|chain3|diamond> <concurrency> <pool>');
+    throw new Error(
+      'usage: scale-worker.js <url> <schema> <single|chain3|diamond> <concurrency> <pool> <prefetch>',
+    );
   }
   const database = createPostgresDatabase({
     connectionString: url,
@@ -37,7 +40,9 @@ async function main(argv: readonly string[]): Promise<void> {
   let worker: Promise<Worker> | null = null;
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
-    if (line.trim() === 'go' && !worker) worker = tasker.startWorker({ concurrency: Number(concurrency) });
+    if (line.trim() === 'go' && !worker) {
+      worker = tasker.startWorker({ concurrency: Number(concurrency), prefetch: Number(prefetch) });
+    }
   });
   lines.on('close', async () => {
     await (await worker)?.stop();

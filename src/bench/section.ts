@@ -28,6 +28,8 @@ export interface SectionContext {
   /** The size multiplier for this backend (--scale, times the PGlite factor on PGlite). */
   readonly scale: number;
   readonly concurrency: number;
+  /** Steps each worker claims beyond `concurrency` (every tasker the backend opens has it). */
+  readonly prefetch: number;
   readonly workers: number;
   /** Run number, from 1. */
   readonly run: number;

@@ -18,6 +18,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, string, Kind]> = [
   ['TASKER_DATABASE_MIGRATE', 'database.migrate', 'bool'],
   ['TASKER_DATABASE_CONNECT_TIMEOUT_MS', 'database.connectTimeoutMs', 'int'],
   ['TASKER_CONCURRENCY', 'execution.concurrency', 'int'],
+  ['TASKER_PREFETCH', 'execution.prefetch', 'int'],
   ['TASKER_LEASE_MS', 'execution.leaseMs', 'int'],
   ['TASKER_HEARTBEAT_INTERVAL_MS', 'execution.heartbeatIntervalMs', 'int'],
   ['TASKER_POLL_INTERVAL_MS', 'execution.pollIntervalMs', 'int'],

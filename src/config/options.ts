@@ -67,6 +67,12 @@ export const executionOptionsSchema = z
   .object({
     /** Steps a worker runs at once. @defaultValue 10 */
     concurrency: positiveInt.max(10_000).optional(),
+    /**
+     * Steps a worker claims beyond `concurrency`, to start the moment a slot frees instead of a round trip
+     * later (docs/operations.md#prefetch). They are leased to the worker while they wait, so another worker
+     * cannot take them: keep it 0 for long steps shared among workers. @defaultValue 0
+     */
+    prefetch: z.number().int().min(0).max(10_000).optional(),
     /** How long a worker's leases last without a heartbeat. @defaultValue 30000 */
     leaseMs: positiveInt.min(1000).optional(),
     /** How often a worker renews its leases. @defaultValue leaseMs / 3 */
@@ -143,6 +149,7 @@ export interface ResolvedConfig {
   };
   readonly execution: {
     readonly concurrency: number;
+    readonly prefetch: number;
     readonly leaseMs: number;
     readonly heartbeatIntervalMs: number;
     readonly pollIntervalMs: number;
@@ -201,6 +208,7 @@ export function resolveConfig(options: unknown = {}, env: NodeJS.ProcessEnv = pr
     },
     execution: {
       concurrency: ex.concurrency ?? 10,
+      prefetch: ex.prefetch ?? 0,
       leaseMs,
       heartbeatIntervalMs,
       pollIntervalMs: ex.pollIntervalMs ?? 2000,

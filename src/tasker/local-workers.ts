@@ -3,12 +3,26 @@
  * asks for, with every handler resolved and every rate limit it uses known before it claims anything.
  * Starting the first one also starts the background jobs workers carry (retention, schedule ticks).
  */
+
+import { z } from 'zod';
 import type { TemplateRegistry } from '../definitions/registry.js';
 import type { TaskTemplate } from '../definitions/types.js';
 import { applyRateLimits } from '../engine/rate-limits.js';
 import type { SqlContext } from '../engine/sql/sql-context.js';
 import { TaskerError } from '../errors.js';
+import { parseOrThrow } from '../parse-or-throw.js';
 import { startWorker, type Worker, type WorkerDeps, type WorkerOptions } from '../worker/worker.js';
+
+/** startWorker's options, checked before anything starts (their meaning: WorkerOptions). */
+const workerOptionsSchema = z
+  .object({
+    concurrency: z.number().int().min(1).max(10_000).optional(),
+    prefetch: z.number().int().min(0).max(10_000).optional(),
+    namespaces: z.array(z.string().min(1)).optional(),
+    name: z.string().min(1).max(200).optional(),
+    handleSignals: z.boolean().optional(),
+  })
+  .strict();
 
 export interface LocalWorkers {
   start(options?: WorkerOptions): Promise<Worker>;
@@ -34,7 +48,8 @@ export interface LocalWorkersDeps {
 export function createLocalWorkers(deps: LocalWorkersDeps): LocalWorkers {
   const workers = new Set<Worker>();
   return {
-    async start(options = {}) {
+    async start(given = {}) {
+      const options: WorkerOptions = parseOrThrow(workerOptionsSchema, given, 'worker options');
       const wanted = options.namespaces;
       const served = deps.registry.list().filter((t) => !wanted || wanted.includes(t.namespace));
       if (served.length === 0) {

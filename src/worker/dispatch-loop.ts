@@ -2,7 +2,7 @@
  * The worker's dispatch loop: the round trips that record outcomes and claim steps.
  *
  * One round trip is `finish_steps` with every outcome collected since the last one, asking for as many new
- * steps as there are free slots (the children those outcomes make ready come back first, in the same
+ * steps as there are free slots and room in the waiting line (the children those outcomes make ready come back first, in the same
  * reply), or `claim_steps` when there is nothing to record. At low load an outcome goes out at once; under
  * load outcomes and claims batch up by themselves. A second round trip may go out while one is out, to
  * report outcomes without waiting for it (its claims are counted in `reserved`, so the two never claim
@@ -19,7 +19,7 @@ import type { SqlContext } from '../engine/sql/sql-context.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../model/logger.js';
 import { emitOutcomeEvents, emitTaskFinished } from './outcome-events.js';
-import type { PendingOutcome, WorkerSlots } from './worker-slots.js';
+import { claimRoom, type PendingOutcome, type WorkerSlots } from './worker-slots.js';
 
 export interface DispatchLoopDeps {
   readonly sql: SqlContext;
@@ -30,8 +30,8 @@ export interface DispatchLoopDeps {
   readonly maxBatchSize: number;
   readonly log: Logger;
   readonly events: EventBus;
-  /** Starts a claimed step. */
-  readonly start: (row: DispatchRow) => void;
+  /** Starts a claimed step, or queues it for a slot (prefetch). */
+  readonly admit: (row: DispatchRow) => void;
   /** A retry this worker learnt of: wake at its time. */
   readonly wakeAt: (at: number) => void;
   /** Looks up the next run time of anyone's step (and wakes then). */
@@ -87,8 +87,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
 
   async function roundTrip(): Promise<void> {
     if (!canSend() || slots.state === 'stopped') return;
-    const free =
-      slots.state === 'running' ? Math.max(0, slots.concurrency - slots.running.size - reserved) : 0;
+    const free = Math.max(0, claimRoom(slots) - reserved);
     const claimLimit = wantClaim || slots.outcomes.length > 0 ? free : 0;
     const wakeUpsBefore = wakeUps;
     if (slots.outcomes.length === 0 && claimLimit === 0) return;
@@ -136,7 +135,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     for (const row of rows) {
       if (row.kind === 'claimed') {
         claimed++;
-        deps.start(row);
+        deps.admit(row);
       } else if (row.kind === 'retry') {
         retries.set(row.step_id!, row.run_at);
         if (row.run_at) deps.wakeAt(row.run_at.getTime());
@@ -149,10 +148,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     emitOutcomeEvents(deps.events, log, slots.id, batch, refused, retries);
     // A short claim means nothing more is ready, unless a wake-up came in while the claim was running.
     if (claimLimit > 0 && wakeUps === wakeUpsBefore) wantClaim = claimed >= claimLimit;
-    if (
-      slots.outcomes.length > 0 ||
-      (wantClaim && slots.state === 'running' && slots.running.size < slots.concurrency)
-    ) {
+    if (slots.outcomes.length > 0 || (wantClaim && claimRoom(slots) > 0)) {
       kick();
     }
     deps.onRoundTrip();

@@ -1,9 +1,9 @@
 /**
- * Keeping the worker's leases: one heartbeat per interval renews every step it runs and reports the ones to
- * abort (task cancelled, or taken back after a missed heartbeat). Each heartbeat also takes back the steps
- * of workers that stopped heartbeating, and releases steps leased to this worker that it never heard of (a
- * claim whose reply was lost when the connection dropped). A worker the database no longer knows (its row
- * was removed) registers again.
+ * Keeping the worker's leases: one heartbeat per interval renews every step it runs or holds waiting for a
+ * slot, and reports the ones to abort (task cancelled, or taken back after a missed heartbeat). Each
+ * heartbeat also takes back the steps of workers that stopped heartbeating, and releases steps leased to
+ * this worker that it never heard of (a claim whose reply was lost when the connection dropped). A worker
+ * the database no longer knows (its row was removed) registers again.
  */
 import { hostname } from 'node:os';
 import { isUnregisteredWorker } from '../db/sql-errors.js';
@@ -18,7 +18,7 @@ import {
 import { StepAbortedError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../model/logger.js';
-import type { WorkerSlots } from './worker-slots.js';
+import { heldStepIds, type WorkerSlots } from './worker-slots.js';
 
 /** The worker's row in the workers table. */
 export function registrationOf(
@@ -57,8 +57,16 @@ export function startLeaseKeeper(deps: LeaseKeeperDeps): () => void {
     if (beating || slots.state === 'stopped') return;
     beating = true;
     try {
-      const toAbort = await heartbeat(sql, slots.id, [...slots.running.keys()]);
+      const toAbort = await heartbeat(sql, slots.id, heldStepIds(slots));
       for (const { step_id: stepId, reason } of toAbort) {
+        const waiting = slots.waiting.get(stepId);
+        if (waiting) {
+          // Not started: a step taken back is simply dropped; one whose task was cancelled settles without
+          // running when its turn comes (its outcome records the cancellation).
+          if (reason === 'lease_lost') slots.waiting.delete(stepId);
+          else waiting.controller.abort(new StepAbortedError(reason, 'the task was cancelled'));
+          continue;
+        }
         const execution = slots.running.get(stepId);
         if (!execution) continue;
         if (reason === 'lease_lost') execution.abandoned = true;
@@ -77,7 +85,7 @@ export function startLeaseKeeper(deps: LeaseKeeperDeps): () => void {
       // Claims whose reply was lost with a dropped connection: leased to us, unknown to us. Skipped while
       // a round trip is out (its claims are not known yet); the lease-long age covers any reply in transit.
       if (deps.roundTripsOut() === 0 && slots.state === 'running') {
-        const known = [...slots.running.keys(), ...slots.outcomes.map((p) => p.outcome.step_id)];
+        const known = [...heldStepIds(slots), ...slots.outcomes.map((p) => p.outcome.step_id)];
         const orphans = await releaseUnknownSteps(sql, slots.id, known, deps.registration.leaseMs);
         if (orphans > 0) log.warn({ released: orphans }, 'released steps whose claim reply was lost');
       }

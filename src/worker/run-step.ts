@@ -87,6 +87,8 @@ export async function runStep(run: StepRun): Promise<StepOutcome | null> {
   aborted.catch(() => {}); // observed below through the race
 
   try {
+    // Aborted before it started (its task was cancelled while it waited for a slot): the handler never runs.
+    if (controller.signal.aborted) return failure(run, controller.signal.reason);
     const context: StepContext = { ...run.context, signal: controller.signal } as StepContext;
     const result = await Promise.race([
       Promise.resolve().then(() => (run.handler as StepHandler)(context)),

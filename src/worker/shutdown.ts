@@ -1,6 +1,7 @@
 /**
- * Stopping a worker gracefully: it claims nothing more (`stopping`), waits up to the shutdown timeout for
- * its running steps and records their outcomes, aborts and releases (without charging an attempt)
+ * Stopping a worker gracefully: it claims and starts nothing more (`stopping`), releases the steps waiting
+ * for a slot (prefetch) at once, waits up to the shutdown timeout for its running steps and records their
+ * outcomes, aborts and releases (without charging an attempt)
  * whatever is still running, records its stop, and is `stopped`.
  */
 import type { SqlContext } from '../engine/sql/sql-context.js';
@@ -52,9 +53,28 @@ export function createShutdown(deps: ShutdownDeps): Shutdown {
     }
   }
 
+  /** Releases the steps waiting for a slot (none started): other workers can take them now. */
+  async function releaseWaiting(): Promise<void> {
+    const waiting = [...slots.waiting.keys()];
+    slots.waiting.clear();
+    if (waiting.length === 0) return;
+    try {
+      const released = await releaseSteps(deps.sql, slots.id, waiting, 'worker stopping');
+      log.info({ released }, 'released steps waiting for a slot at shutdown');
+    } catch (error) {
+      log.warn(
+        { err: error },
+        'could not release the waiting steps; they will be taken back after the lease',
+      );
+    }
+  }
+
   async function stop(options: { timeoutMs?: number } = {}): Promise<void> {
     deps.stopWakeUps();
+    await releaseWaiting();
     await drain(Date.now() + (options.timeoutMs ?? deps.shutdownTimeoutMs));
+    // A reply that was out when stopping began may have brought more.
+    await releaseWaiting();
     const left = [...slots.running.values()];
     for (const execution of left) {
       execution.abandoned = true;

@@ -42,10 +42,13 @@ export interface StepStarterDeps {
   readonly onSettled: (pending: PendingOutcome | null) => void;
 }
 
-export function createStepStarter(deps: StepStarterDeps): (row: DispatchRow) => void {
+/** Starts a claimed step; `controller` is the one it waited with (an abort may already be on it). */
+export type StartStep = (row: DispatchRow, controller?: AbortController) => void;
+
+export function createStepStarter(deps: StepStarterDeps): StartStep {
   const { sql, slots, log, events } = deps;
 
-  return function start(row: DispatchRow): void {
+  return function start(row: DispatchRow, controller = new AbortController()): void {
     const stepId = row.step_id!;
     const previous = slots.running.get(stepId);
     if (previous) {
@@ -57,7 +60,7 @@ export function createStepStarter(deps: StepStarterDeps): (row: DispatchRow) => 
       stepId,
       taskId: row.task_id!,
       attempt: row.attempt!,
-      controller: new AbortController(),
+      controller,
       abandoned: false,
     };
     slots.running.set(stepId, execution);

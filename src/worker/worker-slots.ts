@@ -2,12 +2,14 @@
  * What the worker's parts share: its state, the steps it runs, and the outcomes waiting to be recorded.
  *
  * The states, in one place:
- * - `running`: wake-ups and the dispatch loop claim steps into free slots; outcomes are recorded.
- * - `stopping`: nothing is claimed; running steps get until the shutdown timeout to finish, their outcomes
- *   are recorded, what is still running is aborted and released (no attempt charged).
+ * - `running`: wake-ups and the dispatch loop claim steps into free slots (and, with prefetch, into the
+ *   waiting line); outcomes are recorded.
+ * - `stopping`: nothing is claimed or started; the waiting line is released at once; running steps get
+ *   until the shutdown timeout to finish, their outcomes are recorded, what is still running is aborted
+ *   and released (no attempt charged).
  * - `stopped`: no timer, subscription or round trip is left.
  */
-import type { StepOutcome } from '../engine/sql/dispatch-queries.js';
+import type { DispatchRow, StepOutcome } from '../engine/sql/dispatch-queries.js';
 import type { StepRunInfo } from '../model/step-run.js';
 
 export type WorkerState = 'running' | 'stopping' | 'stopped';
@@ -22,6 +24,15 @@ export interface Execution {
   abandoned: boolean;
 }
 
+/**
+ * A step claimed ahead (prefetch): leased to this worker, its handler not started yet. Its controller
+ * carries an abort that arrives while it waits (its task cancelled), so it settles without running.
+ */
+export interface WaitingStep {
+  readonly row: DispatchRow;
+  readonly controller: AbortController;
+}
+
 /** An outcome waiting to be recorded, with what events about it need. */
 export interface PendingOutcome {
   readonly outcome: StepOutcome;
@@ -33,12 +44,35 @@ export interface WorkerSlots {
   readonly id: string;
   state: WorkerState;
   readonly concurrency: number;
+  /** Steps claimed beyond `concurrency`, waiting for a slot. */
+  readonly prefetch: number;
   /** Running attempts by step id. */
   readonly running: Map<number, Execution>;
+  /** Claimed steps waiting for a slot, by step id, in claim order (at most `prefetch` of them). */
+  readonly waiting: Map<number, WaitingStep>;
   /** Outcomes not yet sent to the database, oldest first. */
   readonly outcomes: PendingOutcome[];
 }
 
-export function createWorkerSlots(id: string, concurrency: number): WorkerSlots {
-  return { id, state: 'running', concurrency, running: new Map(), outcomes: [] };
+export function createWorkerSlots(id: string, concurrency: number, prefetch = 0): WorkerSlots {
+  return {
+    id,
+    state: 'running',
+    concurrency,
+    prefetch,
+    running: new Map(),
+    waiting: new Map(),
+    outcomes: [],
+  };
+}
+
+/** Steps this worker holds a lease on and knows of: running or waiting. */
+export function heldStepIds(slots: WorkerSlots): number[] {
+  return [...slots.running.keys(), ...slots.waiting.keys()];
+}
+
+/** How many more steps a claim may take now: free slots plus room in the waiting line. */
+export function claimRoom(slots: WorkerSlots): number {
+  if (slots.state !== 'running') return 0;
+  return Math.max(0, slots.concurrency + slots.prefetch - slots.running.size - slots.waiting.size);
 }

@@ -14,6 +14,7 @@
  *   attempts and the outcomes waiting to be recorded;
  * - handler-table.ts: each step's handler, resolved once;
  * - dispatch-loop.ts: the round trips (at most two out; one on PGlite), batching, backoff;
+ * - admit-steps.ts: a claimed row starts in a free slot or waits in line for one (prefetch);
  * - start-step.ts: a claimed row becomes a running attempt; run-step.ts runs it;
  * - outcome-events.ts: the events of a committed round trip;
  * - wake-ups.ts: when to look for work; lease-keeper.ts: heartbeats; shutdown.ts: stopping.
@@ -29,6 +30,7 @@ import { registerWorker } from '../engine/sql/worker-queries.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../model/logger.js';
 import type { StepRunInfo } from '../model/step-run.js';
+import { createAdmission } from './admit-steps.js';
 import { createDispatchLoop } from './dispatch-loop.js';
 import { buildHandlerTable } from './handler-table.js';
 import { registrationOf, startLeaseKeeper } from './lease-keeper.js';
@@ -40,6 +42,8 @@ import { createWorkerSlots, type WorkerState } from './worker-slots.js';
 export interface WorkerOptions {
   /** Steps run at once. @defaultValue execution.concurrency (10) */
   readonly concurrency?: number;
+  /** Steps claimed beyond `concurrency`, started as slots free. @defaultValue execution.prefetch (0) */
+  readonly prefetch?: number;
   /** Serve only these namespaces. @defaultValue every registered namespace */
   readonly namespaces?: readonly string[];
   /** Shown in the workers table and logs. @defaultValue `${hostname}:${pid}` */
@@ -64,6 +68,7 @@ export type { StepRunInfo, WorkerInstrumentation };
 export interface WorkerConfig {
   readonly execution: {
     readonly concurrency: number;
+    readonly prefetch: number;
     readonly leaseMs: number;
     readonly heartbeatIntervalMs: number;
     readonly pollIntervalMs: number;
@@ -93,7 +98,11 @@ export interface WorkerDeps {
 export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Promise<Worker> {
   const { sql, config, events } = deps;
   const { execution } = config;
-  const slots = createWorkerSlots(randomUUID(), options.concurrency ?? execution.concurrency);
+  const slots = createWorkerSlots(
+    randomUUID(),
+    options.concurrency ?? execution.concurrency,
+    options.prefetch ?? execution.prefetch,
+  );
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const log = deps.logger.child?.({ worker: name, workerId: slots.id }) ?? deps.logger;
   const namedTaskIds = [...deps.templates.keys()];
@@ -126,9 +135,11 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     onSettled: (pending) => {
       if (pending) dispatch.record(pending);
       else dispatch.kick();
+      admission.fill();
       shutdown.checkIdle();
     },
   });
+  const admission = createAdmission(slots, start);
   const dispatch = createDispatchLoop({
     sql,
     slots,
@@ -137,7 +148,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     maxBatchSize: execution.maxBatchSize,
     log,
     events,
-    start,
+    admit: admission.admit,
     wakeAt: wakeUps.wakeAt,
     lookUpNextRun: wakeUps.lookUpNextRun,
     onRoundTrip: () => shutdown.checkIdle(),

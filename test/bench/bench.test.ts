@@ -35,6 +35,7 @@ describe('npm run bench at a tiny scale', () => {
       scale: SCALE,
       pgliteScale: PGLITE_SCALE,
       concurrency: 10,
+      prefetch: 10,
       workers: 2,
       databaseUrl: PG_URL ?? 'postgres://unused',
       poolSize: 4,

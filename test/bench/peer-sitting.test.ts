@@ -76,6 +76,7 @@ describe('the peers in the same sitting', () => {
       scale: 0.002,
       pgliteScale: 1,
       concurrency: 10,
+      prefetch: 0,
       workers: 1,
       databaseUrl: 'postgres://unused',
       poolSize: 2,

@@ -208,7 +208,14 @@ describe.runIf(BACKENDS.includes('postgres'))(
       const env = databaseEnv('postgres', dir);
       const api = await greetingApi();
       expect((await cli(['migrate'], dir, env)).code).toBe(0);
-      const worker = spawnCli(['worker', '--concurrency', '4', '--namespaces', 'demo'], dir, env);
+      const badPrefetch = await cli(['worker', '--prefetch', '-1'], dir, env);
+      expect(badPrefetch.code).toBe(2);
+      expect(badPrefetch.stderr).toContain('--prefetch expects a whole number of at least 0, got "-1"');
+      const worker = spawnCli(
+        ['worker', '--concurrency', '4', '--prefetch', '2', '--namespaces', 'demo'],
+        dir,
+        env,
+      );
       await worker.waitFor('started');
       const run = await cli(
         [

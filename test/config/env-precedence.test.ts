@@ -55,6 +55,7 @@ function samples(cwd: string): Record<string, [unknown, string, unknown]> {
     'database.migrate': [true, 'false', false],
     'database.connectTimeoutMs': [5000, '9000', 9000],
     'execution.concurrency': [3, '7', 7],
+    'execution.prefetch': [3, '7', 7],
     'execution.leaseMs': [20_000, '40000', 40_000],
     'execution.heartbeatIntervalMs': [2000, '3000', 3000],
     'execution.pollIntervalMs': [300, '700', 700],

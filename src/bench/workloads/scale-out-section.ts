@@ -141,7 +141,15 @@ async function drain(
       children.push(
         spawn(
           process.execPath,
-          [script, ctx.databaseUrl!, env.schema, shape, String(ctx.concurrency), String(pool)],
+          [
+            script,
+            ctx.databaseUrl!,
+            env.schema,
+            shape,
+            String(ctx.concurrency),
+            String(pool),
+            String(ctx.prefetch),
+          ],
           { stdio: ['pipe', 'pipe', 'inherit'] },
         ),
       );

@@ -56,6 +56,10 @@ export function registerWorker(program: Command, output: Output, run: Runner) {
       'run steps of the configured task templates until stopped (SIGINT/SIGTERM stop it gracefully)',
     )
     .option('--concurrency <n>', 'steps run at once (default: execution.concurrency)')
+    .option(
+      '--prefetch <n>',
+      'steps claimed beyond --concurrency, started the moment a slot frees (default: execution.prefetch, 0)',
+    )
     .option('--namespaces <list>', 'serve only these namespaces (comma-separated)')
     .option('--name <name>', 'the worker name shown in logs (default: host:pid)')
     .option(
@@ -72,12 +76,14 @@ opened it first (docs/deployment.md).
 
 Examples:
   $ DATABASE_URL=postgres://localhost/app tasker worker --concurrency 20
+  $ tasker worker --concurrency 50 --prefetch 50   # short steps at high rates: the next ones wait in line
   $ tasker worker --namespaces ecommerce,inventory
   $ tasker worker --port 9464 --host 0.0.0.0   # /tasker/health/ready and /tasker/metrics for probes and Prometheus`,
     )
     .action((options: WorkerCommandOptions, command: Command) =>
       run(async () => {
         const concurrency = parseIntOption(options.concurrency, '--concurrency');
+        const prefetch = parseIntOption(options.prefetch, '--prefetch', { min: 0 });
         const port = parseIntOption(options.port, '--port', { min: 0, max: 65_535 });
         const namespaces = options.namespaces
           ?.split(',')
@@ -105,6 +111,7 @@ Examples:
             logStepOutcomes(tasker.events, tasker.logger);
             const worker = await tasker.startWorker({
               ...(concurrency ? { concurrency } : {}),
+              ...(prefetch !== undefined ? { prefetch } : {}),
               ...(namespaces?.length ? { namespaces } : {}),
               ...(options.name ? { name: options.name } : {}),
             });
@@ -149,6 +156,7 @@ Examples:
 
 interface WorkerCommandOptions {
   concurrency?: string;
+  prefetch?: string;
   namespaces?: string;
   name?: string;
   port?: string;
