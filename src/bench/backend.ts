@@ -17,8 +17,6 @@ export interface BackendSettings {
   readonly databaseUrl: string;
   /** The engine's pool size on PostgreSQL. */
   readonly poolSize: number;
-  /** execution.prefetch of every tasker opened (a workload's own options win). */
-  readonly prefetch: number;
 }
 
 /** Rows written to a schema's tables (pg_stat_user_tables counters). */
@@ -82,13 +80,12 @@ async function readRowCounts(db: Database, schema: string): Promise<RowCounts> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function taskerFor(engineDb: Database, schema: string, poolSize: number, prefetch: number) {
+function taskerFor(engineDb: Database, schema: string, poolSize: number) {
   return (options: TaskerOptions = {}) =>
     createTasker(
       {
         ...options,
         database: { schema, maxConnections: poolSize, ...(options.database ?? {}) },
-        execution: { prefetch, ...(options.execution ?? {}) },
       },
       { database: engineDb },
     );
@@ -123,7 +120,7 @@ export function postgresBackend(settings: BackendSettings): BenchBackend {
         schema,
         admin,
         engineDb,
-        openTasker: taskerFor(engineDb, schema, settings.poolSize, settings.prefetch),
+        openTasker: taskerFor(engineDb, schema, settings.poolSize),
         readRows,
         async closeEngineAndReadRows() {
           if (engineOpen) {
@@ -159,7 +156,7 @@ export function postgresBackend(settings: BackendSettings): BenchBackend {
   };
 }
 
-export function pgliteBackend(settings: { readonly prefetch: number }): BenchBackend {
+export function pgliteBackend(): BenchBackend {
   let instance: Promise<Database> | null = null;
   const get = () => {
     instance ??= createPgliteDatabase();
@@ -183,7 +180,7 @@ export function pgliteBackend(settings: { readonly prefetch: number }): BenchBac
         schema,
         admin: db,
         engineDb,
-        openTasker: taskerFor(engineDb, schema, 1, settings.prefetch),
+        openTasker: taskerFor(engineDb, schema, 1),
         readRows,
         closeEngineAndReadRows: readRows,
         async dispose() {

@@ -73,7 +73,7 @@ export function buildCommand(): Command {
     .option('--concurrency <n>', 'steps each worker runs at once', positiveInt('--concurrency'), 50)
     .option(
       '--prefetch <n>',
-      "steps each worker claims beyond --concurrency, started as slots free (execution.prefetch; graphile-worker's local queue in the peers' c50+batching)",
+      "steps each worker claims beyond --concurrency in the single-step workloads w1 and w1d (sections a and scale), as graphile-worker's local queue in the peers' c50+batching; the others run without, as the peers' do",
       nonNegativeInt('--prefetch'),
       50,
     )

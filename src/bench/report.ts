@@ -65,7 +65,7 @@ export function renderReport(report: BenchReport): string {
   if (m.postgres) out.push(`PostgreSQL: ${m.postgres}`);
   const o = report.options;
   out.push(
-    `runs ${o.runs}, scale ${o.scale} (PGlite × ${o.pgliteScale}), concurrency ${o.concurrency}, prefetch ${o.prefetch}, workers ${o.workers}, pool ${o.poolSize}`,
+    `runs ${o.runs}, scale ${o.scale} (PGlite × ${o.pgliteScale}), concurrency ${o.concurrency} (prefetch ${o.prefetch} in w1 and w1d), workers ${o.workers}, pool ${o.poolSize}`,
   );
   out.push(`Peers: ${report.peersSource}. Cells: median [min–max] of the runs.`);
   for (const backend of report.backends) {

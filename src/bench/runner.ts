@@ -19,7 +19,7 @@ export interface BenchOptions {
   /** Further multiplier on PGlite (the smaller run). */
   readonly pgliteScale: number;
   readonly concurrency: number;
-  /** Steps each worker claims beyond `concurrency` (execution.prefetch). */
+  /** Steps each worker claims beyond `concurrency` in the single-step drains (execution.prefetch). */
   readonly prefetch: number;
   readonly workers: number;
   readonly databaseUrl: string;
@@ -155,12 +155,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const scale = name === 'pglite' ? options.scale * options.pgliteScale : options.scale;
     const backend =
       name === 'pg'
-        ? postgresBackend({
-            databaseUrl: options.databaseUrl,
-            poolSize: options.poolSize,
-            prefetch: options.prefetch,
-          })
-        : pgliteBackend({ prefetch: options.prefetch });
+        ? postgresBackend({ databaseUrl: options.databaseUrl, poolSize: options.poolSize })
+        : pgliteBackend();
     const sections: SectionResult[] = [];
     try {
       if (name === 'pg') {

@@ -28,7 +28,10 @@ export interface SectionContext {
   /** The size multiplier for this backend (--scale, times the PGlite factor on PGlite). */
   readonly scale: number;
   readonly concurrency: number;
-  /** Steps each worker claims beyond `concurrency` (every tasker the backend opens has it). */
+  /**
+   * --prefetch: steps each worker claims beyond `concurrency` in the single-step workloads w1 and w1d (and
+   * the scale section's drains), which the peers run with graphile-worker's local queue; the others use 0.
+   */
   readonly prefetch: number;
   readonly workers: number;
   /** Run number, from 1. */

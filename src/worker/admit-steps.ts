@@ -1,17 +1,27 @@
 /**
  * Admitting claimed steps: a claimed step starts at once when a slot is free, otherwise it waits in the
- * worker's line (prefetch) and starts when a running step settles. Starting from the line is deferred to
- * the next turn of the event loop, after the round trip that the settled steps' outcomes queued: the
- * database records those while this process runs the next steps, instead of one waiting for the other.
+ * worker's line (prefetch) and starts when a running step settles. A step that continues a task (a child
+ * its parent's outcome made ready) goes to the front of the line, so that a task under way is not held up
+ * behind new ones: the hand-off from parent to child stays one round trip. Starting from the line is
+ * deferred to the next turn of the event loop, after the round trip that the settled steps' outcomes
+ * queued: the database records those while this process runs the next steps.
  */
 import type { DispatchRow } from '../engine/sql/dispatch-queries.js';
 import type { WorkerSlots } from './worker-slots.js';
 
 export interface Admission {
-  /** A claimed step: started now, or queued behind the running ones. */
-  admit(row: DispatchRow): void;
+  /**
+   * The steps a round trip claimed: started now while slots are free, the rest queued. Steps that continue
+   * a task (they have parents) go to the front of the line, the others to its back.
+   */
+  admit(rows: readonly DispatchRow[]): void;
   /** A slot may have freed: start waiting steps into the free slots (soon, not now). */
   fill(): void;
+}
+
+/** A step that continues a task already under way: it has its parents' results. */
+function continuesTask(row: DispatchRow): boolean {
+  return row.parent_results !== null && Object.keys(row.parent_results).length > 0;
 }
 
 export function createAdmission(
@@ -31,21 +41,33 @@ export function createAdmission(
     }
   }
 
-  return {
-    admit(row) {
-      if (slots.running.size < slots.concurrency && slots.waiting.size === 0) {
-        start(row);
-        return;
-      }
-      slots.waiting.set(row.step_id!, { row, controller: new AbortController() });
-      fill();
-    },
-    fill,
-  };
-
   function fill(): void {
     if (fillScheduled || slots.waiting.size === 0) return;
     fillScheduled = true;
     setImmediate(startWaiting);
   }
+
+  return {
+    admit(rows) {
+      let i = 0;
+      // Nobody waits: start what fits (the reply lists the steps that continue tasks first).
+      if (slots.waiting.size === 0) {
+        for (; i < rows.length && slots.running.size < slots.concurrency; i++) start(rows[i]!);
+      }
+      if (i === rows.length) return;
+      const front: DispatchRow[] = [];
+      const back: DispatchRow[] = [];
+      for (; i < rows.length; i++) (continuesTask(rows[i]!) ? front : back).push(rows[i]!);
+      const line = (row: DispatchRow) => [row.step_id!, { row, controller: new AbortController() }] as const;
+      if (front.length > 0) {
+        const earlier = [...slots.waiting];
+        slots.waiting.clear();
+        for (const row of front) slots.waiting.set(...line(row));
+        for (const [stepId, waiting] of earlier) slots.waiting.set(stepId, waiting);
+      }
+      for (const row of back) slots.waiting.set(...line(row));
+      fill();
+    },
+    fill,
+  };
 }

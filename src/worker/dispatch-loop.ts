@@ -30,8 +30,8 @@ export interface DispatchLoopDeps {
   readonly maxBatchSize: number;
   readonly log: Logger;
   readonly events: EventBus;
-  /** Starts a claimed step, or queues it for a slot (prefetch). */
-  readonly admit: (row: DispatchRow) => void;
+  /** Starts the claimed steps, or queues them for a slot (prefetch). */
+  readonly admit: (rows: readonly DispatchRow[]) => void;
   /** A retry this worker learnt of: wake at its time. */
   readonly wakeAt: (at: number) => void;
   /** Looks up the next run time of anyone's step (and wakes then). */
@@ -129,13 +129,12 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     }
     inFlight--;
     reserved -= claimLimit;
-    let claimed = 0;
+    const claimed: DispatchRow[] = [];
     const refused = new Set<number>();
     const retries = new Map<number, Date | null>();
     for (const row of rows) {
       if (row.kind === 'claimed') {
-        claimed++;
-        deps.admit(row);
+        claimed.push(row);
       } else if (row.kind === 'retry') {
         retries.set(row.step_id!, row.run_at);
         if (row.run_at) deps.wakeAt(row.run_at.getTime());
@@ -145,9 +144,10 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
         emitTaskFinished(deps.events, deps.templates, row);
       }
     }
+    deps.admit(claimed);
     emitOutcomeEvents(deps.events, log, slots.id, batch, refused, retries);
     // A short claim means nothing more is ready, unless a wake-up came in while the claim was running.
-    if (claimLimit > 0 && wakeUps === wakeUpsBefore) wantClaim = claimed >= claimLimit;
+    if (claimLimit > 0 && wakeUps === wakeUpsBefore) wantClaim = claimed.length >= claimLimit;
     if (slots.outcomes.length > 0 || (wantClaim && claimRoom(slots) > 0)) {
       kick();
     }

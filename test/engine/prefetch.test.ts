@@ -158,6 +158,47 @@ describe.each(BACKENDS)('prefetch on %s', (backend) => {
     await worker.stop();
   });
 
+  test('a step that continues a task goes to the front of the line', async () => {
+    const t = await testTasker(backend);
+    const order: string[] = [];
+    t.tasker.register(
+      defineTask({
+        name: 'chain',
+        steps: [
+          { name: 'a', handler: async () => void order.push('a') },
+          { name: 'b', dependsOn: ['a'], handler: async () => void order.push('b') },
+        ],
+      }),
+    );
+    t.tasker.register(
+      defineTask({
+        name: 'single',
+        steps: [
+          {
+            name: 's',
+            handler: async ({ context }: StepContext<{ i: number }>) => {
+              order.push(`s${context.i}`);
+              // The first one runs while a's child comes back from the database.
+              if (context.i === 1) await sleep(300);
+            },
+          },
+        ],
+      }),
+    );
+    const chain = await t.tasker.createTask({ name: 'chain' });
+    const singles = await t.tasker.createTasks([
+      { name: 'single', context: { i: 1 } },
+      { name: 'single', context: { i: 2 } },
+    ]);
+    // One slot: a runs, s1 and s2 wait; a's child b is claimed while s1 runs and starts before s2.
+    const worker = await t.tasker.startWorker({ concurrency: 1, prefetch: 2 });
+    for (const task of [chain, ...singles]) {
+      expect((await t.tasker.waitForTask(task.id, { timeoutMs: 20_000 })).state).toBe('complete');
+    }
+    expect(order).toEqual(['a', 's1', 'b', 's2']);
+    await worker.stop();
+  });
+
   test('worker options are checked', async () => {
     const t = await testTasker(backend);
     t.tasker.register(defineTask({ name: 'one', steps: [{ name: 'only', handler: async () => ({}) }] }));

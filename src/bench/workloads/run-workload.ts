@@ -24,6 +24,8 @@ export interface WorkloadSpec {
   readonly tasks: number;
   /** Steps each worker runs at once. */
   readonly concurrency: number;
+  /** Steps each worker claims beyond `concurrency` (execution.prefetch). @defaultValue 0 */
+  readonly prefetch?: number;
   /** Workers started in this process. */
   readonly workers: number;
   /** createTask calls in flight (online mode). @defaultValue 20 */
@@ -118,7 +120,9 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
     });
     const startWorkers = async () => {
       for (let w = 0; w < spec.workers; w++)
-        workers.push(await tasker.startWorker({ concurrency: spec.concurrency }));
+        workers.push(
+          await tasker.startWorker({ concurrency: spec.concurrency, prefetch: spec.prefetch ?? 0 }),
+        );
     };
     let minId = Number.POSITIVE_INFINITY;
     let maxId = 0;

@@ -5,7 +5,17 @@ import { type Metric, metric, type SectionContext } from '../section.js';
 import { type Mode, runWorkload, type WorkloadResult } from './run-workload.js';
 import type { Shape } from './tracker.js';
 
-function run(ctx: SectionContext, shape: Shape, mode: Mode, tasks: number): Promise<WorkloadResult> {
+/**
+ * `prefetch` is --prefetch for the single-step workloads (the peers run them with graphile-worker's local
+ * queue) and 0 for chains, diamonds and hand-offs (the peers run those without).
+ */
+function run(
+  ctx: SectionContext,
+  shape: Shape,
+  mode: Mode,
+  tasks: number,
+  prefetch = 0,
+): Promise<WorkloadResult> {
   return ctx.backend.openRun().then(async (env) => {
     try {
       ctx.log(`${shape} ${mode}: ${tasks} tasks`);
@@ -14,6 +24,7 @@ function run(ctx: SectionContext, shape: Shape, mode: Mode, tasks: number): Prom
         mode,
         tasks,
         concurrency: ctx.concurrency,
+        prefetch,
         workers: ctx.workers,
         timeoutMs: ctx.timeoutMs,
       });
@@ -42,8 +53,8 @@ export const singleSection: BenchSection = {
     '20,000 single-step tasks: created one call at a time (20 in flight) while workers run (w1), and created first in bulk then drained (w1d)',
   async run(ctx) {
     const n = ctx.scaled(20_000, 10);
-    const online = await run(ctx, 'single', 'online', n);
-    const drain = await run(ctx, 'single', 'predrain', n);
+    const online = await run(ctx, 'single', 'online', n, ctx.prefetch);
+    const drain = await run(ctx, 'single', 'predrain', n, ctx.prefetch);
     const metrics: Metric[] = [
       metric('w1.tasks_per_s', 'w1 created one at a time + run', 'tasks/s', online.tasksPerS, 'higher'),
       metric('w1.enqueue_s', 'w1 time spent creating', 's', online.enqueueS, 'lower'),
