@@ -2,7 +2,8 @@
  * When the worker looks for work: NOTIFY when steps become ready elsewhere (or when delayed tasks were
  * created, at their time), a timer at each retry time it learns of, a claim after the LISTEN connection
  * reconnects (a notification may have fallen in the gap), and a slow poll as fallback, which also looks up
- * the next run time of anyone's step. Cancellation notices abort the cancelled task's running steps.
+ * the next run time of anyone's step. Cancellation notices abort the cancelled task's running steps (and
+ * mark its steps waiting for a slot, which then settle without running).
  */
 
 import type { NotificationHub } from '../engine/notifications.js';
@@ -104,12 +105,13 @@ export function createWakeUps(deps: WakeUpDeps): WakeUps {
         }),
         await deps.notifications.subscribe(channels.cancel, (payload) => {
           const taskId = Number(payload);
+          const cancelled = () => new StepAbortedError('task_cancelled', `task ${taskId} was cancelled`);
           for (const execution of slots.running.values()) {
-            if (execution.taskId === taskId) {
-              execution.controller.abort(
-                new StepAbortedError('task_cancelled', `task ${taskId} was cancelled`),
-              );
-            }
+            if (execution.taskId === taskId) execution.controller.abort(cancelled());
+          }
+          // A step waiting for a slot settles as cancelled when its turn comes, without running.
+          for (const waiting of slots.waiting.values()) {
+            if (waiting.row.task_id === taskId) waiting.controller.abort(cancelled());
           }
         }),
         deps.notifications.onReconnect(deps.onWake),
