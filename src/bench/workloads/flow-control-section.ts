@@ -7,6 +7,7 @@
  */
 import type { BenchSection, SectionContext } from '../section.js';
 import { metric } from '../section.js';
+import { percentile, sortedCopy } from '../stats.js';
 import { runWorkload, type WorkloadResult, type WorkloadSpec } from './run-workload.js';
 
 const HANDLER_MS = 50;
@@ -24,6 +25,12 @@ function run(
       await env.dispose();
     }
   });
+}
+
+/** How many dispatch round trips a run made and how long they took (ms, as the process saw them). */
+function roundTripTimes(r: WorkloadResult) {
+  const all = sortedCopy([...r.dispatchMs.claim, ...r.dispatchMs.finish]);
+  return { count: all.length, p50Ms: percentile(all, 50), p90Ms: percentile(all, 90) };
 }
 
 export const flowControlSection: BenchSection = {
@@ -119,7 +126,7 @@ export const flowControlSection: BenchSection = {
         plain: { tasks: plain.tasks, elapsedS: plain.elapsedS },
         keyed: { tasks: keyed.tasks, elapsedS: keyed.elapsedS },
         limited: { tasks: limited.tasks, elapsedS: limited.elapsedS },
-        hot: { tasks: hot.tasks, elapsedS: hot.elapsedS },
+        hot: { tasks: hot.tasks, elapsedS: hot.elapsedS, roundTrips: roundTripTimes(hot) },
         slots: { tasks: slots.tasks, elapsedS: slots.elapsedS },
       },
     };
