@@ -17,6 +17,11 @@ export interface Admission {
   admit(rows: readonly DispatchRow[]): void;
   /** A slot may have freed: start waiting steps into the free slots (soon, not now). */
   fill(): void;
+  /**
+   * Stopping: empties the line. Steps whose task was cancelled while they waited settle now (as cancelled,
+   * without running); the ids of the others are returned, to be released.
+   */
+  empty(): number[];
 }
 
 /** A step that continues a task already under way: it has its parents' results. */
@@ -69,5 +74,15 @@ export function createAdmission(
       fill();
     },
     fill,
+    empty() {
+      const release: number[] = [];
+      const waiting = [...slots.waiting.values()];
+      slots.waiting.clear();
+      for (const { row, controller } of waiting) {
+        if (controller.signal.aborted) start(row, controller);
+        else release.push(row.step_id!);
+      }
+      return release;
+    },
   };
 }

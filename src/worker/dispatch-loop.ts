@@ -2,11 +2,11 @@
  * The worker's dispatch loop: the round trips that record outcomes and claim steps.
  *
  * One round trip is `finish_steps` with every outcome collected since the last one, asking for as many new
- * steps as there are free slots and room in the waiting line (the children those outcomes make ready come back first, in the same
- * reply), or `claim_steps` when there is nothing to record. At low load an outcome goes out at once; under
- * load outcomes and claims batch up by themselves. A second round trip may go out while one is out, to
- * report outcomes without waiting for it (its claims are counted in `reserved`, so the two never claim
- * more than the free slots); on PGlite there is one connection, so one at a time.
+ * steps as there are free slots and room in the waiting line (the children those outcomes make ready come
+ * back first, in the same reply), or `claim_steps` when there is nothing to record. At low load an outcome
+ * goes out at once; under load outcomes and claims batch up by themselves. A second round trip may go out
+ * while one is out, to report outcomes without waiting for it (its claims are counted in `reserved`, so
+ * the two never claim more than there is room for); on PGlite there is one connection, so one at a time.
  *
  * A failed round trip keeps its outcomes (a late one is fenced by its lease, so sending it again is always
  * safe) and is retried with backoff; the poll neither claims nor looks up meanwhile.

@@ -1,8 +1,8 @@
 /**
  * Stopping a worker gracefully: it claims and starts nothing more (`stopping`), releases the steps waiting
  * for a slot (prefetch) at once, waits up to the shutdown timeout for its running steps and records their
- * outcomes, aborts and releases (without charging an attempt)
- * whatever is still running, records its stop, and is `stopped`.
+ * outcomes, aborts and releases (without charging an attempt) whatever is still running, records its stop,
+ * and is `stopped`.
  */
 import type { SqlContext } from '../engine/sql/sql-context.js';
 import { releaseSteps, stopWorker } from '../engine/sql/worker-queries.js';
@@ -19,6 +19,8 @@ export interface ShutdownDeps {
   readonly log: Logger;
   /** Stops claiming: wake-ups off. */
   readonly stopWakeUps: () => void;
+  /** Empties the waiting line (prefetch): the ids to release (a cancelled task's steps settle instead). */
+  readonly emptyLine: () => number[];
   /** Stops renewing leases (after the last outcomes are recorded). */
   readonly stopLeaseKeeper: () => void;
   readonly onStopped: () => void;
@@ -55,8 +57,7 @@ export function createShutdown(deps: ShutdownDeps): Shutdown {
 
   /** Releases the steps waiting for a slot (none started): other workers can take them now. */
   async function releaseWaiting(): Promise<void> {
-    const waiting = [...slots.waiting.keys()];
-    slots.waiting.clear();
+    const waiting = deps.emptyLine();
     if (waiting.length === 0) return;
     try {
       const released = await releaseSteps(deps.sql, slots.id, waiting, 'worker stopping');

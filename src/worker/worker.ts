@@ -160,6 +160,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     shutdownTimeoutMs: execution.shutdownTimeoutMs,
     log,
     stopWakeUps: wakeUps.stop,
+    emptyLine: () => admission.empty(),
     stopLeaseKeeper: () => stopLeaseKeeper(),
     onStopped: () => {
       removeSignalHandlers();

@@ -159,6 +159,33 @@ describe.each(BACKENDS)('prefetch on %s', (backend) => {
     await worker.stop();
   });
 
+  test('stopping settles a waiting step of a cancelled task as cancelled instead of releasing it', async () => {
+    const t = await testTasker(backend);
+    const g = gate();
+    t.tasker.register(defineTask({ name: 'gated', steps: [{ name: 'wait', handler: g.handler }] }));
+    const [running] = await t.tasker.createTasks([{ name: 'gated', context: { i: 0 } }]);
+    const worker = await t.tasker.startWorker({ concurrency: 1, prefetch: 1 });
+    await until('the first step runs', () => g.state.started.length === 1);
+    const waiting = await t.tasker.createTask({ name: 'gated', context: { i: 1 } });
+    const steps = `${quoteIdent(t.schema)}.steps`;
+    await until('the second step is leased to the worker', async () => {
+      const rows = await t.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${steps} WHERE task_id = $1 AND worker_id = $2`,
+        [waiting.id, worker.id],
+      );
+      return rows.rows[0]!.n === 1;
+    });
+    expect(await t.tasker.cancelTask(waiting.id)).toBe('cancelled');
+    await sleep(300); // the cancellation notice reaches the worker
+
+    // The running step does not finish in time: it is released; the cancelled one is recorded as such.
+    await worker.stop({ timeoutMs: 200 });
+    expect((await t.tasker.getTask(waiting.id)).steps[0]!.state).toBe('cancelled');
+    expect((await t.tasker.getTask(running!.id)).steps[0]!.state).toBe('waiting_for_retry');
+    expect(g.state.started).toEqual([running!.id]);
+    g.state.open();
+  });
+
   test('a step that continues a task goes to the front of the line', async () => {
     const t = await testTasker(backend);
     const order: string[] = [];
