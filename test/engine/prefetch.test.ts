@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { quoteIdent } from '../../src/db/database.js';
 import { defineTask, type StepContext } from '../../src/index.js';
-import { BACKENDS, sleep, testTasker } from '../helpers.js';
+import { BACKENDS, type Backend, sleep, testTasker } from '../helpers.js';
 
 /** A gate the handlers wait on, counting how many run at once. */
 function gate() {
@@ -40,6 +40,31 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(25);
   }
+}
+
+/**
+ * One slot, one step of a prefetch: a gated step runs, a second task's step waits in line, and that task is
+ * cancelled. The default heartbeat (every 10 s) does not come round meanwhile: the cancellation notice does.
+ */
+async function cancelWhileWaiting(backend: Backend) {
+  const t = await testTasker(backend);
+  const g = gate();
+  t.tasker.register(defineTask({ name: 'gated', steps: [{ name: 'wait', handler: g.handler }] }));
+  const [running] = await t.tasker.createTasks([{ name: 'gated', context: { i: 0 } }]);
+  const worker = await t.tasker.startWorker({ concurrency: 1, prefetch: 1 });
+  await until('the first step runs', () => g.state.started.length === 1);
+  const waiting = await t.tasker.createTask({ name: 'gated', context: { i: 1 } });
+  const steps = `${quoteIdent(t.schema)}.steps`;
+  await until('the second step is leased to the worker', async () => {
+    const rows = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${steps} WHERE task_id = $1 AND worker_id = $2`,
+      [waiting.id, worker.id],
+    );
+    return rows.rows[0]!.n === 1;
+  });
+  expect(await t.tasker.cancelTask(waiting.id)).toBe('cancelled');
+  await sleep(300); // the cancellation notice reaches the worker
+  return { t, g, running: running!, waiting, worker };
 }
 
 describe.each(BACKENDS)('prefetch on %s', (backend) => {
@@ -129,60 +154,26 @@ describe.each(BACKENDS)('prefetch on %s', (backend) => {
   });
 
   test('a waiting step whose task is cancelled settles without its handler running', async () => {
-    // The default heartbeat (every 10 s) does not come round during the test: the cancellation notice does it.
-    const t = await testTasker(backend);
-    const g = gate();
-    t.tasker.register(defineTask({ name: 'gated', steps: [{ name: 'wait', handler: g.handler }] }));
-    const [running] = await t.tasker.createTasks([{ name: 'gated', context: { i: 0 } }]);
-    const worker = await t.tasker.startWorker({ concurrency: 1, prefetch: 1 });
-    await until('the first step runs', () => g.state.started.length === 1);
-    const waiting = await t.tasker.createTask({ name: 'gated', context: { i: 1 } });
-    const steps = `${quoteIdent(t.schema)}.steps`;
-    await until('the second step is leased to the worker', async () => {
-      const rows = await t.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${steps} WHERE task_id = $1 AND worker_id = $2`,
-        [waiting.id, worker.id],
-      );
-      return rows.rows[0]!.n === 1;
-    });
-
-    expect(await t.tasker.cancelTask(waiting.id)).toBe('cancelled');
-    await sleep(300); // the cancellation notice reaches the worker
+    const { t, g, running, waiting, worker } = await cancelWhileWaiting(backend);
     g.state.open();
-    expect((await t.tasker.waitForTask(running!.id, { timeoutMs: 20_000 })).state).toBe('complete');
+    expect((await t.tasker.waitForTask(running.id, { timeoutMs: 20_000 })).state).toBe('complete');
     await until('the cancelled step is recorded', async () => {
       const task = await t.tasker.getTask(waiting.id);
       return task.steps[0]!.state !== 'in_progress';
     });
     expect((await t.tasker.getTask(waiting.id)).steps[0]!.state).toBe('cancelled');
-    expect(g.state.started).toEqual([running!.id]);
+    expect(g.state.started).toEqual([running.id]);
     await worker.stop();
   });
 
   test('stopping settles a waiting step of a cancelled task as cancelled instead of releasing it', async () => {
-    const t = await testTasker(backend);
-    const g = gate();
-    t.tasker.register(defineTask({ name: 'gated', steps: [{ name: 'wait', handler: g.handler }] }));
-    const [running] = await t.tasker.createTasks([{ name: 'gated', context: { i: 0 } }]);
-    const worker = await t.tasker.startWorker({ concurrency: 1, prefetch: 1 });
-    await until('the first step runs', () => g.state.started.length === 1);
-    const waiting = await t.tasker.createTask({ name: 'gated', context: { i: 1 } });
-    const steps = `${quoteIdent(t.schema)}.steps`;
-    await until('the second step is leased to the worker', async () => {
-      const rows = await t.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${steps} WHERE task_id = $1 AND worker_id = $2`,
-        [waiting.id, worker.id],
-      );
-      return rows.rows[0]!.n === 1;
-    });
-    expect(await t.tasker.cancelTask(waiting.id)).toBe('cancelled');
-    await sleep(300); // the cancellation notice reaches the worker
+    const { t, g, running, waiting, worker } = await cancelWhileWaiting(backend);
 
     // The running step does not finish in time: it is released; the cancelled one is recorded as such.
     await worker.stop({ timeoutMs: 200 });
     expect((await t.tasker.getTask(waiting.id)).steps[0]!.state).toBe('cancelled');
-    expect((await t.tasker.getTask(running!.id)).steps[0]!.state).toBe('waiting_for_retry');
-    expect(g.state.started).toEqual([running!.id]);
+    expect((await t.tasker.getTask(running.id)).steps[0]!.state).toBe('waiting_for_retry');
+    expect(g.state.started).toEqual([running.id]);
     g.state.open();
   });
 
