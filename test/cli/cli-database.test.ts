@@ -237,6 +237,7 @@ describe.runIf(BACKENDS.includes('postgres'))(
       worker.child.kill('SIGTERM');
       const stopped = await worker.result;
       expect(stopped.code).toBe(0);
+      expect(stopped.stderr).toContain('started (concurrency 4, prefetch 2)');
       expect(stopped.stderr).toContain('SIGTERM: stopping');
       // Not a terminal: JSON lines, one per finished step and one for the task.
       const lines = stopped.stderr

@@ -129,7 +129,7 @@ Examples:
               .filter((t) => !namespaces?.length || namespaces.includes(t.namespace))
               .map((t) => `${t.namespace}/${t.name}@${t.version}`);
             output.err(
-              `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}); serving ${served.join(', ')}\n  ${databaseLine(tasker)}${schedulesLine(schedules) ? `\n  ${schedulesLine(schedules)}` : ''}${
+              `worker ${worker.name} started (concurrency ${concurrency ?? config.execution.concurrency}${prefetchNote(prefetch ?? config.execution.prefetch)}); serving ${served.join(', ')}\n  ${databaseLine(tasker)}${schedulesLine(schedules) ? `\n  ${schedulesLine(schedules)}` : ''}${
                 listening
                   ? `\n  probes     ${listening.origin}${config.api.prefix}/health/ready, metrics ${listening.origin}${config.api.prefix}/metrics`
                   : ''
@@ -152,6 +152,11 @@ Examples:
         }
       }),
     );
+}
+
+/** The start-up line names the prefetch only when there is one. */
+function prefetchNote(prefetch: number): string {
+  return prefetch > 0 ? `, prefetch ${prefetch}` : '';
 }
 
 interface WorkerCommandOptions {
