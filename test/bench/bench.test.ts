@@ -121,6 +121,11 @@ describe('npm run bench at a tiny scale', () => {
       const flow = details('flow');
       for (const k of ['plain', 'keyed', 'limited']) expect(flow[k]!.tasks).toBe(w1);
       expect(flow.hot!.tasks).toBe(scaled(b, 2_000, 10));
+      // A key's hand-off is measured between each two of its steps: every step but each key's first.
+      const hotTasks = scaled(b, 2_000, 10);
+      expect((flow.hot as unknown as { keyHandoffs: number }).keyHandoffs).toBe(
+        hotTasks - Math.min(hotTasks, 100),
+      );
       expect(flow.slots!.tasks).toBe(scaled(b, 2_000, 10));
 
       // Dynamic workflows: every worker step ran, every parent got its child's results.

@@ -3,7 +3,8 @@
  * one call at a time while workers run) plain, with a concurrency key per task (1,000 distinct keys,
  * limit 1) and with a rate limit far above the rate; then 100 keys with limit 1 and 20 tasks each, whose
  * steps take 50 ms: throughput should be close to 100 steps in flight (2,000 steps/s), measured beside the
- * same tasks without keys on 100 worker slots (what 100 in flight gives on the machine).
+ * same tasks without keys on 100 worker slots (what 100 in flight gives on the machine). The hand-off of a key
+ * (its slot empty from one step's end to the next one's start) says what keeps the keys below 100.
  */
 import type { BenchSection, SectionContext } from '../section.js';
 import { metric } from '../section.js';
@@ -108,6 +109,20 @@ export const flowControlSection: BenchSection = {
           'higher',
         ),
         metric(
+          'flow.hot_keys_handoff_p50_ms',
+          "100 keys: a key's slot empty between its steps, p50",
+          'ms',
+          hot.keyHandoff.p50Ms,
+          'lower',
+        ),
+        metric(
+          'flow.hot_keys_handoff_p95_ms',
+          "100 keys: a key's slot empty between its steps, p95",
+          'ms',
+          hot.keyHandoff.p95Ms,
+          'lower',
+        ),
+        metric(
           'flow.slots_in_flight',
           '100 slots, no keys: mean steps in flight',
           'steps',
@@ -126,7 +141,12 @@ export const flowControlSection: BenchSection = {
         plain: { tasks: plain.tasks, elapsedS: plain.elapsedS },
         keyed: { tasks: keyed.tasks, elapsedS: keyed.elapsedS },
         limited: { tasks: limited.tasks, elapsedS: limited.elapsedS },
-        hot: { tasks: hot.tasks, elapsedS: hot.elapsedS, roundTrips: roundTripTimes(hot) },
+        hot: {
+          tasks: hot.tasks,
+          elapsedS: hot.elapsedS,
+          roundTrips: roundTripTimes(hot),
+          keyHandoffs: hot.keyHandoff.samples,
+        },
         slots: { tasks: slots.tasks, elapsedS: slots.elapsedS },
       },
     };

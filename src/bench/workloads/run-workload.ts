@@ -54,6 +54,8 @@ export interface WorkloadResult {
   readonly stepsPerS: number;
   readonly handoff: HandoffStats;
   readonly join: HandoffStats;
+  /** Flow runs with keys and slow steps: how long a key's slot stood empty between two of its steps. */
+  readonly keyHandoff: HandoffStats;
   /** Engine round trips during the timed span (creation included for online and serial). */
   readonly roundTrips: RoundTripCounts;
   readonly roundTripTotal: number;
@@ -197,6 +199,7 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
       stepsPerS: steps / elapsedS,
       handoff: tracker.handoffs(),
       join: tracker.joins(),
+      keyHandoff: tracker.keyHandoffs(),
       roundTrips: counts,
       roundTripTotal: env.engineDb.total(),
       preRoundTrips,

@@ -17,10 +17,11 @@ export interface BenchFlow {
 }
 
 /** The handler every step uses: records its start and end and returns `{ ok: true }`. */
-function noop(tracker: Tracker, handlerMs = 0): StepHandler {
+function noop(tracker: Tracker, handlerMs = 0, keyed = false): StepHandler {
   if (handlerMs > 0) {
     return async (ctx) => {
       tracker.started(ctx.task.id, ctx.step.name, performance.now());
+      if (keyed) tracker.keyed(ctx.task.id, ctx.context.k);
       await new Promise((resolve) => setTimeout(resolve, handlerMs));
       tracker.ended(ctx.task.id, ctx.step.name, performance.now());
       return { ok: true };
@@ -34,7 +35,7 @@ function noop(tracker: Tracker, handlerMs = 0): StepHandler {
 }
 
 export function benchTemplate(shape: Shape, tracker: Tracker, flow?: BenchFlow): TaskTemplate {
-  const handler = noop(tracker, flow?.handlerMs);
+  const handler = noop(tracker, flow?.handlerMs, Boolean(flow?.keys));
   const common = { namespace: BENCH_NAMESPACE, name: shape, version: '1.0.0' };
   switch (shape) {
     case 'single':

@@ -31,6 +31,8 @@ export class Tracker {
   readonly #times = new Map<number, TaskTimes>();
   readonly #finalWaiters = new Map<number, () => void>();
   readonly #finalSeen = new Set<number>();
+  /** The concurrency key of each task (flow control runs only). */
+  readonly #keys = new Map<number, unknown>();
   #allWaiters: Array<{ n: number; resolve: () => void }> = [];
   stepRuns = 0;
   finalRuns = 0;
@@ -48,6 +50,11 @@ export class Tracker {
 
   started(taskId: number, step: string, at: number): void {
     this.#entry(taskId).start[STEP_INDEX[step] ?? 0] = at;
+  }
+
+  /** Notes the concurrency key a task's step ran under (see keyHandoffs). */
+  keyed(taskId: number, key: unknown): void {
+    this.#keys.set(taskId, key);
   }
 
   ended(taskId: number, step: string, at: number): void {
@@ -81,6 +88,27 @@ export class Tracker {
     for (const t of this.#times.values()) {
       if (this.shape === 'chain3') xs.push(t.start[1]! - t.end[0]!, t.start[2]! - t.end[1]!);
       if (this.shape === 'diamond') xs.push(t.start[1]! - t.end[0]!, t.start[2]! - t.end[0]!);
+    }
+    return stats(xs);
+  }
+
+  /**
+   * Single-step tasks with a concurrency key: how long each key's slot stood empty, from one step's end to
+   * the start of the next step with the same key (in start order).
+   */
+  keyHandoffs(): HandoffStats {
+    const byKey = new Map<unknown, TaskTimes[]>();
+    for (const [taskId, key] of this.#keys) {
+      const t = this.#times.get(taskId);
+      if (!t) continue;
+      const list = byKey.get(key);
+      if (list) list.push(t);
+      else byKey.set(key, [t]);
+    }
+    const xs: number[] = [];
+    for (const list of byKey.values()) {
+      list.sort((a, b) => a.start[0]! - b.start[0]!);
+      for (let i = 1; i < list.length; i++) xs.push(list[i]!.start[0]! - list[i - 1]!.end[0]!);
     }
     return stats(xs);
   }
