@@ -55,20 +55,22 @@ export const flowControlSection: BenchSection = {
       flow: { rateLimited: true },
       taskerOptions: { rateLimits: { bench: { rate: 1_000_000, per: 'second', burst: 1_000_000 } } },
     });
+    const hotTasks = ctx.scaled(2_000, 10);
     const hot = await run(ctx, '100 keys', {
       shape: 'single',
       mode: 'predrain',
-      tasks: ctx.scaled(2_000, 10),
+      tasks: hotTasks,
       // Enough slots for every key at once: the keys, not the workers, are the limit.
       concurrency: Math.ceil(200 / ctx.workers),
       workers: ctx.workers,
-      flow: { keys: 100, limit: 1, handlerMs: HANDLER_MS },
+      // 100 keys; fewer at a small --scale, so that every key still has a hand-off to measure.
+      flow: { keys: Math.min(100, Math.ceil(hotTasks / 2)), limit: 1, handlerMs: HANDLER_MS },
     });
     // The same tasks without keys on 100 worker slots: what 100 in flight gives on this machine.
     const slots = await run(ctx, '100 slots, no keys', {
       shape: 'single',
       mode: 'predrain',
-      tasks: ctx.scaled(2_000, 10),
+      tasks: hotTasks,
       concurrency: Math.ceil(100 / ctx.workers),
       workers: ctx.workers,
       flow: { handlerMs: HANDLER_MS },
