@@ -16,7 +16,11 @@ export interface BenchFlow {
   readonly handlerMs?: number;
 }
 
-/** The handler every step uses: records its start and end and returns `{ ok: true }`. */
+/**
+ * The handler every step uses: records its start and end and returns `{ ok: true }`. With `handlerMs` it
+ * takes that long, and `keyed` also records the task's key (`context.k`) for Tracker.keyHandoffs; the
+ * instant handler records no key, so that the keyed W1 run measures the engine, not the bookkeeping.
+ */
 function noop(tracker: Tracker, handlerMs = 0, keyed = false): StepHandler {
   if (handlerMs > 0) {
     return async (ctx) => {
