@@ -5,9 +5,12 @@
  * behind new ones: the hand-off from parent to child stays one round trip. Starting from the line is
  * deferred to the next turn of the event loop, after the round trip that the settled steps' outcomes
  * queued: the database records those while this process runs the next steps.
+ *
+ * A step with a concurrency key starts only while fewer than its limit run here: a step leased in line
+ * (kind queued) waits for this worker's holder of its key to end, then starts without a round trip.
  */
 import type { DispatchRow } from '../engine/sql/dispatch-queries.js';
-import type { WorkerSlots } from './worker-slots.js';
+import { keyAllows, type WorkerSlots } from './worker-slots.js';
 
 export interface Admission {
   /**
@@ -41,9 +44,16 @@ export function createAdmission(
     if (slots.state !== 'running') return;
     for (const [stepId, waiting] of slots.waiting) {
       if (slots.running.size >= slots.concurrency) return;
+      if (!keyAllows(slots, waiting.row)) continue;
       slots.waiting.delete(stepId);
       start(waiting.row, waiting.controller);
     }
+  }
+
+  /** A step in line could start now if a slot were free (steps in line behind a key's holder cannot). */
+  function canStartWaiting(): boolean {
+    for (const waiting of slots.waiting.values()) if (keyAllows(slots, waiting.row)) return true;
+    return false;
   }
 
   function fill(): void {
@@ -55,9 +65,13 @@ export function createAdmission(
   return {
     admit(rows) {
       let i = 0;
-      // Nobody waits: start what fits (the reply lists the steps that continue tasks first).
-      if (slots.waiting.size === 0) {
-        for (; i < rows.length && slots.running.size < slots.concurrency; i++) start(rows[i]!);
+      // Nobody waits who could start: start what fits (the reply lists the steps that continue tasks
+      // first), up to a step whose key is full here.
+      if (!canStartWaiting()) {
+        for (; i < rows.length && slots.running.size < slots.concurrency; i++) {
+          if (!keyAllows(slots, rows[i]!)) break;
+          start(rows[i]!);
+        }
       }
       if (i === rows.length) return;
       const front: DispatchRow[] = [];

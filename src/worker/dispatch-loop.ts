@@ -133,7 +133,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     const refused = new Set<number>();
     const retries = new Map<number, Date | null>();
     for (const row of rows) {
-      if (row.kind === 'claimed') {
+      if (row.kind === 'claimed' || row.kind === 'queued') {
         claimed.push(row);
       } else if (row.kind === 'retry') {
         retries.set(row.step_id!, row.run_at);

@@ -16,7 +16,7 @@ import type { StepRunInfo } from '../model/step-run.js';
 import { setUpRow } from './batch-steps.js';
 import type { HandlerLookup } from './handler-table.js';
 import { runStep } from './run-step.js';
-import type { Execution, PendingOutcome, WorkerSlots } from './worker-slots.js';
+import { countKeyed, type Execution, type PendingOutcome, type WorkerSlots } from './worker-slots.js';
 
 /** Seams for telemetry: everything is optional. */
 export interface WorkerInstrumentation {
@@ -64,6 +64,8 @@ export function createStepStarter(deps: StepStarterDeps): StartStep {
       abandoned: false,
     };
     slots.running.set(stepId, execution);
+    const key = row.concurrency_key ?? null;
+    countKeyed(slots, key, 1);
     const entry = deps.handlers(row.named_task_id!, row.step_name!);
     const attempt = row.attempt! - row.attempts_base!;
     const startedAt = performance.now();
@@ -87,6 +89,8 @@ export function createStepStarter(deps: StepStarterDeps): StartStep {
 
     const done = (outcome: StepOutcome | null) => {
       if (slots.running.get(stepId) === execution) slots.running.delete(stepId);
+      // Its key's next step in line on this worker may start now (admission.fill, after onSettled).
+      countKeyed(slots, key, -1);
       const limits = entry?.step.rateLimits ?? [];
       if (outcome?.rate_limited && limits.length > 0) {
         // Its own statement, outside the round trip: a bucket row is never held while other locks wait.

@@ -48,8 +48,14 @@ export interface WorkerSlots {
   readonly prefetch: number;
   /** Running attempts by step id. */
   readonly running: Map<number, Execution>;
-  /** Claimed steps waiting for a slot, by step id, in claim order (at most `prefetch` of them). */
+  /**
+   * Claimed steps waiting for a slot, by step id, in claim order: prefetched steps, and steps leased in
+   * line behind this worker's holders of their concurrency key (kind queued), which also wait for fewer
+   * than their key's limit to run here (`keyed`).
+   */
   readonly waiting: Map<number, WaitingStep>;
+  /** Running steps with a concurrency key, by key. */
+  readonly keyed: Map<string, number>;
   /** Outcomes not yet sent to the database, oldest first. */
   readonly outcomes: PendingOutcome[];
 }
@@ -62,6 +68,7 @@ export function createWorkerSlots(id: string, concurrency: number, prefetch = 0)
     prefetch,
     running: new Map(),
     waiting: new Map(),
+    keyed: new Map(),
     outcomes: [],
   };
 }
@@ -75,4 +82,18 @@ export function heldStepIds(slots: WorkerSlots): number[] {
 export function claimRoom(slots: WorkerSlots): number {
   if (slots.state !== 'running') return 0;
   return Math.max(0, slots.concurrency + slots.prefetch - slots.running.size - slots.waiting.size);
+}
+
+/** Whether a claimed step may start as far as its concurrency key goes: fewer than its limit run here. */
+export function keyAllows(slots: WorkerSlots, row: DispatchRow): boolean {
+  if (row.concurrency_key === null || row.concurrency_limit === null) return true;
+  return (slots.keyed.get(row.concurrency_key) ?? 0) < row.concurrency_limit;
+}
+
+/** A step with a concurrency key started (+1) or ended (-1) here. */
+export function countKeyed(slots: WorkerSlots, key: string | null, delta: 1 | -1): void {
+  if (key === null) return;
+  const n = (slots.keyed.get(key) ?? 0) + delta;
+  if (n > 0) slots.keyed.set(key, n);
+  else slots.keyed.delete(key);
 }

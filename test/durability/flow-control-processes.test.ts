@@ -1,7 +1,8 @@
 // Flow control across three `tasker worker` processes on PostgreSQL, measured from the handlers' own log
 // (each process appends [key, start, end] per attempt to one file): a concurrency key's limit is never
-// exceeded; a rate limit is never exceeded over any window (burst + rate x window); a task-scoped key
-// holds one task per customer from its first step to its end; and everything finishes.
+// exceeded (limit 2, and limit 1 where a process leases a key's next steps in line); a rate limit is
+// never exceeded over any window (burst + rate x window); a task-scoped key holds one task per customer
+// from its first step to its end; and everything finishes.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,6 +60,17 @@ describe.skipIf(!PG_URL)(
           '    concurrency: { key: customerId, limit: 2 }',
           '',
         ].join('\n'),
+        // Limit 1: a process that holds a key leases its next steps in line (migration 35).
+        'templates/serial.yaml': [
+          'name: serial',
+          'namespace_name: flow',
+          'version: 1.0.0',
+          'step_templates:',
+          '  - name: work',
+          '    handler: work',
+          '    concurrency: { key: customerId, limit: 1 }',
+          '',
+        ].join('\n'),
         'templates/onboarding.yaml': [
           'name: onboarding',
           'namespace_name: flow',
@@ -112,6 +124,11 @@ describe.skipIf(!PG_URL)(
             name: 'keyed',
             context: { customerId: `c${i % 4}`, ms: 40 },
           })),
+          ...Array.from({ length: 40 }, (_, i) => ({
+            namespace: 'flow',
+            name: 'serial',
+            context: { customerId: `s${i % 2}`, ms: 15 },
+          })),
           ...Array.from({ length: 16 }, (_, i) => ({
             namespace: 'flow',
             name: 'onboarding',
@@ -142,6 +159,7 @@ describe.skipIf(!PG_URL)(
         .split('\n')
         .map((line) => JSON.parse(line) as Entry);
       expect(entries.filter((e) => e.kind === 'keyed')).toHaveLength(60);
+      expect(entries.filter((e) => e.kind === 'serial')).toHaveLength(40);
       expect(entries.filter((e) => e.kind === 'onboarding')).toHaveLength(32);
       expect(entries.filter((e) => e.kind === 'limited')).toHaveLength(50);
 
@@ -152,6 +170,13 @@ describe.skipIf(!PG_URL)(
       }
       const keyedMax = [...keyed.values()].map(maxOverlap);
       expect(Math.max(...keyedMax)).toBe(2);
+
+      // Step-scoped key, limit 1 (steps leased in line included): one at a time per customer.
+      const serial = new Map<string, Array<[number, number]>>();
+      for (const e of entries.filter((x) => x.kind === 'serial')) {
+        serial.set(e.key, [...(serial.get(e.key) ?? []), [e.start, e.end]]);
+      }
+      for (const spans of serial.values()) expect(maxOverlap(spans)).toBe(1);
 
       // Task-scoped key, limit 1: per customer, one task's span (first step start to last step end) at a time.
       const taskSpans = new Map<number, { key: string; start: number; end: number }>();

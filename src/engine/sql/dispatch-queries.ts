@@ -3,7 +3,11 @@ import type { SqlContext } from './sql-context.js';
 
 /** A row of tasker.dispatch_row. */
 export interface DispatchRow {
-  readonly kind: 'claimed' | 'refused' | 'retry' | 'task';
+  /**
+   * claimed: leased to the caller, to run; queued: leased too, in line behind the caller's holders of its
+   * concurrency key (it starts when fewer than its limit of them run here; migration 35).
+   */
+  readonly kind: 'claimed' | 'queued' | 'refused' | 'retry' | 'task';
   readonly step_id: number | null;
   readonly task_id: number | null;
   readonly state: string | null;
@@ -21,6 +25,9 @@ export interface DispatchRow {
   /** claimed: when the step became ready; retry: when it may run again; task: when it started. */
   readonly run_at: Date | null;
   readonly task_created_at: Date | null;
+  /** claimed and queued: the step's concurrency key (step-scoped) and its limit, if it has one. */
+  readonly concurrency_key: string | null;
+  readonly concurrency_limit: number | null;
 }
 
 /** What a worker reports for one attempt of a step. */
