@@ -70,7 +70,8 @@ export const executionOptionsSchema = z
     /**
      * Steps a worker claims beyond `concurrency`, to start the moment a slot frees instead of a round trip
      * later (docs/operations.md#prefetch). They are leased to the worker while they wait, so another worker
-     * cannot take them: keep it 0 for long steps shared among workers. @defaultValue 0
+     * cannot take them: keep it 0 for long steps shared among workers. The same room holds the next steps
+     * of a concurrency key this worker holds, leased in line (docs/flow-control.md). @defaultValue 0
      */
     prefetch: z.number().int().min(0).max(10_000).optional(),
     /** How long a worker's leases last without a heartbeat. @defaultValue 30000 */

@@ -58,7 +58,7 @@ export function registerWorker(program: Command, output: Output, run: Runner) {
     .option('--concurrency <n>', 'steps run at once (default: execution.concurrency)')
     .option(
       '--prefetch <n>',
-      'steps claimed beyond --concurrency, started the moment a slot frees (default: execution.prefetch, 0)',
+      "steps claimed beyond --concurrency, started the moment a slot frees (a concurrency key's next steps among them, started as its holder here ends; default: execution.prefetch, 0)",
     )
     .option('--namespaces <list>', 'serve only these namespaces (comma-separated)')
     .option('--name <name>', 'the worker name shown in logs (default: host:pid)')
