@@ -56,6 +56,42 @@ async function played(backend: (typeof BACKENDS)[number]) {
   return { tasker, a, b, claim, stepOf, finish };
 }
 
+/**
+ * A real worker's setup: a template with a limit-1 key whose handler sleeps `ms(n)` and logs its span, `count`
+ * tasks of one key created (n = 0, 1, ...), and a count of the steps leased now (running or in line).
+ */
+async function logged(backend: (typeof BACKENDS)[number], count: number, ms: (n: number) => number) {
+  const { tasker, db, schema } = await testTasker(backend, { execution: { concurrency: 4 } });
+  const log: Array<{ n: number; start: number; end: number }> = [];
+  tasker.register(
+    defineTask({
+      name: 'serial',
+      steps: [
+        {
+          name: 'call',
+          concurrency: { key: 'customerId', limit: 1 },
+          handler: async ({ context }) => {
+            const start = performance.now();
+            await sleep(ms(Number(context.n)));
+            log.push({ n: Number(context.n), start, end: performance.now() });
+            return null;
+          },
+        },
+      ],
+    }),
+  );
+  const tasks = await tasker.createTasks(
+    Array.from({ length: count }, (_, n) => ({ name: 'serial', context: { customerId: 'c1', n } })),
+  );
+  const leased = async () =>
+    (
+      await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.steps WHERE state = 'in_progress'`,
+      )
+    ).rows[0]!.n;
+  return { tasker, log, tasks, leased };
+}
+
 beforeAll(async () => {
   if (BACKENDS.includes('pglite')) await pgliteForFile();
 }, 180_000);
@@ -107,37 +143,13 @@ describe.each(BACKENDS)('a key hands off in line (%s)', (backend) => {
   });
 
   test('a worker runs the key’s steps back to back, never above the limit', async () => {
-    const { tasker, db, schema } = await testTasker(backend, { execution: { concurrency: 4 } });
-    const log: Array<{ n: number; start: number; end: number }> = [];
-    tasker.register(
-      defineTask({
-        name: 'serial',
-        steps: [
-          {
-            name: 'call',
-            concurrency: { key: 'customerId', limit: 1 },
-            handler: async ({ context }) => {
-              const start = performance.now();
-              await sleep(30);
-              log.push({ n: Number(context.n), start, end: performance.now() });
-              return null;
-            },
-          },
-        ],
-      }),
-    );
-    const tasks = await tasker.createTasks(
-      Array.from({ length: 8 }, (_, n) => ({ name: 'serial', context: { customerId: 'c1', n } })),
-    );
+    const { tasker, log, tasks, leased } = await logged(backend, 8, () => 30);
     // Steps of the key leased at once (running or in line), seen from the database while they run.
     let mostLeased = 0;
     let watching = true;
     const watch = (async () => {
       while (watching) {
-        const { rows } = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.steps WHERE state = 'in_progress'`,
-        );
-        mostLeased = Math.max(mostLeased, rows[0]!.n);
+        mostLeased = Math.max(mostLeased, await leased());
         await sleep(5);
       }
     })();
@@ -158,36 +170,11 @@ describe.each(BACKENDS)('a key hands off in line (%s)', (backend) => {
   });
 
   test('a worker that stops releases its steps in line unrun; another worker runs them', async () => {
-    const { tasker, db, schema } = await testTasker(backend, { execution: { concurrency: 4 } });
-    const log: Array<{ n: number; start: number; end: number }> = [];
-    tasker.register(
-      defineTask({
-        name: 'serial',
-        steps: [
-          {
-            name: 'call',
-            concurrency: { key: 'customerId', limit: 1 },
-            handler: async ({ context }) => {
-              const start = performance.now();
-              await sleep(context.n === 0 ? 300 : 10);
-              log.push({ n: Number(context.n), start, end: performance.now() });
-              return null;
-            },
-          },
-        ],
-      }),
-    );
-    const tasks = await tasker.createTasks(
-      Array.from({ length: 3 }, (_, n) => ({ name: 'serial', context: { customerId: 'c1', n } })),
-    );
+    const { tasker, log, tasks, leased } = await logged(backend, 3, (n) => (n === 0 ? 300 : 10));
     const first = await tasker.startWorker();
     // Wait until the first step runs and the others are leased in line behind it.
-    const s = quoteIdent(schema);
     for (let i = 0; i < 400; i++) {
-      const { rows } = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${s}.steps WHERE state = 'in_progress'`,
-      );
-      if (rows[0]!.n >= 2 && log.length === 0) break;
+      if ((await leased()) >= 2 && log.length === 0) break;
       await sleep(5);
     }
     await first.stop();
