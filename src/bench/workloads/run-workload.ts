@@ -56,6 +56,8 @@ export interface WorkloadResult {
   readonly join: HandoffStats;
   /** Flow runs with keys and slow steps: how long a key's slot stood empty between two of its steps. */
   readonly keyHandoff: HandoffStats;
+  /** Mean steps in flight from the first step's start to the last one's end (see Tracker). */
+  readonly inFlightWhileRunning: number | null;
   /** Engine round trips during the timed span (creation included for online and serial). */
   readonly roundTrips: RoundTripCounts;
   readonly roundTripTotal: number;
@@ -200,6 +202,7 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
       handoff: tracker.handoffs(),
       join: tracker.joins(),
       keyHandoff: tracker.keyHandoffs(),
+      inFlightWhileRunning: tracker.meanInFlightWhileRunning(),
       roundTrips: counts,
       roundTripTotal: env.engineDb.total(),
       preRoundTrips,

@@ -113,6 +113,27 @@ export class Tracker {
     return stats(xs);
   }
 
+  /**
+   * Mean steps in flight while steps ran: the handlers' summed run time over the span from the first
+   * step's start to the last one's end (the workers' start-up and first claim are outside it).
+   */
+  meanInFlightWhileRunning(): number | null {
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    let busy = 0;
+    for (const t of this.#times.values()) {
+      for (let i = 0; i < 4; i++) {
+        const start = t.start[i]!;
+        const end = t.end[i]!;
+        if (Number.isNaN(start) || Number.isNaN(end)) continue;
+        first = Math.min(first, start);
+        last = Math.max(last, end);
+        busy += end - start;
+      }
+    }
+    return last > first ? busy / (last - first) : null;
+  }
+
   /** Diamonds: D start - max(B end, C end). */
   joins(): HandoffStats {
     const xs: number[] = [];
