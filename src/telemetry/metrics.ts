@@ -70,16 +70,52 @@ export function createMetrics(
   registry.setDefaultLabels({ ...defaultLabels });
   const registers = [registry];
 
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Counter<L>({ name, help, labelNames, registers });
-  const tasksCreated = counter('tasker_tasks_created_total', 'Tasks created.', TEMPLATE);
-  const tasksCompleted = counter('tasker_tasks_completed_total', 'Tasks that completed.', TEMPLATE);
+  // The counters of every task and step (created, completed) count in plain numbers and hand them to
+  // prom-client when the registry is read: prom-client validates and hashes the labels on every
+  // increment, even on a labelled child, which cost more than the rest of handling the event.
+  const unflushed = new Set<LocalCount>();
+  const flushCounts = (): void => {
+    for (const c of unflushed) {
+      c.series.inc(c.n);
+      c.n = 0;
+    }
+    unflushed.clear();
+  };
+  const localCount = (series: { inc(value: number): void }): LocalCount => ({
+    n: 0,
+    series,
+    inc() {
+      if (this.n++ === 0) unflushed.add(this);
+    },
+  });
+  const counter = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    counted: 'here' | 'locally' = 'here',
+  ) =>
+    new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers,
+      // Read after its collect: the local counts are in before the counter is.
+      ...(counted === 'locally' ? { collect: flushCounts } : {}),
+    });
+  const tasksCreated = counter('tasker_tasks_created_total', 'Tasks created.', TEMPLATE, 'locally');
+  const tasksCompleted = counter(
+    'tasker_tasks_completed_total',
+    'Tasks that completed.',
+    TEMPLATE,
+    'locally',
+  );
   const tasksFailed = counter('tasker_tasks_failed_total', 'Tasks that finished in error.', TEMPLATE);
   const tasksCancelled = counter('tasker_tasks_cancelled_total', 'Tasks cancelled.', TEMPLATE);
   const stepOutcomes = counter(
     'tasker_step_outcomes_total',
     'Recorded step attempts by outcome (completed, retry, failed).',
     [...TEMPLATE, 'step', 'outcome'],
+    'locally',
   );
   const stepRetries = counter('tasker_step_retries_total', 'Failed step attempts that will be retried.', [
     ...TEMPLATE,
@@ -301,9 +337,21 @@ export function createMetrics(
     (g) => g.liveWorkers,
   );
 
+  // Events of the same millisecond share one timestamp string: parse it once.
+  let lastStamp = '';
+  let lastStampMs = 0;
+  const stampMs = (iso: string): number => {
+    if (iso !== lastStamp) {
+      lastStamp = iso;
+      lastStampMs = Date.parse(iso);
+    }
+    return lastStampMs;
+  };
   /** Seconds from `from` to the event's ISO timestamp; null without a start. */
   const seconds = (from: Date | string | null | undefined, to: string) =>
-    from ? Math.max(0, (Date.parse(to) - new Date(from).getTime()) / 1000) : null;
+    from
+      ? Math.max(0, (stampMs(to) - (from instanceof Date ? from.getTime() : Date.parse(from))) / 1000)
+      : null;
 
   return {
     registry,
@@ -312,14 +360,14 @@ export function createMetrics(
       // The per-step series are looked up once per label set: prom-client hashes a label object on every
       // call (sorting its keys), which cost more than the counting itself at thousands of steps a second.
       const completedSeries = seriesCache((e: StepLabels) => ({
-        outcome: stepOutcomes.labels({ ...labels(e), step: e.stepName, outcome: 'completed' }),
+        outcome: localCount(stepOutcomes.labels({ ...labels(e), step: e.stepName, outcome: 'completed' })),
         duration: stepDuration.labels({ ...labels(e), step: e.stepName, outcome: 'completed' }),
       }));
       const taskSeries = seriesCache((e: TemplateLabels) => ({
-        completed: tasksCompleted.labels(labels(e)),
+        completed: localCount(tasksCompleted.labels(labels(e))),
         duration: taskDuration.labels({ ...labels(e), state: 'complete' }),
       }));
-      const createdSeries = seriesCache((e: TemplateLabels) => tasksCreated.labels(labels(e)));
+      const createdSeries = seriesCache((e: TemplateLabels) => localCount(tasksCreated.labels(labels(e))));
       const handoffSeries = new Map<string, { observe(value: number): void }>();
       const offs = [
         events.on('task.created', (e) => createdSeries(e).inc()),
@@ -401,16 +449,38 @@ function labels(e: TemplateLabels) {
   return { namespace: e.namespace, name: e.name, version: e.version };
 }
 
-/** Memoizes the series of a template (and step), keyed by their names. */
+/** A counter series counted in a plain number until the registry is read (see createMetrics). */
+interface LocalCount {
+  n: number;
+  readonly series: { inc(value: number): void };
+  inc(): void;
+}
+
+/**
+ * Memoizes the series of a template (and step), keyed by their names. The last one is kept at hand:
+ * events come in runs of one template, whose name strings compare at once.
+ */
 function seriesCache<E extends TemplateLabels, T>(make: (e: E) => T): (e: E) => T {
   const cache = new Map<string, T>();
+  let last: { readonly e: E; readonly step: string; readonly series: T } | null = null;
   return (e) => {
-    const key = `${e.namespace}\u0000${e.name}\u0000${e.version}\u0000${'stepName' in e ? e.stepName : ''}`;
+    const step = 'stepName' in e ? String(e.stepName) : '';
+    if (
+      last !== null &&
+      last.e.namespace === e.namespace &&
+      last.e.name === e.name &&
+      last.e.version === e.version &&
+      last.step === step
+    ) {
+      return last.series;
+    }
+    const key = `${e.namespace}\u0000${e.name}\u0000${e.version}\u0000${step}`;
     let series = cache.get(key);
     if (series === undefined) {
       series = make(e);
       cache.set(key, series);
     }
+    last = { e, step, series };
     return series;
   };
 }

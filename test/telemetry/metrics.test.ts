@@ -84,6 +84,18 @@ describe.each(BACKENDS)('metrics (%s)', (backend) => {
     expect(text).toMatch(/# TYPE tasker_tasks_created_total counter/);
     expect(text).toMatch(/service="shop"/);
 
+    // The counts of every task and step reach the registry however it is read (a host application may
+    // merge it into its own), and once each.
+    const c = await tasker.createTask({ namespace: 'billing', name: 'charge' });
+    await tasker.waitForTask(c.id);
+    const created = async () =>
+      (
+        await tasker.telemetry.metrics!.registry.getSingleMetric('tasker_tasks_created_total')!.get()
+      ).values.find((v) => v.labels.name === 'charge')?.value;
+    for (let i = 0; i < 100 && (await created()) !== 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await created()).toBe(2);
+    expect(sample(await tasker.metrics(), 'tasker_tasks_created_total', T)).toBe(2);
+
     // Another instance has its own registry.
     const other = await testTasker(backend);
     expect(sample(await other.tasker.metrics(), 'tasker_tasks_created_total', T)).toBeUndefined();
