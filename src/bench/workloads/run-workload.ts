@@ -56,6 +56,11 @@ export interface WorkloadResult {
   readonly join: HandoffStats;
   /** Flow runs with keys and slow steps: how long a key's slot stood empty between two of its steps. */
   readonly keyHandoff: HandoffStats;
+  /**
+   * CPU time of this process (engine, workers and harness) over the timed span, in µs per task: what a
+   * change costs in the process, steadier than throughput on a machine where PostgreSQL shares the cores.
+   */
+  readonly processCpuUsPerTask: number;
   /** Mean steps in flight from the first step's start to the last one's end (see Tracker). */
   readonly inFlightWhileRunning: number | null;
   /** Engine round trips during the timed span (creation included for online and serial). */
@@ -139,6 +144,7 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
     let t0: number;
     let enqueueDone: number;
     let preRoundTrips: number | null = null;
+    let cpuAtT0: NodeJS.CpuUsage;
     const work = async () => {
       if (spec.mode === 'predrain') {
         const before = performance.now();
@@ -153,12 +159,14 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
         const pre = performance.now() - before;
         env.engineDb.reset();
         t0 = performance.now();
+        cpuAtT0 = process.cpuUsage();
         enqueueDone = t0 + pre; // reported as the untimed pre-load duration
         await startWorkers();
       } else {
         await startWorkers();
         env.engineDb.reset();
         t0 = performance.now();
+        cpuAtT0 = process.cpuUsage();
         if (spec.mode === 'online') {
           await inParallel(spec.tasks, spec.inflight ?? 20, async (i) => {
             note((await tasker.createTask(request(i))).id);
@@ -181,6 +189,7 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
       spec.timeoutMs,
       `${spec.shape} ${spec.mode} of ${spec.tasks} tasks`,
     );
+    const cpu = process.cpuUsage(cpuAtT0!);
     const counts = env.engineDb.counts();
     const dispatchMs = env.engineDb.dispatchDurations();
     const elapsedS = (end - t0!) / 1000;
@@ -203,6 +212,7 @@ export async function runWorkload(env: RunEnv, spec: WorkloadSpec): Promise<Work
       join: tracker.joins(),
       keyHandoff: tracker.keyHandoffs(),
       inFlightWhileRunning: tracker.meanInFlightWhileRunning(),
+      processCpuUsPerTask: (cpu.user + cpu.system) / spec.tasks,
       roundTrips: counts,
       roundTripTotal: env.engineDb.total(),
       preRoundTrips,
