@@ -462,14 +462,15 @@ interface LocalCount {
  */
 function seriesCache<E extends TemplateLabels, T>(make: (e: E) => T): (e: E) => T {
   const cache = new Map<string, T>();
-  let last: { readonly e: E; readonly step: string; readonly series: T } | null = null;
+  // The last label set's names, not its event: nothing of an event outlives its delivery.
+  let last: { namespace: string; name: string; version: string; step: string; series: T } | null = null;
   return (e) => {
     const step = 'stepName' in e ? String(e.stepName) : '';
     if (
       last !== null &&
-      last.e.namespace === e.namespace &&
-      last.e.name === e.name &&
-      last.e.version === e.version &&
+      last.namespace === e.namespace &&
+      last.name === e.name &&
+      last.version === e.version &&
       last.step === step
     ) {
       return last.series;
@@ -480,7 +481,7 @@ function seriesCache<E extends TemplateLabels, T>(make: (e: E) => T): (e: E) => 
       series = make(e);
       cache.set(key, series);
     }
-    last = { e, step, series };
+    last = { namespace: e.namespace, name: e.name, version: e.version, step, series };
     return series;
   };
 }
