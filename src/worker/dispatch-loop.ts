@@ -3,10 +3,12 @@
  *
  * One round trip is `finish_steps` with every outcome collected since the last one, asking for as many new
  * steps as there are free slots and room in the waiting line (the children those outcomes make ready come
- * back first, in the same reply), or `claim_steps` when there is nothing to record. At low load an outcome
- * goes out at once; under load outcomes and claims batch up by themselves. A second round trip may go out
- * while one is out, to report outcomes without waiting for it (its claims are counted in `reserved`, so
- * the two never claim more than there is room for); on PGlite there is one connection, so one at a time.
+ * back first, in the same reply; the queue is left alone while nothing may be ready there: from a claim
+ * that came back short until the next wake-up), or `claim_steps` when there is nothing to record. At low
+ * load an outcome goes out at once; under load outcomes and claims batch up by themselves. A second round
+ * trip may go out while one is out, to report outcomes without waiting for it (its claims are counted in
+ * `reserved`, so the two never claim more than there is room for); on PGlite there is one connection, so
+ * one at a time.
  *
  * A failed round trip keeps its outcomes (a late one is fenced by its lease, so sending it again is always
  * safe) and is retried with backoff; the poll neither claims nor looks up meanwhile.
@@ -104,6 +106,8 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
               batch.map((p) => p.outcome),
               claimLimit,
               deps.namedTaskIds,
+              // The queue only when something may be ready there; the outcomes' children come back anyway.
+              wantClaim,
             )
           : await claimSteps(sql, slots.id, deps.namedTaskIds, claimLimit);
       if (failureDelay > 0) {

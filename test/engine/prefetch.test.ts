@@ -115,7 +115,11 @@ describe.each(BACKENDS)('prefetch on %s', (backend) => {
           [first.id],
         )
       ).rows;
-    await until('three steps are leased to the first worker', async () => (await held()).length === 3);
+    // The leases commit before the worker reads the reply that starts the first handler: wait for both.
+    await until(
+      'three steps are leased to the first worker, one of them started',
+      async () => (await held()).length === 3 && g.state.started.length >= 1,
+    );
     expect(g.state.started).toHaveLength(1);
     const runningTask = g.state.started[0]!;
 

@@ -96,10 +96,15 @@ export async function finishSteps(
   outcomes: readonly StepOutcome[],
   claimLimit: number,
   namedTaskIds: readonly number[] | null,
+  /**
+   * False when the caller knows that nothing beyond the children these outcomes make ready can be claimed
+   * (its last claim came back short and no wake-up came since): the claim from the queue is skipped.
+   */
+  claimQueue = true,
 ): Promise<DispatchRow[]> {
   const { rows } = await sql.db.query<DispatchRow>(
-    `SELECT * FROM ${sql.schema}.finish_steps($1, $2, $3, $4)`,
-    [workerId, JSON.stringify(outcomes), claimLimit, namedTaskIds],
+    `SELECT * FROM ${sql.schema}.finish_steps($1, $2, $3, $4, $5)`,
+    [workerId, JSON.stringify(outcomes), claimLimit, namedTaskIds, claimQueue],
   );
   return rows;
 }
