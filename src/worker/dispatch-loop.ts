@@ -4,11 +4,11 @@
  * One round trip is `finish_steps` with every outcome collected since the last one, asking for as many new
  * steps as there are free slots and room in the waiting line (the children those outcomes make ready come
  * back first, in the same reply; the queue is left alone while nothing may be ready there: from a claim
- * that came back short until the next wake-up), or `claim_steps` when there is nothing to record. At low
- * load an outcome goes out at once; under load outcomes and claims batch up by themselves. A second round
- * trip may go out while one is out, to report outcomes without waiting for it (its claims are counted in
- * `reserved`, so the two never claim more than there is room for); on PGlite there is one connection, so
- * one at a time.
+ * that came back short until the next wake-up, where no concurrency keys are in use), or `claim_steps`
+ * when there is nothing to record. At low load an outcome goes out at once; under load outcomes and claims
+ * batch up by themselves. A second round trip may go out while one is out, to report outcomes without
+ * waiting for it (its claims are counted in `reserved`, so the two never claim more than there is room
+ * for); on PGlite there is one connection, so one at a time.
  *
  * A failed round trip keeps its outcomes (a late one is fenced by its lease, so sending it again is always
  * safe) and is retried with backoff; the poll neither claims nor looks up meanwhile.
@@ -72,6 +72,21 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
   /** Until then the database is given time to come back: the poll neither claims nor looks up. */
   let backingOffUntil = 0;
 
+  // A step that held a concurrency key releases it in the round trip that records its outcome, and the
+  // steps parked on the key become ready in that transaction: where keys are in use, that round trip
+  // always claims from the queue too (a notification would bring them a round trip later).
+  let keysCheckedAt = -1;
+  let keysInUse = true;
+  function usesConcurrencyKeys(): boolean {
+    if (keysCheckedAt !== deps.templates.size) {
+      keysCheckedAt = deps.templates.size;
+      keysInUse = [...deps.templates.values()].some(
+        (t) => t.concurrency !== null || t.steps.some((step) => step.concurrency !== null),
+      );
+    }
+    return keysInUse;
+  }
+
   function requestClaim(): void {
     wantClaim = true;
     wakeUps++;
@@ -107,7 +122,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
               claimLimit,
               deps.namedTaskIds,
               // The queue only when something may be ready there; the outcomes' children come back anyway.
-              wantClaim,
+              wantClaim || usesConcurrencyKeys(),
             )
           : await claimSteps(sql, slots.id, deps.namedTaskIds, claimLimit);
       if (failureDelay > 0) {

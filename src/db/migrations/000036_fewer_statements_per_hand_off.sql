@@ -6,7 +6,9 @@
 --    back short, and no notification of ready steps came since). The worker now says so (p_claim_queue =
 --    false) and that claim is skipped; the children these outcomes make ready are still started in line.
 --    A step that becomes ready without a notification (a retry's time: a timer on the worker that
---    scheduled it, the poll on the others) is claimed as it is when the worker is idle.
+--    scheduled it, the poll on the others) is claimed as it is when the worker is idle. A worker whose
+--    templates use concurrency keys always claims: a key released by an outcome wakes the steps parked on
+--    it in the same transaction.
 -- 2. _start_steps started the tasks of the steps it leased (_start_tasks, 91 us per call), and for a
 --    child handed over in line its task has been in progress since its parent ran. finish_steps now reads
 --    the tasks' state with the children it picks (the tasks are locked by then) and says when they are
