@@ -10,6 +10,7 @@
  * (kind queued) waits for this worker's holder of its key to end, then starts without a round trip.
  */
 import type { DispatchRow } from '../engine/sql/dispatch-queries.js';
+import { createStepAbort, type StepAbort } from './step-abort.js';
 import { keyAllows, type WorkerSlots } from './worker-slots.js';
 
 export interface Admission {
@@ -34,7 +35,7 @@ function continuesTask(row: DispatchRow): boolean {
 
 export function createAdmission(
   slots: WorkerSlots,
-  start: (row: DispatchRow, controller?: AbortController) => void,
+  start: (row: DispatchRow, controller?: StepAbort) => void,
 ): Admission {
   let fillScheduled = false;
 
@@ -77,7 +78,7 @@ export function createAdmission(
       const front: DispatchRow[] = [];
       const back: DispatchRow[] = [];
       for (; i < rows.length; i++) (continuesTask(rows[i]!) ? front : back).push(rows[i]!);
-      const line = (row: DispatchRow) => [row.step_id!, { row, controller: new AbortController() }] as const;
+      const line = (row: DispatchRow) => [row.step_id!, { row, controller: createStepAbort() }] as const;
       if (front.length > 0) {
         const earlier = [...slots.waiting];
         slots.waiting.clear();
@@ -93,7 +94,7 @@ export function createAdmission(
       const waiting = [...slots.waiting.values()];
       slots.waiting.clear();
       for (const { row, controller } of waiting) {
-        if (controller.signal.aborted) start(row, controller);
+        if (controller.aborted) start(row, controller);
         else release.push(row.step_id!);
       }
       return release;

@@ -18,6 +18,7 @@ import {
 } from '../errors.js';
 import { checkDecision } from '../model/decision.js';
 import { itemsOf } from './batch-steps.js';
+import type { StepAbort } from './step-abort.js';
 
 const MAX_STACK = 8000;
 
@@ -56,7 +57,7 @@ export interface StepRun {
   readonly handler: StepHandler<never>;
   readonly context: Omit<StepContext, 'signal'>;
   readonly timeoutMs: number | null;
-  readonly controller: AbortController;
+  readonly controller: StepAbort;
   readonly backoff: BackoffPolicy;
   /** A decision step: the names of the steps that depend on it (its answer must name some of them). */
   readonly decisionChildren?: readonly string[];
@@ -79,22 +80,22 @@ export async function runStep(run: StepRun): Promise<StepOutcome | null> {
   if (run.timeoutMs !== null) {
     timer = setTimeout(() => controller.abort(new StepTimeoutError(run.timeoutMs!)), run.timeoutMs);
   }
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(controller.signal.reason);
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
+  const aborted = new Promise<never>((_, reject) => controller.onAbort(reject));
   aborted.catch(() => {}); // observed below through the race
 
   try {
     // Aborted before it started (its task was cancelled while it waited for a slot): the handler never runs.
-    if (controller.signal.aborted) return failure(run, controller.signal.reason);
-    const context: StepContext = { ...run.context, signal: controller.signal } as StepContext;
+    if (controller.aborted) return failure(run, controller.reason);
+    // ctx.signal is made when the handler reads it (see step-abort.ts).
+    const context = Object.defineProperty({ ...run.context }, 'signal', {
+      get: () => controller.signal,
+      enumerable: true,
+    }) as StepContext;
     const result = await Promise.race([
       Promise.resolve().then(() => (run.handler as StepHandler)(context)),
       aborted,
     ]);
-    if (controller.signal.aborted) return failure(run, controller.signal.reason);
+    if (controller.aborted) return failure(run, controller.reason);
     let results: unknown;
     try {
       results = result === undefined ? null : JSON.parse(JSON.stringify(result));
@@ -143,7 +144,7 @@ export async function runStep(run: StepRun): Promise<StepOutcome | null> {
     return { step_id: run.stepId, attempt: run.leaseAttempt, ok: true, results };
   } catch (error) {
     // When the signal fired, its reason says why, whatever the handler threw on its way out.
-    return failure(run, controller.signal.aborted ? controller.signal.reason : error);
+    return failure(run, controller.aborted ? controller.reason : error);
   } finally {
     if (timer) clearTimeout(timer);
   }

@@ -16,6 +16,7 @@ import type { StepRunInfo } from '../model/step-run.js';
 import { setUpRow } from './batch-steps.js';
 import type { HandlerLookup } from './handler-table.js';
 import { runStep } from './run-step.js';
+import { createStepAbort, type StepAbort } from './step-abort.js';
 import { countKeyed, type Execution, type PendingOutcome, type WorkerSlots } from './worker-slots.js';
 
 /** Seams for telemetry: everything is optional. */
@@ -43,12 +44,12 @@ export interface StepStarterDeps {
 }
 
 /** Starts a claimed step; `controller` is the one it waited with (an abort may already be on it). */
-export type StartStep = (row: DispatchRow, controller?: AbortController) => void;
+export type StartStep = (row: DispatchRow, controller?: StepAbort) => void;
 
 export function createStepStarter(deps: StepStarterDeps): StartStep {
   const { sql, slots, log, events } = deps;
 
-  return function start(row: DispatchRow, controller = new AbortController()): void {
+  return function start(row: DispatchRow, controller = createStepAbort()): void {
     const stepId = row.step_id!;
     const previous = slots.running.get(stepId);
     if (previous) {

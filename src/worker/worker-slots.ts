@@ -11,6 +11,7 @@
  */
 import type { DispatchRow, StepOutcome } from '../engine/sql/dispatch-queries.js';
 import type { StepRunInfo } from '../model/step-run.js';
+import type { StepAbort } from './step-abort.js';
 
 export type WorkerState = 'running' | 'stopping' | 'stopped';
 
@@ -19,7 +20,7 @@ export interface Execution {
   readonly stepId: number;
   readonly taskId: number;
   readonly attempt: number;
-  readonly controller: AbortController;
+  readonly controller: StepAbort;
   /** Its outcome must not be recorded (lease lost, or released at shutdown). */
   abandoned: boolean;
 }
@@ -30,7 +31,7 @@ export interface Execution {
  */
 export interface WaitingStep {
   readonly row: DispatchRow;
-  readonly controller: AbortController;
+  readonly controller: StepAbort;
 }
 
 /** An outcome waiting to be recorded, with what events about it need. */
