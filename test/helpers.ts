@@ -4,12 +4,14 @@
  * dropped afterwards; on PGlite one in-memory database per test file (start-up takes seconds) holds a
  * schema per test.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import { quoteIdent } from '../src/db/database.js';
 import { createPgliteDatabase } from '../src/db/pglite-database.js';
 import { createPostgresDatabase } from '../src/db/postgres-database.js';
+import { createSqlContext, type SqlContext } from '../src/engine/sql/sql-context.js';
+import { registerWorker } from '../src/engine/sql/worker-queries.js';
 import { createTasker, type Tasker, type TaskerOptions } from '../src/index.js';
 
 export type Backend = 'postgres' | 'pglite';
@@ -100,3 +102,25 @@ export async function testTasker(backend: Backend, options: TaskerOptions = {}):
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A worker registered in a test Tasker's schema with nobody running it, for tests that play the dispatch
+ * functions (claimSteps, finishSteps) themselves.
+ */
+export async function playedWorker(
+  t: TestTasker,
+  concurrency = 1,
+): Promise<{ readonly sql: SqlContext; readonly workerId: string }> {
+  const sql = createSqlContext(t.db, t.schema);
+  const workerId = randomUUID();
+  await registerWorker(sql, {
+    id: workerId,
+    name: 'test',
+    hostname: 'localhost',
+    pid: process.pid,
+    concurrency,
+    namespaces: null,
+    leaseMs: 60_000,
+  });
+  return { sql, workerId };
+}

@@ -5,13 +5,10 @@
  * with a real worker: a step created while the worker was between round trips still runs (its
  * notification wakes the worker).
  */
-import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { claimSteps, finishSteps } from '../../src/engine/sql/dispatch-queries.js';
-import { createSqlContext } from '../../src/engine/sql/sql-context.js';
-import { registerWorker } from '../../src/engine/sql/worker-queries.js';
 import { defineTask } from '../../src/index.js';
-import { BACKENDS, testTasker } from '../helpers.js';
+import { BACKENDS, playedWorker, testTasker } from '../helpers.js';
 
 const unused = async () => {
   throw new Error('no worker runs in this part');
@@ -31,17 +28,7 @@ describe.each(BACKENDS)('the claim from the queue in a round trip, on %s', (back
     );
     t.tasker.register(defineTask({ name: 'single', steps: [{ name: 'x', handler: unused }] }));
     const [chain] = await t.tasker.createTasks([{ name: 'chain', context: {} }]);
-    const sql = createSqlContext(t.db, t.schema);
-    const workerId = randomUUID();
-    await registerWorker(sql, {
-      id: workerId,
-      name: 'test',
-      hostname: 'localhost',
-      pid: process.pid,
-      concurrency: 5,
-      namespaces: null,
-      leaseMs: 60_000,
-    });
+    const { sql, workerId } = await playedWorker(t, 5);
     const [a] = await claimSteps(sql, workerId, null, 1);
     expect(a!.step_name).toBe('a');
     // Ready in the queue after the worker's last claim.

@@ -6,31 +6,18 @@
  * task of such a child only when it is in progress) must start it too. PostgreSQL only: it takes two
  * connections at once.
  */
-import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { quoteIdent } from '../../src/db/database.js';
 import { claimSteps, finishSteps } from '../../src/engine/sql/dispatch-queries.js';
-import { createSqlContext } from '../../src/engine/sql/sql-context.js';
-import { registerWorker } from '../../src/engine/sql/worker-queries.js';
 import { defineTask } from '../../src/index.js';
-import { PG_URL, testTasker } from '../helpers.js';
+import { PG_URL, playedWorker, testTasker } from '../helpers.js';
 
 describe.skipIf(!PG_URL)('a task never seen started', () => {
   test('is started, then finished, by the outcome of its last step', async () => {
     const t = await testTasker('postgres');
     t.tasker.register(defineTask({ name: 'one', steps: [{ name: 'only', handler: async () => ({}) }] }));
     const [task] = await t.tasker.createTasks([{ name: 'one', context: {} }]);
-    const sql = createSqlContext(t.db, t.schema);
-    const workerId = randomUUID();
-    await registerWorker(sql, {
-      id: workerId,
-      name: 'test',
-      hostname: 'localhost',
-      pid: process.pid,
-      concurrency: 1,
-      namespaces: null,
-      leaseMs: 60_000,
-    });
+    const { sql, workerId } = await playedWorker(t);
     const tasks = `${quoteIdent(t.schema)}.tasks`;
 
     // Another transaction holds the task's row while the step is claimed: the claim leaves it pending.
@@ -75,17 +62,7 @@ describe.skipIf(!PG_URL)('a task never seen started', () => {
       }),
     );
     const [task] = await t.tasker.createTasks([{ name: 'two', context: {} }]);
-    const sql = createSqlContext(t.db, t.schema);
-    const workerId = randomUUID();
-    await registerWorker(sql, {
-      id: workerId,
-      name: 'test',
-      hostname: 'localhost',
-      pid: process.pid,
-      concurrency: 2,
-      namespaces: null,
-      leaseMs: 60_000,
-    });
+    const { sql, workerId } = await playedWorker(t, 2);
     const tasks = `${quoteIdent(t.schema)}.tasks`;
     const claimed = await t.db.transaction(async (tx) => {
       await tx.query(`SELECT 1 FROM ${tasks} WHERE id = $1 FOR UPDATE`, [task!.id]);
