@@ -74,18 +74,11 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
 
   // A step that held a concurrency key releases it in the round trip that records its outcome, and the
   // steps parked on the key become ready in that transaction: where keys are in use, that round trip
-  // always claims from the queue too (a notification would bring them a round trip later).
-  let keysCheckedAt = -1;
-  let keysInUse = true;
-  function usesConcurrencyKeys(): boolean {
-    if (keysCheckedAt !== deps.templates.size) {
-      keysCheckedAt = deps.templates.size;
-      keysInUse = [...deps.templates.values()].some(
-        (t) => t.concurrency !== null || t.steps.some((step) => step.concurrency !== null),
-      );
-    }
-    return keysInUse;
-  }
+  // always claims from the queue too (a notification would bring them a round trip later). The served
+  // templates are fixed when the worker starts.
+  const keysInUse = [...deps.templates.values()].some(
+    (t) => t.concurrency !== null || t.steps.some((step) => step.concurrency !== null),
+  );
 
   function requestClaim(): void {
     wantClaim = true;
@@ -122,7 +115,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
               claimLimit,
               deps.namedTaskIds,
               // The queue only when something may be ready there; the outcomes' children come back anyway.
-              wantClaim || usesConcurrencyKeys(),
+              wantClaim || keysInUse,
             )
           : await claimSteps(sql, slots.id, deps.namedTaskIds, claimLimit);
       if (failureDelay > 0) {
