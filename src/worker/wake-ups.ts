@@ -76,7 +76,9 @@ export function createWakeUps(deps: WakeUpDeps): WakeUps {
         deps.onWake();
         armTimer();
       },
-      Math.max(0, next - Date.now()),
+      // A time from the database has microseconds and a Date keeps milliseconds: woken at the truncated
+      // millisecond, the claim could look before the step is due, find nothing and leave it to the poll.
+      Math.max(0, next + 1 - Date.now()),
     );
     timer.unref();
   }
