@@ -1,20 +1,30 @@
--- Two statements of the round trip that records outcomes found the steps they name through a partial
--- index on state instead of by id:
--- 1. _record_outcomes locked the held steps with a join the planner read from steps_running (worker_id,
---    partial on state = 'in_progress');
--- 2. finish_steps picked the children to start in line with a bitmap scan of steps_unfinished (task_id,
+-- The round trip that records outcomes found the steps its outcomes name in ways whose cost grew with the
+-- table instead of the batch, depending on what the statistics said when a connection made its plans:
+-- 1. _record_outcomes locked the held steps with a join of the outcomes' rows and steps that the planner
+--    read from steps_running (worker_id, partial on state = 'in_progress'), or, in another sitting of the
+--    same workload (tasks created while they ran, the table growing under the planner), as a scan of all
+--    of steps_pkey in id order with the outcomes compared to every row;
+-- 2. the outcome update joined the outcomes' rows with the steps as a nested loop comparing each outcome
+--    with each step (100 x 100 / 2 comparisons for a batch of 100);
+-- 3. finish_steps picked the children to start in line with a bitmap scan of steps_unfinished (task_id,
 --    partial on the unfinished states), which holds every unfinished step of every task.
--- Such an index also keeps an entry for every row version it ever matched until the table is vacuumed (a
--- lease that ended leaves its entry behind, and bitmap scans never mark entries dead), so each round trip
--- read more of it than the last. In a drain of 20,000 single-step tasks the lock's scan read 8,700 ->
--- 16,900 entries per round trip, about 10 % of finish_steps; in 3,000 chains created while they ran the
--- children's scan read 11,400 entries per round trip on average, 18,700 at most, to find about 20. Where
--- the statistics were taken while few steps ran (an ANALYZE at a quiet moment), the lock's generic plan
--- became a nested loop over every running step for each outcome (2,100 x 50 rows compared, 15 ms per
--- round trip). The state is now no index condition in both, so the steps are found by their ids
--- (steps_pkey) and a round trip costs what its batch holds, whatever ran before it.
+-- A partial index also keeps an entry for every row version it ever matched until the table is vacuumed
+-- (a lease that ended leaves its entry behind, and bitmap scans never mark entries dead), so such a scan
+-- read more with each round trip. Seen with auto_explain in the bench's workloads: the lock read 8,700 ->
+-- 16,900 entries of steps_running per round trip in a drain of 20,000 single-step tasks (about 10 % of
+-- finish_steps), and 4,600 rows of steps_pkey per round trip (3.2 ms of a 10.4 ms finish_steps) when
+-- tasks were created while they ran; the children's scan read 11,400 entries per round trip on average,
+-- 18,700 at most, in 3,000 chains, to find about 20.
+-- Now the outcomes are read once into an array of ids and an object keyed by id; each statement finds its
+-- steps by `id = ANY (ids)` (steps_pkey) and an outcome's fields by key, and the state is no index
+-- condition, so a round trip costs what its batch holds, whatever ran before it and whatever the
+-- statistics say. Measured against migration 36 in one sitting, builds alternated (see
+-- docs/benchmarks.md): 20,000 single-step tasks drained 9,015 / 9,280 / 9,009 -> 9,919 / 9,717 / 9,539
+-- tasks/s; 2,000 chains created while they ran 2,061 / 1,939 / 2,008 -> 2,283 / 2,314 / 2,359 chains/s
+-- (hand-off p50 15.2 / 15.6 / 13.8 -> 12.4 / 12.6 / 12.4 ms); 2,000 diamonds 1,608 / 1,593 / 1,528 ->
+-- 1,926 / 1,804 / 1,813 per second.
 
--- _record_outcomes as in migration 33, with that statement rewritten.
+-- _record_outcomes as in migration 33, with its outcomes read by key (1, 2).
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA._record_outcomes(
   p_outcomes jsonb, p_worker_id uuid,
   OUT refused bigint[], OUT ready bigint[], OUT retrying jsonb, OUT finished jsonb
@@ -34,14 +44,22 @@ DECLARE
   v_finishing bigint[];
   v_changes jsonb;
   v_more jsonb;
+  v_ids bigint[];
+  v_by_id jsonb;
 BEGIN
-  -- 1. The steps still held under the lease each outcome names, locked in id order. (Written so that the
-  --    state is no index condition: found by id, never a scan of steps_running, see above.)
+  -- The outcomes by step id: the statements below read a step's outcome by key, never by a join with the
+  -- outcomes' rows (see above).
+  SELECT array_agg((x.v ->> 'step_id')::bigint), jsonb_object_agg(x.v ->> 'step_id', x.v)
+  INTO v_ids, v_by_id FROM jsonb_array_elements(p_outcomes) AS x (v);
+
+  -- 1. The steps still held under the lease each outcome names, locked in id order. (Found by id, the
+  --    lease checked by key; the state is no index condition: see above.)
   SELECT array_agg(h.id ORDER BY h.id) INTO v_held FROM (
-    SELECT s.id FROM jsonb_to_recordset(p_outcomes) AS o (step_id bigint, attempt integer, worker_id uuid)
-    JOIN :TASKER_SCHEMA.steps s ON s.id = o.step_id
-    WHERE s.attempts = o.attempt AND s.state || '' = 'in_progress'
-      AND s.worker_id = coalesce(p_worker_id, o.worker_id)
+    SELECT s.id FROM :TASKER_SCHEMA.steps s
+    WHERE s.id = ANY (v_ids)
+      AND s.attempts = (v_by_id -> s.id::text ->> 'attempt')::integer
+      AND s.worker_id = coalesce(p_worker_id, (v_by_id -> s.id::text ->> 'worker_id')::uuid)
+      AND s.state || '' = 'in_progress'
     ORDER BY s.id FOR UPDATE OF s
   ) h;
   SELECT array_agg(o.step_id) INTO refused
@@ -58,19 +76,21 @@ BEGIN
 
   -- 3. The outcomes.
   WITH o AS (
-    SELECT * FROM jsonb_to_recordset(p_outcomes)
-      AS o (step_id bigint, ok boolean, results jsonb, error jsonb, permanent boolean, retry_delay_ms integer)
+    -- (A JSON null reads as SQL NULL, as jsonb_to_recordset read it.)
+    SELECT s.id, s.task_id, s.retryable, s.attempts, s.attempts_base, s.retry_limit,
+      (x.v ->> 'ok')::boolean AS ok, nullif(x.v -> 'results', 'null') AS results,
+      nullif(x.v -> 'error', 'null') AS error, (x.v ->> 'permanent')::boolean AS permanent,
+      (x.v ->> 'retry_delay_ms')::integer AS retry_delay_ms
+    FROM :TASKER_SCHEMA.steps s CROSS JOIN LATERAL (SELECT v_by_id -> s.id::text AS v) x
+    WHERE s.id = ANY (v_held)
   ), d AS (
-    SELECT s.id, o.ok, o.results, o.error, o.retry_delay_ms,
+    SELECT o.id, o.ok, o.results, o.error, o.retry_delay_ms,
       CASE WHEN o.ok THEN 'complete'
         WHEN t.state = 'cancelled' THEN 'cancelled'
-        WHEN NOT coalesce(o.permanent, false) AND s.retryable AND s.attempts - s.attempts_base < s.retry_limit
+        WHEN NOT coalesce(o.permanent, false) AND o.retryable AND o.attempts - o.attempts_base < o.retry_limit
           THEN 'waiting_for_retry'
         ELSE 'error' END AS to_state
-    FROM :TASKER_SCHEMA.steps s
-    JOIN o ON o.step_id = s.id
-    JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
-    WHERE s.id = ANY (v_held)
+    FROM o JOIN :TASKER_SCHEMA.tasks t ON t.id = o.task_id
   ), u AS (
     UPDATE :TASKER_SCHEMA.steps s SET
       state = d.to_state,
@@ -187,7 +207,7 @@ COMMENT ON FUNCTION :TASKER_SCHEMA._record_outcomes(jsonb, uuid) IS
   'retry_delay_ms}] under their leases; returns refused step ids, children made ready, retries '
   '[[step_id, task_id, run_at]] and finished tasks [[task_id, state]].';
 
--- finish_steps as in migration 36, with the children it starts in line found by id in the same way.
+-- finish_steps as in migration 36, with the children it starts in line found by id (3).
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.finish_steps(
   p_worker_id uuid, p_outcomes jsonb, p_claim_limit integer DEFAULT 0, p_named_task_ids integer[] DEFAULT NULL,
   p_claim_queue boolean DEFAULT true
@@ -244,8 +264,8 @@ BEGIN
   -- The children this worker made ready go to this worker first: no round trip, no wake-up; so do the
   -- first steps of the child tasks it just created (new in this transaction: nobody else sees them).
   IF (r.ready IS NOT NULL OR v_children IS NOT NULL) AND v_left > 0 THEN
-    -- (Their tasks are locked since _record_outcomes, or new in this transaction: their state holds. The
-    -- state is no index condition: found by id, never a scan of steps_unfinished, see above.)
+    -- (Their tasks are locked since _record_outcomes, or new in this transaction: their state holds. Found
+    -- by id: the state is no index condition, see above.)
     SELECT array_agg(c.id ORDER BY c.id), bool_and(c.started) INTO v_claim, v_started FROM (
       SELECT s.id, t.state = 'in_progress' AS started FROM :TASKER_SCHEMA.steps s
       JOIN :TASKER_SCHEMA.tasks t ON t.id = s.task_id
