@@ -70,10 +70,13 @@ export function createWakeUps(deps: WakeUpDeps): WakeUps {
       () => {
         timer = undefined;
         timerAt = Number.POSITIVE_INFINITY;
+        // A time is due once the clock has passed it (see the delay below). Node can fire a timer a
+        // millisecond early (it reads its clock once per turn of the loop): a time not yet passed is kept
+        // and the timer armed again for it, rather than claimed too early and forgotten.
         const now = Date.now();
-        const due = wakeTimes.findIndex((t) => t > now);
+        const due = wakeTimes.findIndex((t) => t >= now);
         wakeTimes = due < 0 ? [] : wakeTimes.slice(due);
-        deps.onWake();
+        if (due !== 0) deps.onWake();
         armTimer();
       },
       // A time from the database has microseconds and a Date keeps milliseconds: woken at the truncated
