@@ -16,6 +16,13 @@ const unused = async () => {
   throw new Error('no worker runs in this test');
 };
 
+/** Successful outcomes of the steps a worker holds, as finish_steps takes them. */
+function outcomesOf(rows: readonly { step_id: number | null; attempt: number | null }[]): string {
+  return JSON.stringify(
+    rows.map((r) => ({ step_id: r.step_id, attempt: r.attempt, ok: true, results: null })),
+  );
+}
+
 /** Index scans the current transaction made, by index name. */
 async function scansOf(tx: Queryable, schema: string, indexes: readonly string[]) {
   const { rows } = await tx.query<{ name: string; n: number }>(
@@ -32,8 +39,6 @@ describe.each(BACKENDS)('recording outcomes, on %s', (backend) => {
     t.tasker.register(defineTask({ name: 'single', steps: [{ name: 'x', handler: unused }] }));
     const s = quoteIdent(t.schema);
     const { sql, workerId } = await playedWorker(t, 200);
-    const outcomesOf = (rows: Awaited<ReturnType<typeof claimSteps>>) =>
-      JSON.stringify(rows.map((r) => ({ step_id: r.step_id, attempt: r.attempt, ok: true, results: null })));
 
     // A history: 150 steps leased and finished, then statistics taken while nothing runs.
     await t.tasker.createTasks(Array.from({ length: 150 }, (_, i) => ({ name: 'single', context: { i } })));
@@ -74,8 +79,6 @@ describe.each(BACKENDS)('recording outcomes, on %s', (backend) => {
     );
     const s = quoteIdent(t.schema);
     const { sql, workerId } = await playedWorker(t, 200);
-    const outcomesOf = (rows: Awaited<ReturnType<typeof claimSteps>>) =>
-      JSON.stringify(rows.map((r) => ({ step_id: r.step_id, attempt: r.attempt, ok: true, results: null })));
 
     // A history of 100 chains run to the end, a backlog of 100 not started, statistics taken meanwhile.
     await t.tasker.createTasks(Array.from({ length: 200 }, (_, i) => ({ name: 'chain', context: { i } })));
@@ -87,7 +90,7 @@ describe.each(BACKENDS)('recording outcomes, on %s', (backend) => {
     expect(children.filter((r) => r.kind === 'claimed')).toHaveLength(100);
     await t.db.query(`SELECT * FROM ${s}.finish_steps($1, $2::jsonb, 0, NULL, false)`, [
       workerId,
-      outcomesOf(children as never),
+      outcomesOf(children),
     ]);
     await t.db.exec(`ANALYZE ${s}.steps, ${s}.tasks`);
 

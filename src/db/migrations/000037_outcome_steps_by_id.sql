@@ -63,7 +63,7 @@ BEGIN
     ORDER BY s.id FOR UPDATE OF s
   ) h;
   SELECT array_agg(o.step_id) INTO refused
-  FROM jsonb_to_recordset(p_outcomes) AS o (step_id bigint)
+  FROM unnest(v_ids) AS o (step_id)
   WHERE v_held IS NULL OR NOT o.step_id = ANY (v_held);
   IF v_held IS NULL THEN
     RETURN;
