@@ -62,11 +62,12 @@ export interface DispatchLoop {
  * Full claims in a row after which a worker with prefetch sends a burst of outcomes in two round trips side
  * by side. Draining a deep queue, every claimed step of a quick handler ends in the same turn, so the
  * round trips would otherwise go one at a time, the process idle while PostgreSQL records and claims and
- * PostgreSQL idle while the process runs the steps; two halves keep both busy (drain +11 % on this 2-core
- * machine, docs/benchmarks.md). Each half stays a half: the next round trip goes out when one comes back,
- * while the other is out. Not without prefetch: chains created while they run (their claims come back
- * full with the children started in line) gained nothing and paid half as many round trips again; and not
- * while claims come back short (tasks created while they run), where more round trips only cost.
+ * PostgreSQL idle while the process runs the steps; two halves keep both busy (the drain 6 % faster on
+ * average on a 2-core machine, up to 15 %: docs/benchmarks.md). Each half stays a half: the next round
+ * trip goes out when one comes back, while the other is out. Not without prefetch: chains created while
+ * they run (their claims come back full with the children started in line) gained nothing and paid half
+ * as many round trips again; and not while claims come back short (tasks created while they run), where
+ * more round trips only cost.
  */
 const DEEP_AFTER_FULL_CLAIMS = 3;
 /** The fewest outcomes (and claims) a round trip of such a pair carries. */
