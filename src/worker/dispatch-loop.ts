@@ -189,8 +189,11 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     deps.admit(claimed);
     emitOutcomeEvents(deps.events, log, slots.id, batch, refused, retries);
     // A short claim means nothing more is ready, unless a wake-up came in while the claim was running.
-    if (claimLimit > 0 && wakeUps === wakeUpsBefore) wantClaim = claimed.length >= claimLimit;
-    if (claimLimit > 0) fullClaims = claimed.length >= claimLimit ? fullClaims + 1 : 0;
+    if (claimLimit > 0) {
+      const full = claimed.length >= claimLimit;
+      if (wakeUps === wakeUpsBefore) wantClaim = full;
+      fullClaims = full ? fullClaims + 1 : 0;
+    }
     if (slots.outcomes.length > 0 || (wantClaim && claimRoom(slots) > 0)) {
       kick();
     }

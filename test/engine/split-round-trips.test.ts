@@ -77,14 +77,8 @@ async function drain(prefetch: number, tasks: number) {
   );
   const before = seen.calls;
   const worker = await tasker.startWorker({ concurrency: 10, prefetch });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.tasks WHERE state = 'complete'`,
-    );
-    if (rows[0]!.n === tasks) break;
-    if (Date.now() > deadline) throw new Error(`${rows[0]!.n} of ${tasks} tasks complete after 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const task of created) {
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 60_000 })).state).toBe('complete');
   }
   await worker.stop();
   return { created, runs, peak: seen.peak, calls: seen.calls - before };
