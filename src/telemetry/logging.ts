@@ -1,7 +1,10 @@
 /**
- * Structured logs: the default pino logger (level, pretty output), a wrapper that adds the running step's
- * context (correlation id, task id, step id, attempt) to every line logged inside a step, taken from
- * AsyncLocalStorage, and masking of secret fields in everything logged.
+ * Structured logs: the default pino logger (level, pretty output), a wrapper that adds a step's context
+ * (correlation id, task id, step id, attempt) to the lines it logs, and masking of secret fields in
+ * everything logged. A step's `ctx.log` is bound to its context; lines logged through the Tasker's logger
+ * anywhere in a step's async calls get it too only with `asyncContext` (AsyncLocalStorage), off by
+ * default: on Node 20 an AsyncLocalStorage, once used, adds a hook to every promise the process creates
+ * (about 0.25 µs each, measured), which cost more than the rest of the telemetry together.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino from 'pino';
@@ -76,21 +79,28 @@ export function maskSecrets<T>(
 }
 
 export interface ContextLogging {
-  /** The step context of the code running now, if inside a step. */
+  /** The step context of the code running now, if inside a step (only with `asyncContext`). */
   current(): LogContext | undefined;
-  /** Runs `fn` with `context` as the current step context. */
+  /** Runs `fn` with `context` as the current step context (only with `asyncContext`; else just runs it). */
   run<T>(context: LogContext, fn: () => T): T;
-  /** Wraps a logger: every line gets the current step context (when enabled) and masked secrets. */
-  wrap(logger: Logger): Logger;
+  /**
+   * Wraps a logger: secrets are masked, and every line gets the step context: `bound` when given (a
+   * step's `ctx.log`), else the current one.
+   */
+  wrap(logger: Logger, bound?: LogContext): Logger;
 }
 
 export function createContextLogging(options: {
+  /** Lines of a logger bound to a step carry its context. */
   context: boolean;
+  /** Lines logged anywhere in a step's async calls carry its context (AsyncLocalStorage). */
+  asyncContext: boolean;
   isSecret: (key: string) => boolean;
 }): ContextLogging {
-  const storage = new AsyncLocalStorage<LogContext>();
-  const current = () => (options.context ? storage.getStore() : undefined);
-  const wrap = (logger: Logger): Logger => {
+  const storage = options.asyncContext ? new AsyncLocalStorage<LogContext>() : null;
+  const current = () => storage?.getStore();
+  const wrap = (logger: Logger, bound?: LogContext): Logger => {
+    const contextOf = bound && options.context ? () => bound : current;
     // pino's fatal/trace and level are forwarded when the logger has them, so the wrapper can be
     // handed to code that expects a pino logger (Fastify's loggerInstance checks for them).
     const base = logger as Logger & Partial<Record<'fatal' | 'trace', Logger['info']>> & { level?: string };
@@ -98,7 +108,7 @@ export function createContextLogging(options: {
       (level: 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace') =>
       (obj: object, msg?: string): void => {
         const method = (base[level] ?? (level === 'fatal' ? base.error : base.debug)).bind(base);
-        const ctx = current();
+        const ctx = contextOf();
         // pino also accepts a message alone: keep the step context on it.
         if (typeof obj === 'string') {
           method(ctx ? { ...ctx } : {}, obj);
@@ -122,7 +132,7 @@ export function createContextLogging(options: {
       trace: write('trace'),
       silent: () => {},
       child: (bindings: Record<string, unknown>) =>
-        wrap(logger.child ? logger.child(maskSecrets(bindings, options.isSecret)) : logger),
+        wrap(logger.child ? logger.child(maskSecrets(bindings, options.isSecret)) : logger, bound),
       get level(): string {
         return base.level ?? 'info';
       },
@@ -133,7 +143,7 @@ export function createContextLogging(options: {
   };
   return {
     current,
-    run: (context, fn) => (options.context ? storage.run(context, fn) : fn()),
+    run: (context, fn) => (storage ? storage.run(context, fn) : fn()),
     wrap,
   };
 }

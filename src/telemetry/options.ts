@@ -65,8 +65,14 @@ export const telemetryOptionsSchema = z
         level: z.enum(LEVELS).optional(),
         /** Human-readable output via pino-pretty (default logger only). @defaultValue true when stdout is a terminal, else false (JSON lines) */
         pretty: z.boolean().optional(),
-        /** Add task/step/attempt/correlation id to every line logged inside a step. @defaultValue true */
+        /** Add task/step/attempt/correlation id to every line a step logs through `ctx.log`. @defaultValue true */
         context: z.boolean().optional(),
+        /**
+         * Also add them to lines logged through the Tasker's logger anywhere in a step's async calls, and
+         * answer `telemetry.logging.current()` (AsyncLocalStorage: on Node 20 it slows every promise of
+         * the process, see docs/observability.md). @defaultValue false
+         */
+        asyncContext: z.boolean().optional(),
         /** Mask values of keys containing one of these (strings: case-insensitive substrings). */
         maskKeys: z.array(z.union([z.string().min(1), z.instanceof(RegExp)])).optional(),
       })
@@ -84,6 +90,7 @@ export interface ResolvedTelemetry {
   readonly defaultLabels: Readonly<Record<string, string>>;
   readonly tracerProvider: TracerProvider | null;
   readonly logContext: boolean;
+  readonly logAsyncContext: boolean;
   readonly logLevel: (typeof LEVELS)[number];
   readonly prettyLogs: boolean;
   readonly maskKeys: readonly (string | RegExp)[];
@@ -104,6 +111,7 @@ export function resolveTelemetry(
     defaultLabels: options.metrics?.defaultLabels ?? {},
     tracerProvider: on && tracingWanted ? (options.tracing?.tracerProvider ?? globalProvider()) : null,
     logContext: on && (options.log?.context ?? true),
+    logAsyncContext: on && (options.log?.asyncContext ?? false),
     logLevel: options.log?.level ?? envLevel ?? 'warn',
     prettyLogs: options.log?.pretty ?? process.stdout.isTTY === true,
     maskKeys: options.log?.maskKeys ?? DEFAULT_MASK_KEYS,

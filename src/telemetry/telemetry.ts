@@ -14,6 +14,7 @@ import {
   type ContextLogging,
   createContextLogging,
   createDefaultLogger,
+  type LogContext,
   secretKeyMatcher,
 } from './logging.js';
 import { type ClusterGauges, createMetrics, type TaskerMetrics } from './metrics.js';
@@ -51,11 +52,11 @@ export function createTelemetry(
   const config = resolveTelemetry(options, () => trace.getTracerProvider());
   const logging = createContextLogging({
     context: config.logContext,
+    asyncContext: config.logAsyncContext,
     isSecret: secretKeyMatcher(config.maskKeys),
   });
-  const logger = logging.wrap(
-    userLogger ?? createDefaultLogger({ level: config.logLevel, pretty: config.prettyLogs }),
-  );
+  const baseLogger = userLogger ?? createDefaultLogger({ level: config.logLevel, pretty: config.prettyLogs });
+  const logger = logging.wrap(baseLogger);
   const metrics = config.metrics ? createMetrics({ ...sources, logger }, config.defaultLabels) : null;
   const tracing = config.tracerProvider ? createTracing(config.tracerProvider) : null;
   const publisher = createCustomEventPublisher(sources.events);
@@ -63,17 +64,7 @@ export function createTelemetry(
   const instrumentation = (outer?: WorkerInstrumentation): WorkerInstrumentation => ({
     runStep<T>(info: StepRunInfo, run: () => Promise<T>): Promise<T> {
       const inner = outer?.runStep ? () => outer.runStep!(info, run) : run;
-      const logged = () =>
-        logging.run(
-          {
-            correlationId: info.correlationId,
-            taskId: info.taskId,
-            stepId: info.stepId,
-            step: info.stepName,
-            attempt: info.attempt,
-          },
-          inner,
-        );
+      const logged = config.logAsyncContext ? () => logging.run(logContextOf(info), inner) : inner;
       const traced = tracing ? tracing.inStepSpan(info, logged, (r) => r as AttemptOutcome | null) : logged();
       return traced.then((result) => {
         if (result === null) publisher.discard(info.stepId, info.attempt);
@@ -81,7 +72,8 @@ export function createTelemetry(
       });
     },
     stepContext(info: StepRunInfo, step: TemplateStep): StepContextExtras {
-      return { log: logger, publish: publisher.publisherFor(info, step) };
+      const log = config.logContext ? logging.wrap(baseLogger, logContextOf(info)) : logger;
+      return { log, publish: publisher.publisherFor(info, step) };
     },
   });
 
@@ -99,5 +91,15 @@ export function createTelemetry(
         for (const off of offs) off();
       };
     },
+  };
+}
+
+function logContextOf(info: StepRunInfo): LogContext {
+  return {
+    correlationId: info.correlationId,
+    taskId: info.taskId,
+    stepId: info.stepId,
+    step: info.stepName,
+    attempt: info.attempt,
   };
 }

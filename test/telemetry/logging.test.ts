@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, test } from 'vitest';
-import { maskSecrets, secretKeyMatcher } from '../../src/index.js';
+import { defineTask, maskSecrets, secretKeyMatcher, type Tasker } from '../../src/index.js';
 import { BACKENDS, testTasker } from '../helpers.js';
 import { billing } from './workflows.js';
 
@@ -80,6 +80,63 @@ describe.each(BACKENDS)('logs (%s)', (backend) => {
     expect(authorizing.amount).toBe('[FILTERED]');
     expect(authorizing.password).toBe('hunter2'); // only the configured keys
     expect(authorizing.taskId).toBeUndefined();
+  });
+
+  test("the Tasker's logger inside a step's async calls carries its context only with asyncContext", async () => {
+    // A helper of the handler's that logs through the Tasker's logger, after an await, not through ctx.log.
+    let shared: Tasker | null = null;
+    const helper = async (what: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      shared!.logger.info({ what }, 'from a helper');
+      return shared!.telemetry.logging.current()?.step ?? null;
+    };
+    const template = defineTask({
+      namespace: 'logs',
+      name: 'ambient',
+      steps: [
+        {
+          name: 'work',
+          handler: async (ctx) => {
+            ctx.log.child!({ part: 'child' }).info({}, 'from a child of ctx.log');
+            return { current: await helper('ambient') };
+          },
+        },
+      ],
+    });
+    const lines = async (asyncContext: boolean | undefined) => {
+      const captured = capture();
+      const { tasker } = await testTasker(backend, {
+        logger: captured.logger,
+        telemetry: { log: asyncContext === undefined ? {} : { asyncContext } },
+      });
+      shared = tasker;
+      tasker.register(template);
+      await tasker.startWorker();
+      const task = await tasker.createTask({ namespace: 'logs', name: 'ambient', correlationId: 'c-1' });
+      const done = await tasker.waitForTask(task.id);
+      const fromHelper = captured.lines.find((l) => l.msg === 'from a helper')!;
+      const fromChild = captured.lines.find((l) => l.msg === 'from a child of ctx.log')!;
+      return { task, done, fromHelper, fromChild };
+    };
+
+    const on = await lines(true);
+    expect(on.fromHelper).toMatchObject({
+      what: 'ambient',
+      correlationId: 'c-1',
+      taskId: on.task.id,
+      step: 'work',
+    });
+    expect(on.done.steps[0]!.results).toEqual({ current: 'work' });
+    expect(on.fromChild).toMatchObject({ part: 'child', taskId: on.task.id, step: 'work', attempt: 1 });
+
+    for (const setting of [undefined, false]) {
+      const off = await lines(setting);
+      expect(off.fromHelper.what).toBe('ambient');
+      expect(off.fromHelper.taskId).toBeUndefined();
+      expect(off.done.steps[0]!.results).toEqual({ current: null });
+      // ctx.log (and its children) are bound to the step without AsyncLocalStorage.
+      expect(off.fromChild).toMatchObject({ part: 'child', taskId: off.task.id, step: 'work', attempt: 1 });
+    }
   });
 
   test('an invalid telemetry option is reported with its path', async () => {
