@@ -99,51 +99,92 @@ export function createContextLogging(options: {
 }): ContextLogging {
   const storage = options.asyncContext ? new AsyncLocalStorage<LogContext>() : null;
   const current = () => storage?.getStore();
-  const wrap = (logger: Logger, bound?: LogContext): Logger => {
-    const contextOf = bound && options.context ? () => bound : current;
-    // pino's fatal/trace and level are forwarded when the logger has them, so the wrapper can be
-    // handed to code that expects a pino logger (Fastify's loggerInstance checks for them).
-    const base = logger as Logger & Partial<Record<'fatal' | 'trace', Logger['info']>> & { level?: string };
-    const write =
-      (level: 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace') =>
-      (obj: object, msg?: string): void => {
-        const method = (base[level] ?? (level === 'fatal' ? base.error : base.debug)).bind(base);
-        const ctx = contextOf();
-        // pino also accepts a message alone: keep the step context on it.
-        if (typeof obj === 'string') {
-          method(ctx ? { ...ctx } : {}, obj);
-          return;
-        }
-        if (typeof obj !== 'object' || obj === null) {
-          method(obj as unknown as object, msg);
-          return;
-        }
-        const masked = maskSecrets(obj, options.isSecret);
-        const line = ctx ? { ...ctx, ...masked } : masked;
-        if (msg === undefined) method(line);
-        else method(line, msg);
-      };
-    return {
-      debug: write('debug'),
-      info: write('info'),
-      warn: write('warn'),
-      error: write('error'),
-      fatal: write('fatal'),
-      trace: write('trace'),
-      silent: () => {},
-      child: (bindings: Record<string, unknown>) =>
-        wrap(logger.child ? logger.child(maskSecrets(bindings, options.isSecret)) : logger, bound),
-      get level(): string {
-        return base.level ?? 'info';
-      },
-      set level(value: string) {
-        if (base.level !== undefined) base.level = value;
-      },
-    } as Logger;
-  };
+  const wrap = (logger: Logger, bound?: LogContext): Logger =>
+    new MaskingLogger(logger, options.isSecret, options.context ? bound : undefined, current);
   return {
     current,
     run: (context, fn) => (storage ? storage.run(context, fn) : fn()),
     wrap,
   };
+}
+
+type Level = 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace';
+// pino's fatal/trace and level are forwarded when the logger has them, so the wrapper can be handed to
+// code that expects a pino logger (Fastify's loggerInstance checks for them).
+type BaseLogger = Logger & Partial<Record<'fatal' | 'trace', Logger['info']>> & { level?: string };
+
+/**
+ * Masks secrets and adds a step context (`bound`, else the current one) to every line. One small object
+ * with its methods on the prototype: a step's `ctx.log` is made for every attempt, and closures per
+ * level cost more than the rest of starting the step's telemetry. Call its methods on it, as pino's.
+ */
+class MaskingLogger implements Logger {
+  readonly #base: BaseLogger;
+  readonly #isSecret: (key: string) => boolean;
+  readonly #bound: LogContext | undefined;
+  readonly #current: () => LogContext | undefined;
+
+  constructor(
+    base: Logger,
+    isSecret: (key: string) => boolean,
+    bound: LogContext | undefined,
+    current: () => LogContext | undefined,
+  ) {
+    this.#base = base;
+    this.#isSecret = isSecret;
+    this.#bound = bound;
+    this.#current = current;
+  }
+
+  debug(obj: object, msg?: string): void {
+    this.#write('debug', obj, msg);
+  }
+  info(obj: object, msg?: string): void {
+    this.#write('info', obj, msg);
+  }
+  warn(obj: object, msg?: string): void {
+    this.#write('warn', obj, msg);
+  }
+  error(obj: object, msg?: string): void {
+    this.#write('error', obj, msg);
+  }
+  fatal(obj: object, msg?: string): void {
+    this.#write('fatal', obj, msg);
+  }
+  trace(obj: object, msg?: string): void {
+    this.#write('trace', obj, msg);
+  }
+  silent(): void {}
+
+  child(bindings: Record<string, unknown>): Logger {
+    const base = this.#base;
+    const child = base.child ? base.child(maskSecrets(bindings, this.#isSecret)) : base;
+    return new MaskingLogger(child, this.#isSecret, this.#bound, this.#current);
+  }
+
+  get level(): string {
+    return this.#base.level ?? 'info';
+  }
+  set level(value: string) {
+    if (this.#base.level !== undefined) this.#base.level = value;
+  }
+
+  #write(level: Level, obj: object, msg: string | undefined): void {
+    const base = this.#base;
+    const method = base[level] ?? (level === 'fatal' ? base.error : base.debug);
+    const ctx = this.#bound ?? this.#current();
+    // pino also accepts a message alone: keep the step context on it.
+    if (typeof obj === 'string') {
+      method.call(base, ctx ? { ...ctx } : {}, obj);
+      return;
+    }
+    if (typeof obj !== 'object' || obj === null) {
+      method.call(base, obj as unknown as object, msg);
+      return;
+    }
+    const masked = maskSecrets(obj, this.#isSecret);
+    const line = ctx ? { ...ctx, ...masked } : masked;
+    if (msg === undefined) method.call(base, line);
+    else method.call(base, line, msg);
+  }
 }

@@ -7,11 +7,12 @@
  * `tasker_tasks`, `tasker_steps` and `tasker_live_workers` are read from the database at scrape time and describe the whole cluster: every
  * process reports the same value (aggregate them with max, not sum).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Database } from '../db/database.js';
 import type { TaskerEventBus } from '../events/tasker-events.js';
 import type { Logger } from '../model/logger.js';
 import { STEP_STATES, TASK_STATES } from '../model/states.js';
+import { BufferedHistogram } from './buffered-histogram.js';
 
 /** Seconds, from 5 ms to 5 minutes. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -170,21 +171,21 @@ export function createMetrics(
     'Event subscribers that threw or rejected.',
     ['event'],
   );
-  const taskDuration = new Histogram({
+  const taskDuration = new BufferedHistogram({
     name: 'tasker_task_duration_seconds',
     help: 'From task creation to completion or failure.',
-    labelNames: [...TEMPLATE, 'state'],
+    labelNames: [...TEMPLATE, 'state'] as const,
     buckets: DURATION_BUCKETS,
     registers,
   });
-  const stepDuration = new Histogram({
+  const stepDuration = new BufferedHistogram({
     name: 'tasker_step_duration_seconds',
     help: 'Handler run time of a step attempt.',
-    labelNames: [...TEMPLATE, 'step', 'outcome'],
+    labelNames: [...TEMPLATE, 'step', 'outcome'] as const,
     buckets: DURATION_BUCKETS,
     registers,
   });
-  const handoff = new Histogram({
+  const handoff = new BufferedHistogram({
     name: 'tasker_step_handoff_latency_seconds',
     help: 'From a step becoming ready (or its retry time) to a worker starting it.',
     labelNames: ['namespace'],
@@ -361,11 +362,11 @@ export function createMetrics(
       // call (sorting its keys), which cost more than the counting itself at thousands of steps a second.
       const completedSeries = seriesCache((e: StepLabels) => ({
         outcome: localCount(stepOutcomes.labels({ ...labels(e), step: e.stepName, outcome: 'completed' })),
-        duration: stepDuration.labels({ ...labels(e), step: e.stepName, outcome: 'completed' }),
+        duration: stepDuration.series({ ...labels(e), step: e.stepName, outcome: 'completed' }),
       }));
       const taskSeries = seriesCache((e: TemplateLabels) => ({
         completed: localCount(tasksCompleted.labels(labels(e))),
-        duration: taskDuration.labels({ ...labels(e), state: 'complete' }),
+        duration: taskDuration.series({ ...labels(e), state: 'complete' }),
       }));
       const createdSeries = seriesCache((e: TemplateLabels) => localCount(tasksCreated.labels(labels(e))));
       const handoffSeries = new Map<string, { observe(value: number): void }>();
@@ -388,7 +389,7 @@ export function createMetrics(
           if (s === null) return;
           let series = handoffSeries.get(e.namespace);
           if (!series) {
-            series = handoff.labels({ namespace: e.namespace });
+            series = handoff.series({ namespace: e.namespace });
             handoffSeries.set(e.namespace, series);
           }
           series.observe(s);
