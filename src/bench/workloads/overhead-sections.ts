@@ -38,7 +38,7 @@ export const telemetrySection: BenchSection = {
   key: 'telemetry',
   title: 'telemetry on vs off',
   description:
-    'w1 (10,000 single-step tasks) and w2 (2,000 chains) created one at a time while workers run, with telemetry on (the default: metrics, log context) and off; the order alternates by run; throughput and the process CPU per task',
+    'w1 (10,000 single-step tasks) and w2 (2,000 chains) created one at a time while workers run, with telemetry on (the default: metrics and the step context of ctx.log) and off; the order alternates by run; throughput and the process CPU per task',
   async run(ctx) {
     const metrics: Metric[] = [];
     for (const [shape, n, id] of [
