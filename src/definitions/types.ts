@@ -60,7 +60,10 @@ export interface StepContext<
   readonly attempt: number;
   /** Aborted when the step times out, its task is cancelled, its lease is lost or its worker stops. */
   readonly signal: AbortSignal;
-  /** The Tasker's logger; every line carries the correlation id, task id, step id and attempt. */
+  /**
+   * The Tasker's logger bound to this attempt: every line (and every line of its `child()` loggers) carries
+   * the correlation id, task id, step id and attempt (unless `telemetry.log.context` is false).
+   */
   readonly log: Logger;
   /**
    * Publishes a custom event the step declares in `customEvents`; delivered to `tasker.events`
