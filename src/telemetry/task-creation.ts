@@ -50,7 +50,7 @@ export function instrumentCreation(
         span.end();
       }
       if (task.created) {
-        events.emit('task.created', {
+        events.emitFresh('task.created', {
           taskId: task.id,
           namespace: task.namespace,
           name: task.name,

@@ -7,6 +7,7 @@ import type { TaskTemplate } from '../definitions/types.js';
 import type { DispatchRow } from '../engine/sql/dispatch-queries.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../model/logger.js';
+import type { StepRunInfo } from '../model/step-run.js';
 import type { PendingOutcome } from './worker-slots.js';
 
 export function emitTaskFinished(
@@ -15,7 +16,7 @@ export function emitTaskFinished(
   row: DispatchRow,
 ): void {
   const template = templates.get(row.named_task_id!);
-  events.emit(row.state === 'complete' ? 'task.completed' : 'task.failed', {
+  events.emitFresh(row.state === 'complete' ? 'task.completed' : 'task.failed', {
     taskId: row.task_id,
     namespace: template?.namespace ?? '',
     name: template?.name ?? '',
@@ -35,11 +36,13 @@ export function emitOutcomeEvents(
   retries: ReadonlyMap<number, Date | null>,
 ): void {
   for (const { outcome, info, durationMs } of batch) {
-    const base = { ...info, durationMs, workerId };
+    // Each event gets its own payload, written out: on Node 20 `{ ...info, durationMs }` took microseconds
+    // (see event-bus.ts).
+    const attempt = () => attemptPayload(info, workerId, durationMs);
     // Waiting for a child task or a batch is not an outcome: the step runs again when it is done.
     if (outcome.await_child !== undefined || outcome.await_batch !== undefined) {
       if (refused.has(outcome.step_id)) continue;
-      events.emit('step.waiting', {
+      events.emitFresh('step.waiting', {
         ...info,
         workerId,
         waitingFor: outcome.await_child !== undefined ? 'child' : 'batch',
@@ -50,14 +53,18 @@ export function emitOutcomeEvents(
     }
     if (refused.has(outcome.step_id)) {
       log.warn({ stepId: outcome.step_id }, 'outcome refused: the step is no longer leased to this worker');
-      events.emit('step.outcome_refused', base);
+      events.emitFresh('step.outcome_refused', attempt());
     } else if (outcome.ok) {
-      events.emit('step.completed', base);
-      if (outcome.skip_children) events.emit('step.decided', { ...base, skipped: outcome.skip_children });
+      events.emitFresh('step.completed', attempt());
+      if (outcome.skip_children) {
+        const decided: Record<string, unknown> = attempt();
+        decided.skipped = outcome.skip_children;
+        events.emitFresh('step.decided', decided);
+      }
     } else {
       const willRetry = retries.has(outcome.step_id);
-      events.emit('step.failed', {
-        ...base,
+      events.emitFresh('step.failed', {
+        ...attempt(),
         error: outcome.error,
         permanent: outcome.permanent ?? false,
         willRetry,
@@ -65,4 +72,21 @@ export function emitOutcomeEvents(
       });
     }
   }
+}
+
+/** What every event of a step attempt carries (StepAttemptPayload and durationMs), as one literal. */
+function attemptPayload(info: StepRunInfo, workerId: string, durationMs: number): Record<string, unknown> {
+  return {
+    taskId: info.taskId,
+    stepId: info.stepId,
+    stepName: info.stepName,
+    namespace: info.namespace,
+    name: info.name,
+    version: info.version,
+    attempt: info.attempt,
+    correlationId: info.correlationId,
+    traceparent: info.traceparent,
+    workerId,
+    durationMs,
+  };
 }

@@ -36,6 +36,24 @@ describe('event bus', () => {
     expect(events[0]).not.toBe(payload);
     expect(Object.isFrozen(events[0])).toBe(true);
     expect(new Date(events[0]!.timestamp as string).toISOString()).toBe(events[0]!.timestamp);
+    expect(payload).toEqual({ taskId: 1 }); // the caller's object is left alone
+    expect(Object.isFrozen(payload)).toBe(false);
+  });
+
+  test('emitFresh delivers the payload itself, given its timestamp and frozen; nothing without listeners', async () => {
+    const bus = createEventBus();
+    const events: Array<Record<string, unknown>> = [];
+    bus.on('task.created', (e: Record<string, unknown>) => events.push(e));
+    const payload: Record<string, unknown> = { taskId: 2 };
+    bus.emitFresh('task.created', payload);
+    const unheard: Record<string, unknown> = { taskId: 3 };
+    bus.emitFresh('task.failed', unheard);
+    await turn();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toBe(payload);
+    expect(Object.isFrozen(payload)).toBe(true);
+    expect(new Date(payload.timestamp as string).toISOString()).toBe(payload.timestamp);
+    expect(unheard).toEqual({ taskId: 3 });
   });
 
   test('subscribing after a name was emitted with no listener, and unsubscribing, take effect at once', async () => {
