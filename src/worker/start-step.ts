@@ -15,6 +15,7 @@ import type { Logger } from '../model/logger.js';
 import type { StepRunInfo } from '../model/step-run.js';
 import { setUpRow } from './batch-steps.js';
 import type { HandlerLookup } from './handler-table.js';
+import { attemptPayload } from './outcome-events.js';
 import { runStep } from './run-step.js';
 import { createStepAbort, type StepAbort } from './step-abort.js';
 import { countKeyed, type Execution, type PendingOutcome, type WorkerSlots } from './worker-slots.js';
@@ -81,21 +82,10 @@ export function createStepStarter(deps: StepStarterDeps): StartStep {
       correlationId: row.correlation_id,
       traceparent: row.traceparent,
     };
-    // Written out, not `{ ...info, workerId }`: on Node 20 that spread took microseconds (see event-bus.ts).
-    events.emitFresh('step.execution_requested', {
-      taskId: info.taskId,
-      stepId,
-      stepName: info.stepName,
-      namespace: info.namespace,
-      name: info.name,
-      version: info.version,
-      attempt,
-      correlationId: info.correlationId,
-      traceparent: info.traceparent,
-      workerId: slots.id,
-      readyAt: row.run_at,
-      taskCreatedAt: row.task_created_at,
-    });
+    const requested = attemptPayload(info, slots.id);
+    requested.readyAt = row.run_at;
+    requested.taskCreatedAt = row.task_created_at;
+    events.emitFresh('step.execution_requested', requested);
 
     const done = (outcome: StepOutcome | null) => {
       if (slots.running.get(stepId) === execution) slots.running.delete(stepId);
