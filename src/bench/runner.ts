@@ -175,6 +175,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             backend,
             backendName: name,
             databaseUrl: name === 'pg' ? options.databaseUrl : null,
+            poolSize: options.poolSize,
             scale,
             concurrency: options.concurrency,
             prefetch: options.prefetch,

@@ -25,6 +25,8 @@ export interface SectionContext {
   readonly backendName: BackendName;
   /** The PostgreSQL server's URL (on the pg backend; null on PGlite). */
   readonly databaseUrl: string | null;
+  /** The engine's connection pool size on PostgreSQL (--pool). */
+  readonly poolSize: number;
   /** The size multiplier for this backend (--scale, times the PGlite factor on PGlite). */
   readonly scale: number;
   readonly concurrency: number;

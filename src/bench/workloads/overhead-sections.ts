@@ -1,35 +1,11 @@
 /**
  * Sections beyond the engine's workloads: the HTTP API (requests per second and latency of create-task and
  * get-task over a real socket) and the cost of telemetry (the same workloads with metrics, tracing and log
- * context on, as by default, and off).
+ * context on, as by default, and off, run at the same moment in two processes).
  */
 import { runHttpBench } from '../http-bench.js';
-import { type BenchSection, type Metric, metric, type SectionContext } from '../section.js';
-import { runWorkload, type WorkloadResult } from './run-workload.js';
-import type { Shape } from './tracker.js';
-
-async function runWith(
-  ctx: SectionContext,
-  shape: Shape,
-  tasks: number,
-  telemetryEnabled: boolean,
-): Promise<WorkloadResult> {
-  const env = await ctx.backend.openRun();
-  try {
-    ctx.log(`${shape} online, telemetry ${telemetryEnabled ? 'on' : 'off'}: ${tasks} tasks`);
-    return await runWorkload(env, {
-      shape,
-      mode: 'online',
-      tasks,
-      concurrency: ctx.concurrency,
-      workers: ctx.workers,
-      timeoutMs: ctx.timeoutMs,
-      taskerOptions: { telemetry: { enabled: telemetryEnabled } },
-    });
-  } finally {
-    await env.dispose();
-  }
-}
+import { type BenchSection, type Metric, metric } from '../section.js';
+import { runSideBySide } from './side-by-side.js';
 
 /** Throughput lost to telemetry, in percent of the throughput without it. */
 const overheadPct = (on: number, off: number) => (off > 0 ? ((off - on) / off) * 100 : null);
@@ -38,17 +14,33 @@ export const telemetrySection: BenchSection = {
   key: 'telemetry',
   title: 'telemetry on vs off',
   description:
-    'w1 (10,000 single-step tasks) and w2 (2,000 chains) created one at a time while workers run, with telemetry on (the default: metrics and the step context of ctx.log) and off; the order alternates by run; throughput and the process CPU per task',
+    'w1 (10,000 single-step tasks) and w2 (2,000 chains) created one at a time while workers run, with telemetry on (the default: metrics and the step context of ctx.log) and off, both at once: two child processes on their own schemas, so that both see the same moments of the machine; which one starts first alternates by run; throughput and the process CPU per task',
   async run(ctx) {
     const metrics: Metric[] = [];
     for (const [shape, n, id] of [
       ['single', ctx.scaled(10_000, 10), 'w1'],
       ['chain3', ctx.scaled(2_000, 4), 'w2'],
     ] as const) {
-      const onFirst = ctx.run % 2 === 1;
-      const first = await runWith(ctx, shape, n, onFirst);
-      const second = await runWith(ctx, shape, n, !onFirst);
-      const [on, off] = onFirst ? [first, second] : [second, first];
+      ctx.log(`${shape} online, telemetry on and off side by side: ${n} tasks each`);
+      const spec = (enabled: boolean) => ({
+        label: `${id} telemetry ${enabled ? 'on' : 'off'}`,
+        spec: {
+          shape,
+          mode: 'online' as const,
+          tasks: n,
+          concurrency: ctx.concurrency,
+          workers: ctx.workers,
+          timeoutMs: ctx.timeoutMs,
+          taskerOptions: { telemetry: { enabled } },
+        },
+      });
+      const results = await runSideBySide(
+        ctx,
+        [spec(true), spec(false)],
+        ctx.run % 2 === 1 ? [0, 1] : [1, 0],
+      );
+      const on = results[0]!;
+      const off = results[1]!;
       metrics.push(
         metric(`telemetry.${id}_on_per_s`, `${id} telemetry on`, 'tasks/s', on.tasksPerS, 'higher'),
         metric(`telemetry.${id}_off_per_s`, `${id} telemetry off`, 'tasks/s', off.tasksPerS, 'higher'),

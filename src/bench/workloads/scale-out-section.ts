@@ -7,11 +7,9 @@
  * W1d run are pruned, against the rate they were created at, with the schema's size before and after.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { quoteIdent } from '../../db/database.js';
 import type { RunEnv } from '../backend.js';
+import { benchScript, stopChildren, waitForLine } from '../child-processes.js';
 import { BenchError } from '../errors.js';
 import { type BenchSection, metric, type SectionContext } from '../section.js';
 import { benchTemplate } from './templates.js';
@@ -19,19 +17,6 @@ import { type Shape, STEPS_PER_TASK, Tracker } from './tracker.js';
 
 const PROCESSES = [1, 2, 4] as const;
 const CREATE_CHUNK = 1000;
-
-/** The compiled worker script (the section also runs from the TypeScript sources under the test runner). */
-function workerScript(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, '..', 'scale-worker.js');
-  if (existsSync(beside)) return beside;
-  const built = join(here, '..', '..', '..', 'dist', 'bench', 'scale-worker.js');
-  if (existsSync(built)) return built;
-  throw new BenchError(
-    'BENCH_UNAVAILABLE',
-    `scale-worker.js not found (looked in ${beside} and ${built}): npm run build`,
-  );
-}
 
 export interface DrainFigures {
   readonly shape: Shape;
@@ -72,46 +57,6 @@ async function schemaBytes(env: RunEnv): Promise<number> {
   return Number(rows[0]!.bytes);
 }
 
-function waitForLine(child: ChildProcess, wanted: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(
-      () => reject(new BenchError('BENCH_TIMEOUT', `worker process not ${wanted}`)),
-      timeoutMs,
-    );
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      if (buffer.split('\n').includes(wanted)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(
-        new BenchError('BENCH_UNAVAILABLE', `worker process exited with ${code} before saying ${wanted}`),
-      );
-    });
-  });
-}
-
-async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          child.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          child.stdin!.end();
-        }),
-    ),
-  );
-}
-
 async function drain(
   ctx: SectionContext,
   shape: Shape,
@@ -135,7 +80,7 @@ async function drain(
     }
     const createS = (performance.now() - createStart) / 1000;
 
-    const script = workerScript();
+    const script = benchScript('scale-worker.js');
     const pool = Math.max(2, Math.ceil(ctx.concurrency / 5));
     for (let p = 0; p < processes; p++) {
       children.push(
