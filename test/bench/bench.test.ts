@@ -3,11 +3,13 @@
  * expected shape with counts that match the sizes asked for. No timing thresholds: speed is what the
  * benchmark itself reports.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { BackendName } from '../../src/bench/backend.js';
+import { benchScript } from '../../src/bench/child-processes.js';
 import { main } from '../../src/bench/cli.js';
 import { countingDatabase } from '../../src/bench/counting-database.js';
 import { renderReport, writeReport } from '../../src/bench/report.js';
@@ -234,6 +236,31 @@ describe('bench helpers', () => {
     } finally {
       for (const spy of spies) spy.mockRestore();
     }
+  });
+
+  it('a side-by-side child refuses a bad request, naming each field, before opening anything', () => {
+    const run = (arg: string) =>
+      spawnSync(process.execPath, [benchScript('workload-child.js'), arg], { encoding: 'utf8', input: '' });
+    const notJson = run('{not json');
+    expect(notJson.status).toBe(1);
+    expect(notJson.stderr).toContain("usage: workload-child.js '<json request>'");
+    const bad = run(
+      JSON.stringify({
+        backend: 'mysql',
+        poolSize: 0,
+        spec: { shape: 'star', mode: 'online', tasks: 10, concurrency: 1.5, workers: 1, timeoutMs: 1000 },
+      }),
+    );
+    expect(bad.status).toBe(1);
+    for (const problem of [
+      'backend: expected "pg" or "pglite"',
+      'poolSize: expected a positive integer',
+      'spec.shape: expected one of single, chain3, diamond',
+      'spec.concurrency: expected a positive integer',
+    ])
+      expect(bad.stderr).toContain(problem);
+    expect(bad.stderr).not.toContain('spec.tasks');
+    expect(bad.stdout).not.toContain('ready');
   });
 
   it('takes percentiles by nearest rank, as the peers do', () => {
