@@ -14,12 +14,12 @@ export const telemetrySection: BenchSection = {
   key: 'telemetry',
   title: 'telemetry on vs off',
   description:
-    'w1 (10,000 single-step tasks) and w2 (2,000 chains) created one at a time while workers run, with telemetry on (the default: metrics and the step context of ctx.log) and off, both at once: two child processes on their own schemas, so that both see the same moments of the machine; which one starts first alternates by run; throughput and the process CPU per task',
+    'w1 (10,000 single-step tasks) and w2 (5,000 chains) created one at a time while workers run, with telemetry on (the default: metrics and the step context of ctx.log) and off, both at once: two child processes on their own schemas, so that both see the same moments of the machine; which one starts first alternates by run; throughput and the process CPU per task',
   async run(ctx) {
     const metrics: Metric[] = [];
     for (const [shape, n, id] of [
       ['single', ctx.scaled(10_000, 10), 'w1'],
-      ['chain3', ctx.scaled(2_000, 4), 'w2'],
+      ['chain3', ctx.scaled(5_000, 4), 'w2'],
     ] as const) {
       ctx.log(`${shape} online, telemetry on and off side by side: ${n} tasks each`);
       const spec = (enabled: boolean) => ({
