@@ -156,6 +156,11 @@ export function postgresBackend(settings: BackendSettings): BenchBackend {
   };
 }
 
+/** The backend called `name`: PostgreSQL at `settings`, or a PGlite instance of its own. */
+export function openBackend(name: BackendName, settings: BackendSettings): BenchBackend {
+  return name === 'pg' ? postgresBackend(settings) : pgliteBackend();
+}
+
 export function pgliteBackend(): BenchBackend {
   let instance: Promise<Database> | null = null;
   const get = () => {

@@ -3,7 +3,7 @@
  * (median and [min–max]) next to its target and the peers' published figures.
  */
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
-import { type BackendName, type BenchBackend, pgliteBackend, postgresBackend } from './backend.js';
+import { type BackendName, type BenchBackend, openBackend } from './backend.js';
 import { type PeerRun, peerFiguresOf, peerLabelFilter, runPeerSitting } from './peer-sitting.js';
 import { PEER_FIGURES, PEERS_SOURCE, type PeerFigure } from './peers.js';
 import type { BenchSection, Metric, SectionContext, SectionRun } from './section.js';
@@ -153,10 +153,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   for (const name of options.backends) {
     const scale = name === 'pglite' ? options.scale * options.pgliteScale : options.scale;
-    const backend =
-      name === 'pg'
-        ? postgresBackend({ databaseUrl: options.databaseUrl, poolSize: options.poolSize })
-        : pgliteBackend();
+    const backend = openBackend(name, { databaseUrl: options.databaseUrl, poolSize: options.poolSize });
     const sections: SectionResult[] = [];
     try {
       if (name === 'pg') {

@@ -8,9 +8,7 @@ import { createPostgresDatabase } from '../db/postgres-database.js';
 import { createTasker } from '../tasker.js';
 import type { Worker } from '../worker/worker.js';
 import { benchTemplate } from './workloads/templates.js';
-import { type Shape, Tracker } from './workloads/tracker.js';
-
-const SHAPES: readonly Shape[] = ['single', 'chain3', 'diamond'];
+import { SHAPES, type Shape, Tracker } from './workloads/tracker.js';
 
 async function main(argv: readonly string[]): Promise<void> {
   const [url, schema, shape, concurrency, pool, prefetch] = argv;

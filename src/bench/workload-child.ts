@@ -6,14 +6,11 @@
  * prints its result as one line `result <json>`.
  */
 import { createInterface } from 'node:readline';
-import { type BenchBackend, pgliteBackend, postgresBackend } from './backend.js';
+import { openBackend } from './backend.js';
 import { BenchError } from './errors.js';
-import { type Mode, runWorkload } from './workloads/run-workload.js';
+import { MODES, runWorkload } from './workloads/run-workload.js';
 import { type ChildRequest, RESULT_PREFIX } from './workloads/side-by-side.js';
-import type { Shape } from './workloads/tracker.js';
-
-const SHAPES: readonly Shape[] = ['single', 'chain3', 'diamond'];
-const MODES: readonly Mode[] = ['online', 'predrain', 'serial'];
+import { SHAPES } from './workloads/tracker.js';
 
 function parseRequest(text: string | undefined): ChildRequest {
   let value: unknown;
@@ -57,10 +54,10 @@ function untilGo(): Promise<void> {
 
 async function main(argv: readonly string[]): Promise<void> {
   const request = parseRequest(argv[0]);
-  const backend: BenchBackend =
-    request.backend === 'pg'
-      ? postgresBackend({ databaseUrl: request.databaseUrl!, poolSize: request.poolSize })
-      : pgliteBackend();
+  const backend = openBackend(request.backend, {
+    databaseUrl: request.databaseUrl ?? '',
+    poolSize: request.poolSize,
+  });
   try {
     const env = await backend.openRun();
     try {

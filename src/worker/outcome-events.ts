@@ -36,16 +36,11 @@ export function emitOutcomeEvents(
   retries: ReadonlyMap<number, Date | null>,
 ): void {
   for (const { outcome, info, durationMs } of batch) {
-    // Each event gets its own payload, its other fields added one by one: on Node 20 `{ ...info, more }`
-    // took microseconds (see event-bus.ts).
-    const attempt = (): Record<string, unknown> => {
-      const payload = attemptPayload(info, workerId);
-      payload.durationMs = durationMs;
-      return payload;
-    };
+    // Payloads are built only for events someone listens to, each its own object with its fields added
+    // one by one: on Node 20 `{ ...info, more }` took microseconds (see event-bus.ts).
     // Waiting for a child task or a batch is not an outcome: the step runs again when it is done.
     if (outcome.await_child !== undefined || outcome.await_batch !== undefined) {
-      if (refused.has(outcome.step_id)) continue;
+      if (refused.has(outcome.step_id) || !events.has('step.waiting')) continue;
       const waiting = attemptPayload(info, workerId);
       waiting.waitingFor = outcome.await_child !== undefined ? 'child' : 'batch';
       waiting.childTaskId = typeof outcome.await_child === 'number' ? outcome.await_child : null;
@@ -55,16 +50,20 @@ export function emitOutcomeEvents(
     }
     if (refused.has(outcome.step_id)) {
       log.warn({ stepId: outcome.step_id }, 'outcome refused: the step is no longer leased to this worker');
-      events.emitFresh('step.outcome_refused', attempt());
+      if (events.has('step.outcome_refused')) {
+        events.emitFresh('step.outcome_refused', attemptPayload(info, workerId, durationMs));
+      }
     } else if (outcome.ok) {
-      events.emitFresh('step.completed', attempt());
-      if (outcome.skip_children) {
-        const decided = attempt();
+      if (events.has('step.completed')) {
+        events.emitFresh('step.completed', attemptPayload(info, workerId, durationMs));
+      }
+      if (outcome.skip_children && events.has('step.decided')) {
+        const decided = attemptPayload(info, workerId, durationMs);
         decided.skipped = outcome.skip_children;
         events.emitFresh('step.decided', decided);
       }
-    } else {
-      const failed = attempt();
+    } else if (events.has('step.failed')) {
+      const failed = attemptPayload(info, workerId, durationMs);
       failed.error = outcome.error;
       failed.permanent = outcome.permanent ?? false;
       failed.willRetry = retries.has(outcome.step_id);
@@ -75,11 +74,15 @@ export function emitOutcomeEvents(
 }
 
 /**
- * What every event of a step attempt carries (StepAttemptPayload), as one literal written out: callers add
- * their event's own fields to it one by one (see emitOutcomeEvents).
+ * What every event of a step attempt carries (StepAttemptPayload), as one literal written out, with the
+ * attempt's duration once it ended: callers add their event's own fields to it one by one.
  */
-export function attemptPayload(info: StepRunInfo, workerId: string): Record<string, unknown> {
-  return {
+export function attemptPayload(
+  info: StepRunInfo,
+  workerId: string,
+  durationMs?: number,
+): Record<string, unknown> {
+  const payload: Record<string, unknown> = {
     taskId: info.taskId,
     stepId: info.stepId,
     stepName: info.stepName,
@@ -91,4 +94,6 @@ export function attemptPayload(info: StepRunInfo, workerId: string): Record<stri
     traceparent: info.traceparent,
     workerId,
   };
+  if (durationMs !== undefined) payload.durationMs = durationMs;
+  return payload;
 }

@@ -82,10 +82,12 @@ export function createStepStarter(deps: StepStarterDeps): StartStep {
       correlationId: row.correlation_id,
       traceparent: row.traceparent,
     };
-    const requested = attemptPayload(info, slots.id);
-    requested.readyAt = row.run_at;
-    requested.taskCreatedAt = row.task_created_at;
-    events.emitFresh('step.execution_requested', requested);
+    if (events.has('step.execution_requested')) {
+      const requested = attemptPayload(info, slots.id);
+      requested.readyAt = row.run_at;
+      requested.taskCreatedAt = row.task_created_at;
+      events.emitFresh('step.execution_requested', requested);
+    }
 
     const done = (outcome: StepOutcome | null) => {
       if (slots.running.get(stepId) === execution) slots.running.delete(stepId);

@@ -16,7 +16,8 @@ import { BenchError } from '../errors.js';
 import { type BenchFlow, benchTemplate } from './templates.js';
 import { type HandoffStats, type Shape, STEPS_PER_TASK, Tracker } from './tracker.js';
 
-export type Mode = 'online' | 'predrain' | 'serial';
+export const MODES = ['online', 'predrain', 'serial'] as const;
+export type Mode = (typeof MODES)[number];
 
 export interface WorkloadSpec {
   readonly shape: Shape;

@@ -6,6 +6,7 @@
  * process's CPU per task is its own.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { BackendName } from '../backend.js';
 import { benchScript, stopChildren } from '../child-processes.js';
 import { BenchError } from '../errors.js';
 import type { SectionContext } from '../section.js';
@@ -13,7 +14,7 @@ import type { WorkloadResult, WorkloadSpec } from './run-workload.js';
 
 /** What the parent sends a child: where to run and the workload (without the parent-side hooks). */
 export interface ChildRequest {
-  readonly backend: 'pg' | 'pglite';
+  readonly backend: BackendName;
   readonly databaseUrl: string | null;
   readonly poolSize: number;
   readonly spec: Omit<WorkloadSpec, 'onReady' | 'flow'>;

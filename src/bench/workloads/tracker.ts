@@ -6,7 +6,9 @@
  */
 import { percentile, sortedCopy } from '../stats.js';
 
-export type Shape = 'single' | 'chain3' | 'diamond';
+/** The workloads' task shapes, as the peers' harness names them. */
+export const SHAPES = ['single', 'chain3', 'diamond'] as const;
+export type Shape = (typeof SHAPES)[number];
 
 export const STEPS_PER_TASK: Readonly<Record<Shape, number>> = { single: 1, chain3: 3, diamond: 4 };
 
