@@ -3,8 +3,11 @@
  * schema, the steps it bypasses) before anything is written, then written with its steps in one
  * transaction. Concurrent createTask calls are coalesced: the calls that arrive while a write is in
  * flight go together in the next one (one statement per template), so creating tasks one call at a time
- * costs few commits under load and one round trip when idle. What a duplicate request gets depends on
- * the template's identity strategy (identity.ts): the existing task, or TASKER_DUPLICATE_TASK.
+ * costs few commits under load and one round trip when idle. When a worker of this process serves the
+ * template and has room, that write also claims for it (create_tasks_and_claim, migration 40): on an idle
+ * system a new task's first step starts without a wake-up and a second round trip. What a duplicate
+ * request gets depends on the template's identity strategy (identity.ts): the existing task, or
+ * TASKER_DUPLICATE_TASK.
  */
 import type { Queryable } from '../db/database.js';
 import { isTransientDatabaseError } from '../db/sql-errors.js';
@@ -18,6 +21,7 @@ import type { TaskState } from '../model/states.js';
 import type { CreatedTask } from '../model/types.js';
 import { zodProblems } from '../parse-or-throw.js';
 import { type IdentityStrategy, identityKey } from './identity.js';
+import { createTasksAndClaim, type DispatchRow } from './sql/dispatch-queries.js';
 import type { SqlContext } from './sql/sql-context.js';
 
 // The request's contract lives in model/contracts.ts, shared with the REST and GraphQL surfaces.
@@ -29,6 +33,33 @@ interface PreparedTask {
   readonly row: Record<string, unknown>;
   /** Under `strict`, a duplicate is refused rather than answered with the existing task. */
   readonly refuseDuplicate: boolean;
+}
+
+/**
+ * Room a worker of this process lends to a createTask write, which claims into it (migration 40); reserved
+ * by the worker until settled.
+ */
+export interface ClaimLoan {
+  readonly workerId: string;
+  /** Most steps the write may claim. */
+  readonly limit: number;
+  /** The templates the worker serves. */
+  readonly namedTaskIds: readonly number[];
+  /** The write came back with these rows (the worker takes the claimed ones), or failed (null). */
+  settle(rows: readonly DispatchRow[] | null): void;
+}
+
+/** What create_tasks returns for a request. */
+interface CreatedRow {
+  readonly ord: number;
+  readonly task_id: number;
+  readonly created: boolean;
+  readonly state: TaskState;
+}
+
+/** The steps a new task of the template makes ready at once: those without parents (compensations wait). */
+function roots(template: TaskTemplate): number {
+  return template.steps.filter((s) => s.kind !== 'compensation' && s.dependsOn.length === 0).length;
 }
 
 export interface TaskCreatorDeps {
@@ -43,6 +74,8 @@ export interface TaskCreatorDeps {
   readonly maxConcurrentWrites: number;
   /** Most tasks per statement. */
   readonly maxBatchSize: number;
+  /** Room of a worker of this process that serves the template, lent for up to `want` steps; or null. */
+  readonly lendClaim?: (namedTaskId: number, want: number) => ClaimLoan | null;
 }
 
 export interface TaskCreator {
@@ -192,7 +225,12 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
   }
 
   /** Inserts prepared tasks, one statement per template, on `q` (a transaction or the pool). */
-  async function insert(q: Queryable, tasks: readonly PreparedTask[]): Promise<CreatedTask[]> {
+  async function insert(
+    q: Queryable,
+    tasks: readonly PreparedTask[],
+    /** A coalesced write of one template: claim for a local worker with room (migration 40). */
+    claim = false,
+  ): Promise<CreatedTask[]> {
     const results = new Array<CreatedTask>(tasks.length);
     const byTemplate = new Map<TaskTemplate, number[]>();
     tasks.forEach((t, i) => {
@@ -202,10 +240,14 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     });
     for (const [template, indexes] of byTemplate) {
       const namedTaskId = await deps.templateId(template);
-      const { rows } = await q.query<{ ord: number; task_id: number; created: boolean; state: TaskState }>(
-        `SELECT * FROM ${sql.schema}.create_tasks($1, $2)`,
-        [namedTaskId, JSON.stringify(indexes.map((i) => tasks[i]!.row))],
-      );
+      const json = JSON.stringify(indexes.map((i) => tasks[i]!.row));
+      const loan =
+        claim && byTemplate.size === 1
+          ? (deps.lendClaim?.(namedTaskId, indexes.length * roots(template)) ?? null)
+          : null;
+      const rows = loan
+        ? await createAndClaim(q, namedTaskId, json, loan)
+        : await create(q, namedTaskId, json);
       for (const row of rows) {
         results[indexes[row.ord - 1]!] = {
           id: row.task_id,
@@ -218,6 +260,51 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
       }
     }
     return results;
+  }
+
+  async function create(q: Queryable, namedTaskId: number, json: string): Promise<CreatedRow[]> {
+    const { rows } = await q.query<CreatedRow>(`SELECT * FROM ${sql.schema}.create_tasks($1, $2)`, [
+      namedTaskId,
+      json,
+    ]);
+    return rows;
+  }
+
+  async function createAndClaim(
+    q: Queryable,
+    namedTaskId: number,
+    json: string,
+    loan: ClaimLoan,
+  ): Promise<CreatedRow[]> {
+    let rows: DispatchRow[];
+    try {
+      rows = await createTasksAndClaim(
+        q,
+        sql.schema,
+        namedTaskId,
+        json,
+        loan.workerId,
+        loan.limit,
+        loan.namedTaskIds,
+      );
+    } catch (error) {
+      loan.settle(null);
+      throw error;
+    }
+    // After the callers have their tasks (a claimed step may start at once, its events after the task's).
+    setImmediate(() => loan.settle(rows));
+    return rows.flatMap((row) =>
+      row.kind === 'created' || row.kind === 'existing'
+        ? [
+            {
+              ord: row.attempt!,
+              task_id: row.task_id!,
+              created: row.kind === 'created',
+              state: row.state as TaskState,
+            },
+          ]
+        : [],
+    );
   }
 
   // --- coalescing of concurrent createTask calls
@@ -250,10 +337,15 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     const batch = queue.slice(0, deps.maxBatchSize);
     queue = queue.slice(batch.length);
     writing++;
+    // Claims for a local worker only when creating is idle too (this write alone, nobody waiting): under
+    // a stream of createTask calls a claim in each write costs more than the worker's own claims, which
+    // take many tasks' steps at a time.
+    const claim = writing === 1 && queue.length === 0;
     try {
       const created = await insert(
         sql.db,
         batch.map((w) => w.task),
+        claim,
       );
       for (const [i, w] of batch.entries()) settle(w, created[i]!);
     } catch (error) {

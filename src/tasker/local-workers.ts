@@ -7,11 +7,18 @@
 import { z } from 'zod';
 import type { TemplateRegistry } from '../definitions/registry.js';
 import type { TaskTemplate } from '../definitions/types.js';
+import type { ClaimLoan } from '../engine/create-tasks.js';
 import { applyRateLimits } from '../engine/rate-limits.js';
 import type { SqlContext } from '../engine/sql/sql-context.js';
 import { TaskerError } from '../errors.js';
 import { parseOrThrow } from '../parse-or-throw.js';
-import { startWorker, type Worker, type WorkerDeps, type WorkerOptions } from '../worker/worker.js';
+import {
+  type LocalWorker,
+  startWorker,
+  type Worker,
+  type WorkerDeps,
+  type WorkerOptions,
+} from '../worker/worker.js';
 
 /** startWorker's options, checked before anything starts (their meaning: WorkerOptions). */
 const workerOptionsSchema = z
@@ -32,6 +39,8 @@ export interface LocalWorkers {
   runningWorkers(): number;
   /** Stops every worker (gracefully). */
   stopAll(): Promise<void>;
+  /** Room lent by a running worker that serves the template, for createTask to claim into (migration 40). */
+  lendClaim(namedTaskId: number, want: number): ClaimLoan | null;
 }
 
 export interface LocalWorkersDeps {
@@ -46,7 +55,7 @@ export interface LocalWorkersDeps {
 }
 
 export function createLocalWorkers(deps: LocalWorkersDeps): LocalWorkers {
-  const workers = new Set<Worker>();
+  const workers = new Set<LocalWorker>();
   return {
     async start(given = {}) {
       const options: WorkerOptions = parseOrThrow(workerOptionsSchema, given, 'worker options');
@@ -87,6 +96,13 @@ export function createLocalWorkers(deps: LocalWorkersDeps): LocalWorkers {
     runningWorkers: () => [...workers].filter((w) => w.state === 'running').length,
     stopAll: async () => {
       await Promise.all([...workers].map((w) => w.stop()));
+    },
+    lendClaim(namedTaskId, want) {
+      for (const worker of workers) {
+        const loan = worker.lendClaim(namedTaskId, want);
+        if (loan) return loan;
+      }
+      return null;
     },
   };
 }

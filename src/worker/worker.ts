@@ -24,6 +24,7 @@ import { hostname } from 'node:os';
 import type { StepHandler, TaskTemplate, TemplateStep } from '../definitions/types.js';
 import type { BackoffPolicy } from '../engine/backoff.js';
 import type { ChildTasks } from '../engine/child-tasks.js';
+import type { ClaimLoan } from '../engine/create-tasks.js';
 import type { NotificationHub } from '../engine/notifications.js';
 import type { SqlContext } from '../engine/sql/sql-context.js';
 import { registerWorker } from '../engine/sql/worker-queries.js';
@@ -62,6 +63,15 @@ export interface Worker {
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
+/** A worker as the Tasker that started it holds it. */
+export interface LocalWorker extends Worker {
+  /**
+   * Lends up to `want` of its free room to the Tasker's createTask, which then claims for it in the round
+   * trip that creates the tasks (migration 40). Null when it does not serve the template or has no room.
+   */
+  lendClaim(namedTaskId: number, want: number): ClaimLoan | null;
+}
+
 export type { StepRunInfo, WorkerInstrumentation };
 
 /** What the worker reads of the resolved configuration (config/ sits above the worker; ResolvedConfig fits). */
@@ -92,10 +102,10 @@ export interface WorkerDeps {
   /** Starts child tasks for `ctx.startChild` (docs/workflows.md#child-workflows). */
   readonly children: ChildTasks;
   /** Called once the worker has stopped. */
-  readonly onStopped?: (worker: Worker) => void;
+  readonly onStopped?: (worker: LocalWorker) => void;
 }
 
-export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Promise<Worker> {
+export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Promise<LocalWorker> {
   const { sql, config, events } = deps;
   const { execution } = config;
   const slots = createWorkerSlots(
@@ -193,7 +203,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     process.once('SIGINT', onSignal);
   }
 
-  const worker: Worker = {
+  const worker: LocalWorker = {
     id: slots.id,
     name,
     get running() {
@@ -203,6 +213,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       return slots.state;
     },
     stop: (stopOptions) => shutdown.stop(stopOptions),
+    lendClaim: (namedTaskId, want) => (deps.templates.has(namedTaskId) ? dispatch.lend(want) : null),
   };
   log.info({ concurrency: slots.concurrency, templates: namedTaskIds.length }, 'worker started');
   dispatch.kick();

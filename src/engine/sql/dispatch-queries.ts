@@ -1,13 +1,15 @@
 /** The worker's hot path: claim ready steps; record outcomes and claim more, in one round trip. */
+import type { Queryable } from '../../db/database.js';
 import type { SqlContext } from './sql-context.js';
 
 /** A row of tasker.dispatch_row. */
 export interface DispatchRow {
   /**
    * claimed: leased to the caller, to run; queued: leased too, in line behind the caller's holders of its
-   * concurrency key (it starts when fewer than its limit of them run here; migration 35).
+   * concurrency key (it starts when fewer than its limit of them run here; migration 35). created and
+   * existing: a task request's result in create_tasks_and_claim (task_id, state, its position in `attempt`).
    */
-  readonly kind: 'claimed' | 'queued' | 'refused' | 'retry' | 'task';
+  readonly kind: 'claimed' | 'queued' | 'refused' | 'retry' | 'task' | 'created' | 'existing';
   readonly step_id: number | null;
   readonly task_id: number | null;
   readonly state: string | null;
@@ -105,6 +107,27 @@ export async function finishSteps(
   const { rows } = await sql.db.query<DispatchRow>(
     `SELECT * FROM ${sql.schema}.finish_steps($1, $2, $3, $4, $5)`,
     [workerId, JSON.stringify(outcomes), claimLimit, namedTaskIds, claimQueue],
+  );
+  return rows;
+}
+
+/**
+ * Creates tasks of one template (create_tasks) and, in the same transaction, claims up to `claimLimit`
+ * ready steps for a worker of this process (claim_steps; migration 40). Returns a created or existing row
+ * per request, then the claimed ones.
+ */
+export async function createTasksAndClaim(
+  q: Queryable,
+  schema: string,
+  namedTaskId: number,
+  tasksJson: string,
+  workerId: string,
+  claimLimit: number,
+  namedTaskIds: readonly number[],
+): Promise<DispatchRow[]> {
+  const { rows } = await q.query<DispatchRow>(
+    `SELECT * FROM ${schema}.create_tasks_and_claim($1, $2, $3, $4, $5)`,
+    [namedTaskId, tasksJson, workerId, claimLimit, namedTaskIds],
   );
   return rows;
 }
