@@ -210,9 +210,9 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
   }
 
   function lend(want: number): ClaimLoan | null {
-    // Only while idle (nothing running or in line, no other loan out): under load its own round trips
-    // claim many tasks' steps at a time, for less than a claim in every createTask write would cost.
-    if (slots.running.size > 0 || slots.waiting.size > 0 || lent > 0) return null;
+    // Not while steps wait in its line (a backlog), nor beside another loan: the creator lends only when
+    // it writes alone, and under load the worker's own round trips claim many tasks' steps at a time.
+    if (slots.waiting.size > 0 || lent > 0) return null;
     const limit = Math.min(want, claimRoom(slots) - reserved);
     if (limit <= 0 || slots.state !== 'running' || Date.now() < backingOffUntil) return null;
     reserved += limit;

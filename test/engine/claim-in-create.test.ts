@@ -1,16 +1,16 @@
 /**
- * A task created while a worker of the same Tasker is idle starts in the round trip that creates it
+ * A task created while a worker of the same Tasker has room starts in the round trip that creates it
  * (migration 40): createTask claims for that worker in its own transaction, so the first step's lease has
  * the task's creation time (now() is the transaction's), and no wake-up and second round trip come between
- * them. Not for a worker that is busy or does not serve the template; what the claim leaves ready is
- * announced as before.
+ * them. Not for a worker with steps waiting in its line or that does not serve the template; what the
+ * claim leaves ready is announced as before.
  */
 import { Client } from 'pg';
 import { describe, expect, test } from 'vitest';
 import { quoteIdent } from '../../src/db/database.js';
 import { claimSteps } from '../../src/engine/sql/dispatch-queries.js';
 import { defineTask } from '../../src/index.js';
-import { BACKENDS, PG_URL, playedWorker, testTasker } from '../helpers.js';
+import { BACKENDS, PG_URL, playedWorker, sleep, testTasker } from '../helpers.js';
 
 interface StartRow {
   readonly name: string;
@@ -43,7 +43,7 @@ function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promis
 
 describe.each(BACKENDS)('claiming in the creating round trip, on %s', (backend) => {
   test('an idle worker takes the new task in the transaction that creates it', async () => {
-    const t = await testTasker(backend);
+    const t = await testTasker(backend, { execution: { pollIntervalMs: 60_000 } });
     const ran: number[] = [];
     t.tasker.register(
       defineTask({
@@ -52,6 +52,7 @@ describe.each(BACKENDS)('claiming in the creating round trip, on %s', (backend) 
       }),
     );
     const worker = await t.tasker.startWorker({ concurrency: 2 });
+    await sleep(200); // its first claim (empty) has come back: its room is free
     const task = await t.tasker.createTask({ name: 'one', context: { n: 1 } });
     await until(async () => (await t.tasker.getTask(task.id))?.state === 'complete', 'the task');
     expect(ran).toEqual([task.id]);
@@ -60,8 +61,9 @@ describe.each(BACKENDS)('claiming in the creating round trip, on %s', (backend) 
     ]);
   });
 
-  test('a busy worker, or one that does not serve the template, is not claimed for', async () => {
-    const t = await testTasker(backend);
+  test('a worker with room takes it while running; not one with steps in line, nor for another template', async () => {
+    // (No poll: a claim of the worker's own in flight holds its room, and nothing would be lent then.)
+    const t = await testTasker(backend, { execution: { pollIntervalMs: 60_000 } });
     let release!: () => void;
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -72,24 +74,32 @@ describe.each(BACKENDS)('claiming in the creating round trip, on %s', (backend) 
     t.tasker.register(
       defineTask({ namespace: 'quick', name: 'one', steps: [{ name: 'only', handler: () => 1 }] }),
     );
-    const busy = await t.tasker.startWorker({ concurrency: 5, namespaces: ['slow'] });
-    const first = await t.tasker.createTask({ namespace: 'slow', name: 'hold', context: { n: 1 } });
+    // One slot and room for one more in line (prefetch).
+    const worker = await t.tasker.startWorker({ concurrency: 1, prefetch: 1, namespaces: ['slow'] });
+    const create = (n: number) => t.tasker.createTask({ namespace: 'slow', name: 'hold', context: { n } });
+    const first = await create(1);
     await until(async () => (await starts(t, first.id))[0]!.state === 'in_progress', 'the first step');
-    // The worker runs a step: the next task's step is claimed the usual way, after it was created.
-    const second = await t.tasker.createTask({ namespace: 'slow', name: 'hold', context: { n: 2 } });
-    await until(async () => (await starts(t, second.id))[0]!.state === 'in_progress', 'the second step');
-    expect((await starts(t, second.id))[0]).toMatchObject({ worker_id: busy.id, in_creation: false });
+    await sleep(200); // the claim the worker sends after starting a step has come back
+    // Running a step, with room in its line: the second task's step is leased as it is created.
+    const second = await create(2);
+    expect(await starts(t, second.id)).toEqual([
+      { name: 'wait', state: 'in_progress', worker_id: worker.id, in_creation: true },
+    ]);
+    // A step waits in its line now: the third is created and left ready, taken later the usual way.
+    const third = await create(3);
+    expect((await starts(t, third.id))[0]).toMatchObject({ state: 'pending', worker_id: null });
     // No worker serves 'quick': its task is created and left ready.
     const other = await t.tasker.createTask({ namespace: 'quick', name: 'one', context: {} });
     expect(await starts(t, other.id)).toEqual([
       { name: 'only', state: 'pending', worker_id: null, in_creation: null },
     ]);
     release();
-    await until(async () => (await t.tasker.getTask(second.id))?.state === 'complete', 'the held tasks');
+    await until(async () => (await t.tasker.getTask(third.id))?.state === 'complete', 'the held tasks');
+    expect((await starts(t, third.id))[0]).toMatchObject({ worker_id: worker.id, in_creation: false });
   });
 
   test('it takes up to the room the worker lends; the rest goes the usual way', async () => {
-    const t = await testTasker(backend);
+    const t = await testTasker(backend, { execution: { pollIntervalMs: 60_000 } });
     t.tasker.register(
       defineTask({
         name: 'fan',
@@ -101,6 +111,7 @@ describe.each(BACKENDS)('claiming in the creating round trip, on %s', (backend) 
       }),
     );
     const worker = await t.tasker.startWorker({ concurrency: 1 });
+    await sleep(200);
     // Idle with room for one: one of the three first steps is leased in the creating transaction.
     const task = await t.tasker.createTask({ name: 'fan', context: { n: 1 } });
     await until(async () => (await t.tasker.getTask(task.id))?.state === 'complete', 'the fan-out');
