@@ -291,8 +291,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
       loan.settle(null);
       throw error;
     }
-    // After the callers have their tasks (a claimed step may start at once, its events after the task's).
-    setImmediate(() => loan.settle(rows));
+    loan.settle(rows);
     return rows.flatMap((row) =>
       row.kind === 'created' || row.kind === 'existing'
         ? [
@@ -337,10 +336,10 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     const batch = queue.slice(0, deps.maxBatchSize);
     queue = queue.slice(batch.length);
     writing++;
-    // Claims for a local worker only when creating is idle too (this write alone, nobody waiting): under
-    // a stream of createTask calls a claim in each write costs more than the worker's own claims, which
-    // take many tasks' steps at a time.
-    const claim = writing === 1 && queue.length === 0;
+    // Claims for a local worker only for a lone createTask (this write alone, of one task, nobody
+    // waiting): under a stream of calls a claim in a write costs more than the worker's own claims, which
+    // take many tasks' steps at a time, and holds up every call of the batch meanwhile.
+    const claim = writing === 1 && queue.length === 0 && batch.length === 1;
     try {
       const created = await insert(
         sql.db,

@@ -19,6 +19,11 @@ export interface Admission {
    * a task (they have parents) go to the front of the line, the others to its back.
    */
   admit(rows: readonly DispatchRow[]): void;
+  /**
+   * Steps claimed outside the worker's round trips (by createTask, migration 40): into the line at once,
+   * where a cancellation notice finds them, and started from it on the next turn of the event loop.
+   */
+  enqueue(rows: readonly DispatchRow[]): void;
   /** A slot may have freed: start waiting steps into the free slots (soon, not now). */
   fill(): void;
   /**
@@ -63,6 +68,22 @@ export function createAdmission(
     setImmediate(startWaiting);
   }
 
+  /** Puts claimed steps in the line: those that continue a task at its front, the others at its back. */
+  function line(rows: readonly DispatchRow[]): void {
+    const front: DispatchRow[] = [];
+    const back: DispatchRow[] = [];
+    for (const row of rows) (continuesTask(row) ? front : back).push(row);
+    const entry = (row: DispatchRow) => [row.step_id!, { row, controller: createStepAbort() }] as const;
+    if (front.length > 0) {
+      const earlier = [...slots.waiting];
+      slots.waiting.clear();
+      for (const row of front) slots.waiting.set(...entry(row));
+      for (const [stepId, waiting] of earlier) slots.waiting.set(stepId, waiting);
+    }
+    for (const row of back) slots.waiting.set(...entry(row));
+    fill();
+  }
+
   return {
     admit(rows) {
       let i = 0;
@@ -74,19 +95,10 @@ export function createAdmission(
           start(rows[i]!);
         }
       }
-      if (i === rows.length) return;
-      const front: DispatchRow[] = [];
-      const back: DispatchRow[] = [];
-      for (; i < rows.length; i++) (continuesTask(rows[i]!) ? front : back).push(rows[i]!);
-      const line = (row: DispatchRow) => [row.step_id!, { row, controller: createStepAbort() }] as const;
-      if (front.length > 0) {
-        const earlier = [...slots.waiting];
-        slots.waiting.clear();
-        for (const row of front) slots.waiting.set(...line(row));
-        for (const [stepId, waiting] of earlier) slots.waiting.set(stepId, waiting);
-      }
-      for (const row of back) slots.waiting.set(...line(row));
-      fill();
+      if (i < rows.length) line(rows.slice(i));
+    },
+    enqueue(rows) {
+      if (rows.length > 0) line(rows);
     },
     fill,
     empty() {

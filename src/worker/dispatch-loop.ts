@@ -36,6 +36,8 @@ export interface DispatchLoopDeps {
   readonly events: EventBus;
   /** Starts the claimed steps, or queues them for a slot (prefetch). */
   readonly admit: (rows: readonly DispatchRow[]) => void;
+  /** Queues steps claimed by a loan (see lend), to start on the next turn. */
+  readonly enqueue: (rows: readonly DispatchRow[]) => void;
   /** A retry this worker learnt of: wake at its time. */
   readonly wakeAt: (at: number) => void;
   /** Looks up the next run time of anyone's step (and wakes then). */
@@ -230,7 +232,9 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
         lent--;
         if (rows) {
           const claimed = rows.filter((row) => row.kind === 'claimed' || row.kind === 'queued');
-          deps.admit(claimed);
+          // In line now, where a cancellation notice finds them; started after the creator's callers
+          // have their tasks (a step's events come after its task's).
+          deps.enqueue(claimed);
           // As for the worker's own claims: a short one means nothing more is ready, unless a wake-up came.
           if (claimed.length < limit && wakeUps === wakeUpsBefore) wantClaim = false;
         }

@@ -159,6 +159,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     log,
     events,
     admit: admission.admit,
+    enqueue: admission.enqueue,
     wakeAt: wakeUps.wakeAt,
     lookUpNextRun: wakeUps.lookUpNextRun,
     onRoundTrip: () => shutdown.checkIdle(),

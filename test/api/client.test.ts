@@ -32,7 +32,9 @@ describe.each(BACKENDS)('REST client on %s', (backend) => {
     try {
       const client = createTaskerClient({ baseUrl: server.url });
       const created = await client.createTask({ namespace: 'shop', name: 'order', context: { orderId: 7 } });
-      expect(created).toMatchObject({ namespace: 'shop', name: 'order', state: 'pending' });
+      expect(created).toMatchObject({ namespace: 'shop', name: 'order' });
+      // (Its first step may have been claimed in the round trip that created it: migration 40.)
+      expect(['pending', 'in_progress']).toContain(created.state);
 
       // Waiting for the signal: the wait times out with its code, then the signal finishes the task.
       await expect(client.waitForTask(created.id, { timeoutMs: 300, intervalMs: 50 })).rejects.toMatchObject({

@@ -1,11 +1,12 @@
--- A task created in a process whose worker has room starts in the round trip that creates it (issue 13:
--- the time from createTask to the first step's start on an idle system). Until now a new task's first
--- step waited for the ready notification to reach a worker and for that worker's claim: on an idle machine
--- it started 1.9-2.2 ms after createTask returned, after a wake-up and a second round trip. When the Tasker that
--- creates the task has a worker serving its template with free room, the creating round trip now also
--- claims for that worker: create_tasks, then claim_steps in the same transaction, which sees the new
--- steps. It is an ordinary claim (the queue's order, flow control, delays, the worker's templates), so a
--- new task does not pass older ready work; it only saves the wake-up and the round trip.
+-- A task created in a process whose worker has room starts in the round trip that creates it (issue 13: the
+-- time from createTask to the first step's start on an idle system). Until now a new task's first step waited
+-- for the ready notification to reach a worker and for that worker's claim: on an idle machine it started
+-- 1.9-2.2 ms after createTask returned, after a wake-up and a second round trip. When the Tasker that creates
+-- the task has a worker serving its template with free room (and the call is a lone createTask:
+-- docs/architecture.md, the dispatch path), the creating round trip now also claims for that worker:
+-- create_tasks, then claim_steps in the same transaction, which sees the new steps. It is an ordinary claim
+-- (the queue's order, flow control, delays, the worker's templates), so a new task does not pass older ready
+-- work; it only saves the wake-up and the round trip.
 --
 -- The notification that steps are ready is sent by create_tasks_and_claim after its claim, and only if the
 -- claim left some of the new steps ready: create_tasks takes p_notify_ready (as in migration 38
