@@ -104,7 +104,7 @@ export async function createTasker(
     maxConcurrentWrites:
       database.kind === 'pglite' ? 1 : Math.max(1, Math.floor(config.database.maxConnections / 2)),
     maxBatchSize: config.execution.maxBatchSize,
-    lendClaim: (namedTaskId, want) => workers.lendClaim(namedTaskId, want),
+    lendClaim: (namedTaskId) => workers.lendClaim(namedTaskId),
   });
   const instrumented = instrumentCreation(telemetry.tracing, events);
   const createMany = instrumented((requests) => creator.createTasks(requests));

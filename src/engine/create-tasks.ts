@@ -57,11 +57,6 @@ interface CreatedRow {
   readonly state: TaskState;
 }
 
-/** The steps a new task of the template makes ready at once: those without parents (compensations wait). */
-function roots(template: TaskTemplate): number {
-  return template.steps.filter((s) => s.kind !== 'compensation' && s.dependsOn.length === 0).length;
-}
-
 export interface TaskCreatorDeps {
   readonly sql: SqlContext;
   readonly registry: TemplateRegistry;
@@ -74,8 +69,8 @@ export interface TaskCreatorDeps {
   readonly maxConcurrentWrites: number;
   /** Most tasks per statement. */
   readonly maxBatchSize: number;
-  /** Room of a worker of this process that serves the template, lent for up to `want` steps; or null. */
-  readonly lendClaim?: (namedTaskId: number, want: number) => ClaimLoan | null;
+  /** The free room of a worker of this process that serves the template, lent to a write; or null. */
+  readonly lendClaim?: (namedTaskId: number) => ClaimLoan | null;
 }
 
 export interface TaskCreator {
@@ -241,10 +236,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     for (const [template, indexes] of byTemplate) {
       const namedTaskId = await deps.templateId(template);
       const json = JSON.stringify(indexes.map((i) => tasks[i]!.row));
-      const loan =
-        claim && byTemplate.size === 1
-          ? (deps.lendClaim?.(namedTaskId, indexes.length * roots(template)) ?? null)
-          : null;
+      const loan = claim && byTemplate.size === 1 ? (deps.lendClaim?.(namedTaskId) ?? null) : null;
       const rows = loan
         ? await createAndClaim(q, namedTaskId, json, loan)
         : await create(q, namedTaskId, json);

@@ -40,7 +40,7 @@ export interface LocalWorkers {
   /** Stops every worker (gracefully). */
   stopAll(): Promise<void>;
   /** Room lent by a running worker that serves the template, for createTask to claim into (migration 40). */
-  lendClaim(namedTaskId: number, want: number): ClaimLoan | null;
+  lendClaim(namedTaskId: number): ClaimLoan | null;
 }
 
 export interface LocalWorkersDeps {
@@ -97,9 +97,9 @@ export function createLocalWorkers(deps: LocalWorkersDeps): LocalWorkers {
     stopAll: async () => {
       await Promise.all([...workers].map((w) => w.stop()));
     },
-    lendClaim(namedTaskId, want) {
+    lendClaim(namedTaskId) {
       for (const worker of workers) {
-        const loan = worker.lendClaim(namedTaskId, want);
+        const loan = worker.lendClaim(namedTaskId);
         if (loan) return loan;
       }
       return null;

@@ -58,11 +58,12 @@ export interface DispatchLoop {
   /** The slow poll's turn: claim, and look up the next run time when idle. */
   poll(): void;
   /**
-   * Lends up to `want` of this worker's free room to a round trip made elsewhere in the process (createTask
-   * claiming for this worker, migration 40): reserved, and counted as a round trip out, until it settles.
-   * Null when the worker has no room, is stopping or is backing off.
+   * Lends this worker's free room to a round trip made elsewhere in the process (createTask claiming for
+   * this worker, migration 40): reserved, and counted as a round trip out, until it settles. All of it, as
+   * its own claims ask: a claim that comes back short then tells it that nothing else is ready. Null when
+   * the worker has no room, is stopping or is backing off.
    */
-  lend(want: number): ClaimLoan | null;
+  lend(): ClaimLoan | null;
   /** Round trips out now (lent ones included). */
   readonly inFlight: number;
 }
@@ -211,11 +212,11 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     deps.onRoundTrip();
   }
 
-  function lend(want: number): ClaimLoan | null {
+  function lend(): ClaimLoan | null {
     // Not while steps wait in its line (a backlog), nor beside another loan: the creator lends only when
     // it writes alone, and under load the worker's own round trips claim many tasks' steps at a time.
     if (slots.waiting.size > 0 || lent > 0) return null;
-    const limit = Math.min(want, claimRoom(slots) - reserved);
+    const limit = claimRoom(slots) - reserved;
     if (limit <= 0 || slots.state !== 'running' || Date.now() < backingOffUntil) return null;
     reserved += limit;
     lent++;

@@ -66,10 +66,10 @@ export interface Worker {
 /** A worker as the Tasker that started it holds it. */
 export interface LocalWorker extends Worker {
   /**
-   * Lends up to `want` of its free room to the Tasker's createTask, which then claims for it in the round
-   * trip that creates the tasks (migration 40). Null when it does not serve the template or has no room.
+   * Lends its free room to the Tasker's createTask, which then claims for it in the round trip that creates
+   * the task (migration 40). Null when it does not serve the template or has no room.
    */
-  lendClaim(namedTaskId: number, want: number): ClaimLoan | null;
+  lendClaim(namedTaskId: number): ClaimLoan | null;
 }
 
 export type { StepRunInfo, WorkerInstrumentation };
@@ -214,7 +214,7 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
       return slots.state;
     },
     stop: (stopOptions) => shutdown.stop(stopOptions),
-    lendClaim: (namedTaskId, want) => (deps.templates.has(namedTaskId) ? dispatch.lend(want) : null),
+    lendClaim: (namedTaskId) => (deps.templates.has(namedTaskId) ? dispatch.lend() : null),
   };
   log.info({ concurrency: slots.concurrency, templates: namedTaskIds.length }, 'worker started');
   dispatch.kick();
