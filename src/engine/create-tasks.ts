@@ -3,9 +3,9 @@
  * schema, the steps it bypasses) before anything is written, then written with its steps in one
  * transaction. Concurrent createTask calls are coalesced: the calls that arrive while a write is in
  * flight go together in the next one (one statement per template), so creating tasks one call at a time
- * costs few commits under load and one round trip when idle. When a worker of this process serves the
- * template and has room, that write also claims for it (create_tasks_and_claim, migration 40): on an idle
- * system a new task's first step starts without a wake-up and a second round trip. What a duplicate
+ * costs few commits under load and one round trip when idle. The write of a lone call also claims for a
+ * worker of this process that serves the template and has room (create_tasks_and_claim, migration 40): on
+ * an idle system a new task's first step starts without a wake-up and a second round trip. What a duplicate
  * request gets depends on the template's identity strategy (identity.ts): the existing task, or
  * TASKER_DUPLICATE_TASK.
  */
@@ -223,7 +223,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
   async function insert(
     q: Queryable,
     tasks: readonly PreparedTask[],
-    /** A coalesced write of one template: claim for a local worker with room (migration 40). */
+    /** The write of a lone createTask: claim for a local worker with room (migration 40). */
     claim = false,
   ): Promise<CreatedTask[]> {
     const results = new Array<CreatedTask>(tasks.length);
