@@ -223,7 +223,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
   async function insert(
     q: Queryable,
     tasks: readonly PreparedTask[],
-    /** The write of a lone createTask: claim for a local worker with room (migration 40). */
+    /** The write of a lone createTask (one task, so one template): claim for a local worker with room. */
     claim = false,
   ): Promise<CreatedTask[]> {
     const results = new Array<CreatedTask>(tasks.length);
@@ -236,7 +236,7 @@ export function createTaskCreator(deps: TaskCreatorDeps): TaskCreator {
     for (const [template, indexes] of byTemplate) {
       const namedTaskId = await deps.templateId(template);
       const json = JSON.stringify(indexes.map((i) => tasks[i]!.row));
-      const loan = claim && byTemplate.size === 1 ? (deps.lendClaim?.(namedTaskId) ?? null) : null;
+      const loan = claim ? (deps.lendClaim?.(namedTaskId) ?? null) : null;
       const rows = loan
         ? await createAndClaim(q, namedTaskId, json, loan)
         : await create(q, namedTaskId, json);
