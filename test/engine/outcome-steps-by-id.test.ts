@@ -4,13 +4,15 @@
  * (steps_running, steps_unfinished), whose entries pile up with every state change since the last vacuum;
  * after an ANALYZE taken while no step ran, the lock's generic plan compared every running step with every
  * outcome. The tests leave such a history and such statistics behind, then read the index scans the round
- * trip made (the statistics of the running transaction, so nothing else counts).
+ * trip made (the statistics of the running transaction, so nothing else counts). The hand-off reads each
+ * child and its task by id too (migration 41), whatever the tables held when its plan was made.
  */
 import { describe, expect, test } from 'vitest';
-import { type Queryable, quoteIdent } from '../../src/db/database.js';
+import { type Database, type Queryable, quoteIdent } from '../../src/db/database.js';
+import { createPostgresDatabase } from '../../src/db/postgres-database.js';
 import { claimSteps } from '../../src/engine/sql/dispatch-queries.js';
 import { defineTask } from '../../src/index.js';
-import { BACKENDS, playedWorker, testTasker } from '../helpers.js';
+import { BACKENDS, PG_URL, playedWorker, testTasker } from '../helpers.js';
 
 const unused = async () => {
   throw new Error('no worker runs in this test');
@@ -106,5 +108,51 @@ describe.each(BACKENDS)('recording outcomes, on %s', (backend) => {
     });
     expect(scans).toMatchObject({ steps_unfinished: 0, steps_running: 0 });
     expect(scans.steps_pkey).toBeGreaterThan(0);
+  });
+
+  test('hands over to children reading them and their tasks by id, with a plan made on near-empty tables', async () => {
+    const t = await testTasker(backend);
+    t.tasker.register(
+      defineTask({
+        name: 'chain',
+        steps: [
+          { name: 'a', handler: unused },
+          { name: 'b', dependsOn: ['a'], handler: unused },
+        ],
+      }),
+    );
+    const s = quoteIdent(t.schema);
+    const { workerId } = await playedWorker(t, 200);
+    // One connection, so that the round trip's plans, made once per connection, are made at its first call.
+    const db: Database =
+      backend === 'postgres'
+        ? createPostgresDatabase({ connectionString: PG_URL!, maxConnections: 1 })
+        : t.db;
+    try {
+      const roundTrip = async (q: Queryable, n: number) => {
+        const { rows: held } = await q.query<{ step_id: number; attempt: number }>(
+          `SELECT step_id, attempt FROM ${s}.claim_steps($1, NULL, $2)`,
+          [workerId, n],
+        );
+        expect(held).toHaveLength(n);
+        const { rows } = await q.query<{ kind: string; step_name: string }>(
+          `SELECT kind, step_name FROM ${s}.finish_steps($1, $2::jsonb, $3, NULL, false)`,
+          [workerId, outcomesOf(held), n],
+        );
+        return rows.filter((r) => r.kind === 'claimed').map((r) => r.step_name);
+      };
+      // The plans are made here, while the tables hold two tasks.
+      await t.tasker.createTasks([{ name: 'chain' }, { name: 'chain' }]);
+      expect(await roundTrip(db, 2)).toEqual(['b', 'b']);
+
+      await t.tasker.createTasks(Array.from({ length: 10 }, (_, i) => ({ name: 'chain', context: { i } })));
+      const scans = await db.transaction(async (tx) => {
+        expect(await roundTrip(tx, 10)).toEqual(Array(10).fill('b'));
+        return scansOf(tx, s, ['tasks_state', 'steps_unfinished', 'steps_running']);
+      });
+      expect(scans).toEqual({ tasks_state: 0, steps_unfinished: 0, steps_running: 0 });
+    } finally {
+      if (db !== t.db) await db.close();
+    }
   });
 });
