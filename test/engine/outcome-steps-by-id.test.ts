@@ -18,6 +18,16 @@ const unused = async () => {
   throw new Error('no worker runs in this test');
 };
 
+/** A chain a -> b whose handlers never run (the tests play the worker). */
+const chainOfTwo = () =>
+  defineTask({
+    name: 'chain',
+    steps: [
+      { name: 'a', handler: unused },
+      { name: 'b', dependsOn: ['a'], handler: unused },
+    ],
+  });
+
 /** Successful outcomes of the steps a worker holds, as finish_steps takes them. */
 function outcomesOf(rows: readonly { step_id: number | null; attempt: number | null }[]): string {
   return JSON.stringify(
@@ -70,15 +80,7 @@ describe.each(BACKENDS)('recording outcomes, on %s', (backend) => {
 
   test('starts the children it hands over in line by id, never by a scan of the unfinished steps', async () => {
     const t = await testTasker(backend);
-    t.tasker.register(
-      defineTask({
-        name: 'chain',
-        steps: [
-          { name: 'a', handler: unused },
-          { name: 'b', dependsOn: ['a'], handler: unused },
-        ],
-      }),
-    );
+    t.tasker.register(chainOfTwo());
     const s = quoteIdent(t.schema);
     const { sql, workerId } = await playedWorker(t, 200);
 
@@ -112,15 +114,7 @@ describe.each(BACKENDS)('recording outcomes, on %s', (backend) => {
 
   test('hands over to children reading them and their tasks by id, with a plan made on near-empty tables', async () => {
     const t = await testTasker(backend);
-    t.tasker.register(
-      defineTask({
-        name: 'chain',
-        steps: [
-          { name: 'a', handler: unused },
-          { name: 'b', dependsOn: ['a'], handler: unused },
-        ],
-      }),
-    );
+    t.tasker.register(chainOfTwo());
     const s = quoteIdent(t.schema);
     const { workerId } = await playedWorker(t, 200);
     // One connection, so that the round trip's plans, made once per connection, are made at its first call.
