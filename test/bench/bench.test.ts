@@ -92,7 +92,13 @@ describe('npm run bench at a tiny scale', () => {
         fanoutSamples: 2 * w3,
       });
       const w2s = scaled(b, 100, 2);
-      expect(details('d').w2s).toMatchObject({ tasks: w2s, stepRuns: 3 * w2s, handoffSamples: 2 * w2s });
+      // One finish_steps round trip per step: each outcome alone, the next step started in it.
+      expect(details('d').w2s).toMatchObject({
+        tasks: w2s,
+        stepRuns: 3 * w2s,
+        handoffSamples: 2 * w2s,
+        finishRoundTrips: 3 * w2s,
+      });
 
       // Scale-out (PostgreSQL only): 1, 2 and 4 worker processes each drained every task; the one-process
       // W1d run's tasks were then pruned, all of them, and the two-process run's archived.
@@ -213,6 +219,7 @@ describe('npm run bench at a tiny scale', () => {
     }
     const text = renderReport(report);
     expect(text).toContain('w2s hand-off p50');
+    expect(text).toContain('w2s finish_steps round trip p50');
     expect(text).toContain('graphile-worker');
     expect(lines.length).toBeGreaterThan(0);
   });
