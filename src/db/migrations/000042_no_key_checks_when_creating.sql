@@ -4,7 +4,7 @@
 -- after the statement, that also takes a KEY SHARE lock on the row it finds, so every transaction creating
 -- tasks of one template locks that template's row (concurrent ones share it through a multixact). Timed in
 -- SQL, create_tasks of 20 single-step tasks a call took 43.5-45.4 us a task with both keys and 35.6-37.5
--- without (each key about 4 us); docs/benchmarks.md, 2026-12-06, 20:40 UTC.
+-- without (each key about 4 us); docs/benchmarks.md, 2026-12-06, 20:40-22:15 UTC.
 --
 -- What the keys guarded holds by construction, as for the audit tables (migration 1):
 -- - Steps are only written by the engine's functions: create_tasks, with the tasks it inserts in the same
